@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pseudomask/core/common/ndarray.h"
+
+namespace pm {
+
+/// Class activation maps of one image in the IRN layout.
+struct CamFile {
+  /// 0-based foreground class ids (0 = aeroplane in VOC), one per channel, ascending.
+  std::vector<int> keys;
+  /// (K, ceil(H/4), ceil(W/4)) float32, the stride-4 maps IRN's random walk uses; may be empty.
+  NDArray cam;
+  /// (K, H, W) float32 at image size; may be empty.
+  NDArray high_res;
+};
+
+/// How to interpret CAM files.
+struct CamReadOptions {
+  /// For plain (C, H, W) .npy / .npz arrays that carry no keys: whether channel 0 is a
+  /// background channel (dropped; the remaining channels are classes 0..C-2).
+  bool plain_has_background = false;
+};
+
+/// Reads one CAM file of any layout the WSSS tools write:
+///  - IRN: np.save of a dict {'keys', 'cam', 'high_res'} (values numpy arrays or pickled torch
+///    tensors); 'cam' or 'high_res' may be missing;
+///  - AMN: the same, with a background channel first (detected as K+1 channels) and dropped;
+///  - MCTformer: a dict {class_id: (H, W) map}, stacked in ascending class order;
+///  - a plain numeric .npy (C, H, W) or .npz with such an array (keys = 0..C-1).
+/// The pickle is read with a restricted unpickler that executes nothing. Arrays are returned as
+/// float32. Errors name the file.
+CamFile read_cam_file(const std::string& path, const CamReadOptions& options = {});
+
+/// Writes the IRN layout (a pickled dict {'keys': int64 array, 'cam', 'high_res': float32
+/// arrays}; empty members omitted) so that np.load(path, allow_pickle=True).item() works.
+void write_cam_file(const std::string& path, const CamFile& cams);
+
+/// Image-level labels from IRN/SEAM's cls_labels.npy (a pickled dict id → multi-hot vector of
+/// 20 (VOC) or 80 (COCO) entries). Integer ids written by IRN's encoding (2007000032) are
+/// turned back into "2007_000032".
+struct ClsLabels {
+  int num_classes = 0;                                    ///< vector length (20 or 80)
+  std::map<std::string, std::vector<uint8_t>> multi_hot;  ///< id → 0/1 per foreground class
+};
+
+/// Reads cls_labels.npy with the restricted unpickler. Errors name the file.
+ClsLabels read_cls_labels(const std::string& path);
+
+}  // namespace pm

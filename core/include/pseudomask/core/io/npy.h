@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pseudomask/core/common/ndarray.h"
+
+namespace pm {
+
+/// The parsed header of a .npy file (format versions 1.0, 2.0 and 3.0).
+struct NpyHeader {
+  int major_version = 1;
+  std::string descr;           ///< numpy dtype string, e.g. "<f4", "|b1", "|O"
+  bool fortran_order = false;  ///< data in column-major order
+  std::vector<int64_t> shape;  ///< () for a 0-d array
+  size_t data_offset = 0;      ///< byte offset of the data (or the pickle, for "|O") in the file
+};
+
+/// Parses the magic, version and header dict of a .npy image held in memory. `name` is used
+/// in error messages ("<name>: truncated .npy header"). Never reads past `size`.
+NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& name);
+
+/// Decodes a whole .npy held in memory into a C-order native array. Every numeric dtype
+/// (b1, u1..u8, i1..i8, f2, f4, f8; either byte order) in C or Fortran order is accepted.
+/// Object arrays ("|O", i.e. pickles) are refused with a message pointing to the CAM reader.
+NDArray decode_npy(const uint8_t* data, size_t size, const std::string& name);
+
+/// Reads a .npy file. Errors name the file.
+NDArray read_npy(const std::string& path);
+
+/// Encodes an array as .npy bytes (version 1.0, or 2.0 if the header needs it; C order,
+/// little-endian).
+std::vector<uint8_t> encode_npy(const NDArray& array);
+
+/// Writes an array to a .npy file atomically.
+void write_npy(const std::string& path, const NDArray& array);
+
+/// Reads every array of a .npz archive (stored or deflated members), keyed by name without
+/// the ".npy" suffix, as np.savez writes them.
+std::map<std::string, NDArray> read_npz(const std::string& path);
+
+/// Writes arrays to a .npz archive atomically; `compress` deflates members like np.savez_compressed.
+void write_npz(const std::string& path, const std::map<std::string, NDArray>& arrays,
+               bool compress = false);
+
+}  // namespace pm
