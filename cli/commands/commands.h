@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace pm::cli {
+
+/// Each command file adds its subcommand to the app. When the subcommand runs, its exit code is
+/// stored in `exit_code`.
+void add_eval_command(CLI::App& app, int& exit_code);
+void add_eval_cam_command(CLI::App& app, int& exit_code);
+void add_inspect_command(CLI::App& app, int& exit_code);
+void add_demo_command(CLI::App& app, int& exit_code);
+
+}  // namespace pm::cli

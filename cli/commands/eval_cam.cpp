@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+// `pseudomask eval-cam`: CAM files against ground truth over a sweep of background thresholds.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "commands/commands.h"
+#include "common/batch.h"
+#include "common/progress.h"
+#include "common/report.h"
+#include "pseudomask/core/datasets/classes.h"
+#include "pseudomask/core/eval/evaluate.h"
+
+namespace pm::cli {
+
+/// Flags of `pseudomask eval-cam`.
+struct EvalCamCommand {
+  std::string gt;                    ///< ground-truth label PNG folder
+  std::string cams;                  ///< CAM folder (<id>.npy / .npz)
+  std::string list;                  ///< image-id list; default: every CAM file
+  std::string thresholds = "0:1:0.01";  ///< START:STOP:STEP or a comma list
+  int num_classes = 21;
+  int ignore = 255;
+  std::string classes;
+  std::string json;
+  int jobs = 0;
+  bool keep_going = false;
+  bool official_orandnet = false;
+  bool plain_has_background = false;  ///< plain (C,H,W) arrays carry a background channel 0
+  bool quiet = false;
+};
+
+/// The sweep as rows "threshold mIoU precision recall".
+std::string sweep_table(const CamSweepReport& r) {
+  std::string out = "| threshold | mIoU | mean precision | mean recall |\n|---:|---:|---:|---:|\n";
+  for (size_t j = 0; j < r.thresholds.size(); ++j) {
+    const char* mark = j == r.best_index ? " (best mIoU)"
+                       : static_cast<int>(j) == r.crossing_index ? " (precision > recall)"
+                                                                 : "";
+    out += fmt::format("| {:.3f}{} | {} | {} | {} |\n", r.thresholds[j], mark,
+                       percent(r.metrics[j].mean_iou), percent(r.metrics[j].mean_precision),
+                       percent(r.metrics[j].mean_recall));
+  }
+  return out;
+}
+
+int run_eval_cam(const EvalCamCommand& c) {
+  const auto ids = resolve_ids(c.list, c.cams, {".npy", ".npz"});
+  EvalOptions options;
+  options.num_classes = c.num_classes;
+  options.ignore = c.ignore;
+  options.official_orandnet = c.official_orandnet;
+  options.keep_going = c.keep_going;
+  options.jobs = c.jobs;
+  Progress progress("eval-cam", ids.size(), c.quiet);
+  options.progress = [&](size_t done, size_t) { progress.update(done); };
+  CamReadOptions cam_options;
+  cam_options.plain_has_background = c.plain_has_background;
+  const CamSweepReport r =
+      evaluate_cam_dir(c.gt, c.cams, ids, parse_thresholds(c.thresholds), options, cam_options);
+  progress.finish();
+
+  std::vector<std::string> names = c.classes.empty() ? default_class_names(c.num_classes)
+                                                     : load_class_names(c.classes);
+  names.resize(r.metrics.front().classes.size());
+  std::printf("%s\n", sweep_table(r).c_str());
+  std::printf("At the best threshold %.3f:\n%s", r.thresholds[r.best_index],
+              metrics_table(r.metrics[r.best_index], names).c_str());
+  if (r.crossing_index >= 0) {
+    std::printf("Mean precision first exceeds mean recall at %.3f (mIoU %s).\n",
+                r.thresholds[static_cast<size_t>(r.crossing_index)],
+                percent(r.metrics[static_cast<size_t>(r.crossing_index)].mean_iou).c_str());
+  } else {
+    std::printf("Mean precision never exceeds mean recall in this range.\n");
+  }
+  std::printf("%zu images\n", r.images);
+  print_failures(r.failures);
+  if (!c.json.empty()) {
+    nlohmann::json sweep = nlohmann::json::array();
+    for (size_t j = 0; j < r.thresholds.size(); ++j) {
+      nlohmann::json m = metrics_json(r.metrics[j], names);
+      m.erase("classes");
+      m["threshold"] = r.thresholds[j];
+      sweep.push_back(m);
+    }
+    nlohmann::json j = {{"images", r.images},
+                        {"best_threshold", r.thresholds[r.best_index]},
+                        {"best", metrics_json(r.metrics[r.best_index], names)},
+                        {"sweep", sweep},
+                        {"official_orandnet", c.official_orandnet}};
+    j["precision_exceeds_recall_threshold"] =
+        r.crossing_index >= 0 ? nlohmann::json(r.thresholds[static_cast<size_t>(r.crossing_index)])
+                              : nlohmann::json(nullptr);
+    j["failures"] = nlohmann::json::array();
+    for (const auto& f : r.failures) j["failures"].push_back({{"id", f.id}, {"error", f.message}});
+    write_json(c.json, j);
+  }
+  return 0;
+}
+
+void add_eval_cam_command(CLI::App& app, int& exit_code) {
+  auto c = std::make_shared<EvalCamCommand>();
+  CLI::App* sub = app.add_subcommand("eval-cam", "Evaluate CAM files against ground truth over a threshold sweep");
+  sub->footer(
+      "Each CAM file (IRN dict, AMN with background, MCTformer dict, or a plain (C,H,W) array)\n"
+      "is turned into labels IRN-style: a background plane at the threshold, argmax, background\n"
+      "wins ties, channel k -> class keys[k]+1. Its 'high_res' maps must be at image size.\n"
+      "Reports the best-mIoU threshold and the first threshold where mean precision exceeds\n"
+      "mean recall (ORANDNet's finding_best_thres).\n\n"
+      "Example:\n  pseudomask eval-cam --gt VOC2012/SegmentationClassAug --cams out/cams \\\n"
+      "      --list VOC2012/ImageSets/Segmentation/train.txt --thresholds 0.05:0.6:0.01");
+  sub->add_option("--gt", c->gt, "Ground-truth label PNG folder")->required()->check(CLI::ExistingDirectory);
+  sub->add_option("--cams", c->cams, "CAM folder (<id>.npy or .npz)")->required()->check(CLI::ExistingDirectory);
+  sub->add_option("--list", c->list, "Image-id list (default: every CAM file)")->check(CLI::ExistingFile);
+  sub->add_option("--thresholds", c->thresholds, "START:STOP:STEP or a comma list")->capture_default_str();
+  sub->add_option("--num-classes", c->num_classes, "Number of labels incl. background")->capture_default_str()->check(CLI::Range(1, 255));
+  sub->add_option("--ignore", c->ignore, "Ground-truth label to skip")->capture_default_str()->check(CLI::Range(0, 255));
+  sub->add_option("--classes", c->classes, "Class names: voc, coco, coco91 or a file");
+  sub->add_option("--json", c->json, "Write a JSON report with the whole sweep");
+  sub->add_option("--jobs", c->jobs, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub->add_flag("--keep-going", c->keep_going, "Skip bad images, list them at the end");
+  sub->add_flag("--official-orandnet", c->official_orandnet, "The ORANDNet code's 20-class metric");
+  sub->add_flag("--plain-has-background", c->plain_has_background,
+                "Plain (C,H,W) arrays have a background channel first");
+  sub->add_flag("--quiet", c->quiet, "No progress output");
+  sub->callback([c, &exit_code] { exit_code = run_eval_cam(*c); });
+}
+
+}  // namespace pm::cli

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# End-to-end checks of the pseudomask program: the demo, eval's outputs, and that bad input
+# gives one clear line naming the file and a non-zero exit without touching existing outputs.
+set -u
+PM="$1"
+SHARED="$2"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+check() {  # check NAME CONDITION...
+  local name="$1"; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=$((fail + 1)); fi
+}
+expect_error() {  # expect_error NAME PATTERN -- COMMAND...
+  local name="$1" pattern="$2"; shift 3
+  local out rc
+  out="$("$@" 2>&1 >/dev/null)"; rc=$?
+  if [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] && printf '%s' "$out" | grep -q -- "$pattern"; then
+    echo "ok   $name"
+  else
+    echo "FAIL $name (rc=$rc, stderr: $out)"; fail=$((fail + 1))
+  fi
+}
+
+GT="$SHARED/data/voc_sample/SegmentationClass"
+PRED="$ROOT/tests/fixtures/eval/pred"
+
+"$PM" eval --gt "$GT" --pred "$PRED" --json "$TMP/eval.json" --quiet > "$TMP/eval.txt"
+check "eval exits 0" test $? -eq 0
+check "eval prints the mean row" grep -q '\*\*mean\*\*' "$TMP/eval.txt"
+check "eval writes JSON" grep -q '"mean_iou"' "$TMP/eval.json"
+check "eval writes CSV beside the JSON" grep -q '^mean,' "$TMP/eval.csv"
+
+"$PM" eval --gt "$GT" --pred "$PRED" --official-orandnet --quiet > "$TMP/official.txt"
+check "official-orandnet has 20 classes" bash -c "! grep -q tvmonitor '$TMP/official.txt'"
+
+mkdir -p "$TMP/bad"
+cp "$PRED"/*.png "$TMP/bad/"
+printf 'not a png' > "$TMP/bad/2007_000063.png"
+expect_error "corrupt prediction names the file" "2007_000063.png" -- "$PM" eval --gt "$GT" --pred "$TMP/bad" --quiet
+"$PM" eval --gt "$GT" --pred "$TMP/bad" --keep-going --quiet > "$TMP/keep.txt" 2> "$TMP/keep.err"
+check "keep-going completes" test $? -eq 0
+check "keep-going lists the failure" grep -q "2007_000063" "$TMP/keep.err"
+check "keep-going counts 7 images" grep -q "^7 images" "$TMP/keep.txt"
+
+rm "$TMP/bad/2007_000063.png"
+printf '2007_000063\n' > "$TMP/list.txt"
+expect_error "missing prediction names the id" "missing prediction" -- "$PM" eval --gt "$GT" --pred "$TMP/bad" --list "$TMP/list.txt" --quiet
+
+echo '{"keep": true}' > "$TMP/keep.json"
+expect_error "failed run keeps existing outputs" "2007_000063" -- "$PM" eval --gt "$GT" --pred "$TMP/bad" --list "$TMP/list.txt" --json "$TMP/keep.json" --quiet
+check "existing JSON untouched" grep -q '"keep": true' "$TMP/keep.json"
+
+"$PM" demo --out "$TMP/demo" > "$TMP/demo.txt"
+check "demo exits 0" test $? -eq 0
+check "demo writes report.json" grep -q '"cams_best_threshold"' "$TMP/demo/report.json"
+check "demo wrote 8 CAM files" test "$(ls "$TMP/demo/cams" | wc -l)" -eq 8
+"$PM" eval-cam --gt "$GT" --cams "$TMP/demo/cams" --thresholds 0.1:0.9:0.1 --json "$TMP/cam.json" --quiet > "$TMP/cam.txt"
+check "eval-cam exits 0" test $? -eq 0
+check "eval-cam reports the best threshold" grep -q '"best_threshold"' "$TMP/cam.json"
+"$PM" inspect "$TMP/demo/cams/2007_000032.npy" > "$TMP/inspect.txt"
+check "inspect shows the CAM keys" grep -q "keys \[ 0 14 \]" "$TMP/inspect.txt"
+
+if [ $fail -ne 0 ]; then echo "cli_smoke: $fail check(s) failed"; exit 1; fi
+echo "cli_smoke: all checks passed"

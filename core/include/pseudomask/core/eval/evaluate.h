@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pseudomask/core/eval/confusion.h"
+#include "pseudomask/core/io/cam_file.h"
+
+namespace pm {
+
+/// Called after each image with (images done, images total); may be empty.
+using ProgressFn = std::function<void(size_t, size_t)>;
+
+/// Options shared by the label and CAM evaluations.
+struct EvalOptions {
+  int num_classes = 21;           ///< label ids 0..num_classes-1, background 0
+  int ignore = 255;               ///< ground-truth label that is skipped
+  /// The ORANDNet code's metric: 20 classes (VOC's tvmonitor dropped), and every pixel whose GT
+  /// or prediction is ≥ 20 excluded. Only for comparison with numbers from that code.
+  bool official_orandnet = false;
+  bool keep_going = false;        ///< record bad images and go on instead of stopping
+  int jobs = 0;                   ///< threads; 0 = all cores
+  ProgressFn progress;
+};
+
+/// An image that could not be evaluated (with keep_going).
+struct EvalFailure {
+  std::string id;
+  std::string message;
+};
+
+/// The result of evaluating a list of label maps.
+struct EvalReport {
+  ConfusionMatrix confusion;
+  Metrics metrics;
+  size_t images = 0;  ///< images counted
+  std::vector<EvalFailure> failures;
+};
+
+/// Evaluates predicted label PNGs against ground-truth PNGs, matched by id (<dir>/<id>.png),
+/// with one confusion matrix over the whole list. Throws on the first bad image (missing file,
+/// size mismatch, label out of range) unless options.keep_going.
+EvalReport evaluate_label_dirs(const std::string& gt_dir, const std::string& pred_dir,
+                               const std::vector<std::string>& ids, const EvalOptions& options);
+
+/// A threshold sweep of CAM files (see evaluate_cam_dir).
+struct CamSweepReport {
+  std::vector<float> thresholds;
+  std::vector<Metrics> metrics;   ///< one per threshold
+  size_t best_index = 0;          ///< threshold with the highest mIoU (first on ties)
+  /// First threshold whose mean precision exceeds its mean recall (ORANDNet's
+  /// finding_best_thres), or -1 if none does.
+  int crossing_index = -1;
+  size_t images = 0;
+  std::vector<EvalFailure> failures;
+};
+
+/// Evaluates CAM files (<cam_dir>/<id>.npy, any layout read_cam_file reads; their high_res maps
+/// at GT size) at every threshold: background plane at the threshold, argmax, background wins
+/// ties, channel k → label keys[k] + 1. One pass over the files serves all thresholds.
+CamSweepReport evaluate_cam_dir(const std::string& gt_dir, const std::string& cam_dir,
+                                const std::vector<std::string>& ids,
+                                const std::vector<float>& thresholds, const EvalOptions& options,
+                                const CamReadOptions& cam_options = {});
+
+/// Accumulates, for every threshold at once, the confusion matrices of thresholded CAMs. For a
+/// pixel with peak value v and peak class c, thresholds t < v predict c and the others predict
+/// background, so it is enough to count (gt, c, number of thresholds below v).
+class CamThresholdSweep {
+ public:
+  CamThresholdSweep(std::vector<float> thresholds, int num_classes);
+
+  /// Adds one image: gt labels and its CAMs (K, H, W) float32 with class keys.
+  void add(const LabelMap& gt, const NDArray& cams, const std::vector<int>& keys,
+           const std::string& name, int ignore, OutOfRange policy);
+  void merge(const CamThresholdSweep& other);
+  /// The confusion matrix at threshold index i.
+  ConfusionMatrix confusion_at(size_t i) const;
+  const std::vector<float>& thresholds() const { return thresholds_; }
+
+ private:
+  size_t slot(int gt, int pred, size_t below) const;
+
+  std::vector<float> thresholds_;  // ascending
+  int n_;
+  std::vector<int64_t> counts_;  // [gt][pred][number of thresholds below the peak]
+};
+
+/// Parses "start:stop:step" (inclusive of stop within rounding) or a comma list into thresholds.
+std::vector<float> parse_thresholds(const std::string& spec);
+
+}  // namespace pm

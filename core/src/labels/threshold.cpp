@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#include "pseudomask/core/labels/threshold.h"
+
+#include "pseudomask/core/common/error.h"
+
+namespace pm {
+
+CamPeak cam_peaks(const NDArray& cams) {
+  PM_CHECK(cams.ndim() == 3, "CAMs must be (K, H, W), got {}", cams.describe());
+  const size_t k_count = static_cast<size_t>(cams.dim(0));
+  const size_t pixels = static_cast<size_t>(cams.dim(1) * cams.dim(2));
+  CamPeak peak;
+  peak.value.assign(pixels, 0.0f);
+  peak.channel.assign(pixels, -1);
+  const float* data = cams.data<float>();
+  for (size_t k = 0; k < k_count; ++k) {
+    const float* plane = data + k * pixels;
+    for (size_t p = 0; p < pixels; ++p) {
+      if (k == 0 || plane[p] > peak.value[p]) {
+        peak.value[p] = plane[p];
+        peak.channel[p] = static_cast<int>(k);
+      }
+    }
+  }
+  return peak;
+}
+
+LabelMap labels_from_cams(const NDArray& cams, const std::vector<int>& keys, float threshold,
+                          const std::string& name) {
+  PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) == keys.size(),
+           "{}: CAMs {} do not match {} keys", name, cams.describe(), keys.size());
+  for (int key : keys) {
+    PM_CHECK(key >= 0 && key < 254, "{}: class key {} out of range", name, key);
+  }
+  const CamPeak peak = cam_peaks(cams);
+  LabelMap out(static_cast<int>(cams.dim(2)), static_cast<int>(cams.dim(1)), 0);
+  for (size_t p = 0; p < out.labels.size(); ++p) {
+    if (peak.channel[p] >= 0 && peak.value[p] > threshold) {
+      out.labels[p] = static_cast<uint8_t>(keys[static_cast<size_t>(peak.channel[p])] + 1);
+    }
+  }
+  return out;
+}
+
+}  // namespace pm
