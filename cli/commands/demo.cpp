@@ -24,18 +24,19 @@ namespace fs = std::filesystem;
 namespace pm::cli {
 namespace {
 
-constexpr int kNoiseRadius = 4;      // dilation / erosion radius of the noisy masks (pixels)
-constexpr int kCamBlurRadius = 12;   // box-blur radius that turns masks into CAM-like maps
+constexpr int kNoiseRadius = 4;     // dilation / erosion radius of the noisy masks (pixels)
+constexpr int kCamBlurRadius = 12;  // box-blur radius that turns masks into CAM-like maps
 
 /// Flags of `pseudomask demo`.
 struct DemoCommand {
-  std::string data;          ///< VOC-style sample folder (JPEGImages/, SegmentationClass/)
+  std::string data;  ///< VOC-style sample folder (JPEGImages/, SegmentationClass/)
   std::string out = "runs/demo";
   int jobs = 0;
 };
 
 std::string default_data_dir() {
-  if (const char* env = std::getenv("PM_SHARED_DIR")) return std::string(env) + "/data/voc_sample";
+  if (const char* env = std::getenv("PM_SHARED_DIR"))
+    return std::string(env) + "/data/voc_sample";
   return std::string(PM_SHARED_DIR) + "/data/voc_sample";
 }
 
@@ -43,11 +44,14 @@ std::string default_data_dir() {
 // over-extended (dilated), under-extended (eroded) or has a class confused with another.
 LabelMap noisy_mask(const LabelMap& gt, size_t k) {
   const LabelMap base = replace_label(gt, kIgnoreLabel, 0);
-  if (k % 3 == 0) return dilate_foreground(base, kNoiseRadius);
-  if (k % 3 == 1) return erode_foreground(base, kNoiseRadius);
+  if (k % 3 == 0)
+    return dilate_foreground(base, kNoiseRadius);
+  if (k % 3 == 1)
+    return erode_foreground(base, kNoiseRadius);
   uint8_t first = 0;
   for (uint8_t v : base.labels) {
-    if (v != 0 && (first == 0 || v < first)) first = v;
+    if (v != 0 && (first == 0 || v < first))
+      first = v;
   }
   return first ? replace_label(base, first, static_cast<uint8_t>(first % 20 + 1)) : base;
 }
@@ -58,8 +62,10 @@ std::vector<float> box_blur(const std::vector<float>& plane, int w, int h, int r
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       integral[static_cast<size_t>(y + 1) * (w + 1) + x + 1] =
-          plane[static_cast<size_t>(y) * w + x] + integral[static_cast<size_t>(y) * (w + 1) + x + 1] +
-          integral[static_cast<size_t>(y + 1) * (w + 1) + x] - integral[static_cast<size_t>(y) * (w + 1) + x];
+          plane[static_cast<size_t>(y) * w + x] +
+          integral[static_cast<size_t>(y) * (w + 1) + x + 1] +
+          integral[static_cast<size_t>(y + 1) * (w + 1) + x] -
+          integral[static_cast<size_t>(y) * (w + 1) + x];
     }
   }
   std::vector<float> out(plane.size());
@@ -87,12 +93,14 @@ CamFile cams_from_mask(const LabelMap& gt) {
   cams.cam = NDArray(DType::kF32, {k_count, sh, sw});
   for (int64_t k = 0; k < k_count; ++k) {
     std::vector<float> plane(gt.num_pixels());
-    for (size_t p = 0; p < plane.size(); ++p) plane[p] = gt.labels[p] == cams.keys[static_cast<size_t>(k)] + 1;
+    for (size_t p = 0; p < plane.size(); ++p)
+      plane[p] = gt.labels[p] == cams.keys[static_cast<size_t>(k)] + 1;
     const std::vector<float> blurred = box_blur(plane, w, h, kCamBlurRadius);
     std::copy(blurred.begin(), blurred.end(), cams.high_res.data<float>() + k * w * h);
     for (int y = 0; y < sh; ++y) {
       for (int x = 0; x < sw; ++x) {
-        cams.cam.data<float>()[(k * sh + y) * sw + x] = blurred[static_cast<size_t>(4 * y) * w + 4 * x];
+        cams.cam.data<float>()[(k * sh + y) * sw + x] =
+            blurred[static_cast<size_t>(4 * y) * w + 4 * x];
       }
     }
   }
@@ -100,12 +108,15 @@ CamFile cams_from_mask(const LabelMap& gt) {
 }
 
 // Writes the demo's inputs (skipping files that exist, so a rerun resumes).
-void make_inputs(const std::vector<std::string>& ids, const std::string& gt_dir,
-                 const std::string& out, int jobs) {
+void make_inputs(const std::vector<std::string>& ids,
+                 const std::string& gt_dir,
+                 const std::string& out,
+                 int jobs) {
   parallel_for(ids.size(), jobs, [&](size_t k) {
     const std::string mask_path = out + "/noisy_masks/" + ids[k] + ".png";
     const std::string cam_path = out + "/cams/" + ids[k] + ".npy";
-    if (fs::exists(mask_path) && fs::exists(cam_path)) return;
+    if (fs::exists(mask_path) && fs::exists(cam_path))
+      return;
     const LabelMap gt = read_label_png(gt_dir + "/" + ids[k] + ".png");
     write_label_png(mask_path, noisy_mask(gt, k));
     write_cam_file(cam_path, cams_from_mask(gt));
@@ -117,7 +128,8 @@ int run_demo(const DemoCommand& c) {
   const std::string gt_dir = data + "/SegmentationClass";
   PM_CHECK(fs::is_directory(gt_dir), "{}: no SegmentationClass/ folder (use --data)", data);
   std::vector<std::string> ids;
-  for (const auto& p : list_files(gt_dir, {".png"})) ids.push_back(file_stem(p));
+  for (const auto& p : list_files(gt_dir, {".png"}))
+    ids.push_back(file_stem(p));
   std::printf("pseudomask demo on %zu images of %s\n", ids.size(), data.c_str());
   std::printf("1/3 making noisy pseudo-masks and CAM files in %s\n", c.out.c_str());
   make_inputs(ids, gt_dir, c.out, c.jobs);
@@ -132,19 +144,24 @@ int run_demo(const DemoCommand& c) {
   const CamSweepReport cams =
       evaluate_cam_dir(gt_dir, c.out + "/cams", ids, parse_thresholds("0.05:0.95:0.05"), options);
   for (size_t j = 0; j < cams.thresholds.size(); ++j) {
-    std::printf("  threshold %.2f: mIoU %s  precision %s  recall %s%s\n", cams.thresholds[j],
-                percent(cams.metrics[j].mean_iou).c_str(), percent(cams.metrics[j].mean_precision).c_str(),
-                percent(cams.metrics[j].mean_recall).c_str(), j == cams.best_index ? "  <- best" : "");
+    std::printf("  threshold %.2f: mIoU %s  precision %s  recall %s%s\n",
+                cams.thresholds[j],
+                percent(cams.metrics[j].mean_iou).c_str(),
+                percent(cams.metrics[j].mean_precision).c_str(),
+                percent(cams.metrics[j].mean_recall).c_str(),
+                j == cams.best_index ? "  <- best" : "");
   }
-  nlohmann::json report = {{"data", data},
-                           {"images", ids.size()},
-                           {"noisy_masks", metrics_json(masks.metrics, voc_class_names())},
-                           {"cams_best_threshold", cams.thresholds[cams.best_index]},
-                           {"cams_best", metrics_json(cams.metrics[cams.best_index], voc_class_names())}};
+  nlohmann::json report = {
+      {"data", data},
+      {"images", ids.size()},
+      {"noisy_masks", metrics_json(masks.metrics, voc_class_names())},
+      {"cams_best_threshold", cams.thresholds[cams.best_index]},
+      {"cams_best", metrics_json(cams.metrics[cams.best_index], voc_class_names())}};
   write_json(c.out + "/report.json", report);
   write_file_atomic(c.out + "/report.md", metrics_table(masks.metrics, voc_class_names()));
   std::printf("\nnoisy pseudo-masks: mIoU %s %%; CAMs: best mIoU %s %% at threshold %.2f\n",
-              percent(masks.metrics.mean_iou).c_str(), percent(cams.metrics[cams.best_index].mean_iou).c_str(),
+              percent(masks.metrics.mean_iou).c_str(),
+              percent(cams.metrics[cams.best_index].mean_iou).c_str(),
               cams.thresholds[cams.best_index]);
   std::printf("report: %s/report.json, %s/report.md\n", c.out.c_str(), c.out.c_str());
   return 0;
@@ -158,10 +175,13 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   sub->footer(
       "Makes noisy pseudo-masks (dilated, eroded, class-swapped) and CAM-like maps from the real\n"
       "PASCAL VOC sample, writes them in the formats the WSSS tools use, and evaluates both.\n"
-      "Outputs that exist are kept, so a rerun resumes.\n\nExample:\n  pseudomask demo --out runs/demo");
+      "Outputs that exist are kept, so a rerun resumes.\n\nExample:\n  pseudomask demo --out "
+      "runs/demo");
   sub->add_option("--data", c->data, "VOC-style sample folder (default: shared/data/voc_sample)");
   sub->add_option("--out", c->out, "Output folder")->capture_default_str();
-  sub->add_option("--jobs", c->jobs, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub->add_option("--jobs", c->jobs, "Threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->callback([c, &exit_code] { exit_code = run_demo(*c); });
 }
 

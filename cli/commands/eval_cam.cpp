@@ -15,9 +15,9 @@ namespace pm::cli {
 
 /// Flags of `pseudomask eval-cam`.
 struct EvalCamCommand {
-  std::string gt;                    ///< ground-truth label PNG folder
-  std::string cams;                  ///< CAM folder (<id>.npy / .npz)
-  std::string list;                  ///< image-id list; default: every CAM file
+  std::string gt;                       ///< ground-truth label PNG folder
+  std::string cams;                     ///< CAM folder (<id>.npy / .npz)
+  std::string list;                     ///< image-id list; default: every CAM file
   std::string thresholds = "0:1:0.01";  ///< START:STOP:STEP or a comma list
   int num_classes = 21;
   int ignore = 255;
@@ -34,11 +34,14 @@ struct EvalCamCommand {
 std::string sweep_table(const CamSweepReport& r) {
   std::string out = "| threshold | mIoU | mean precision | mean recall |\n|---:|---:|---:|---:|\n";
   for (size_t j = 0; j < r.thresholds.size(); ++j) {
-    const char* mark = j == r.best_index ? " (best mIoU)"
+    const char* mark = j == r.best_index                         ? " (best mIoU)"
                        : static_cast<int>(j) == r.crossing_index ? " (precision > recall)"
                                                                  : "";
-    out += fmt::format("| {:.3f}{} | {} | {} | {} |\n", r.thresholds[j], mark,
-                       percent(r.metrics[j].mean_iou), percent(r.metrics[j].mean_precision),
+    out += fmt::format("| {:.3f}{} | {} | {} | {} |\n",
+                       r.thresholds[j],
+                       mark,
+                       percent(r.metrics[j].mean_iou),
+                       percent(r.metrics[j].mean_precision),
                        percent(r.metrics[j].mean_recall));
   }
   return out;
@@ -60,11 +63,12 @@ int run_eval_cam(const EvalCamCommand& c) {
       evaluate_cam_dir(c.gt, c.cams, ids, parse_thresholds(c.thresholds), options, cam_options);
   progress.finish();
 
-  std::vector<std::string> names = c.classes.empty() ? default_class_names(c.num_classes)
-                                                     : load_class_names(c.classes);
+  std::vector<std::string> names =
+      c.classes.empty() ? default_class_names(c.num_classes) : load_class_names(c.classes);
   names.resize(r.metrics.front().classes.size());
   std::printf("%s\n", sweep_table(r).c_str());
-  std::printf("At the best threshold %.3f:\n%s", r.thresholds[r.best_index],
+  std::printf("At the best threshold %.3f:\n%s",
+              r.thresholds[r.best_index],
               metrics_table(r.metrics[r.best_index], names).c_str());
   if (r.crossing_index >= 0) {
     std::printf("Mean precision first exceeds mean recall at %.3f (mIoU %s).\n",
@@ -92,7 +96,8 @@ int run_eval_cam(const EvalCamCommand& c) {
         r.crossing_index >= 0 ? nlohmann::json(r.thresholds[static_cast<size_t>(r.crossing_index)])
                               : nlohmann::json(nullptr);
     j["failures"] = nlohmann::json::array();
-    for (const auto& f : r.failures) j["failures"].push_back({{"id", f.id}, {"error", f.message}});
+    for (const auto& f : r.failures)
+      j["failures"].push_back({{"id", f.id}, {"error", f.message}});
     write_json(c.json, j);
   }
   return 0;
@@ -100,7 +105,8 @@ int run_eval_cam(const EvalCamCommand& c) {
 
 void add_eval_cam_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<EvalCamCommand>();
-  CLI::App* sub = app.add_subcommand("eval-cam", "Evaluate CAM files against ground truth over a threshold sweep");
+  CLI::App* sub = app.add_subcommand(
+      "eval-cam", "Evaluate CAM files against ground truth over a threshold sweep");
   sub->footer(
       "Each CAM file (IRN dict, AMN with background, MCTformer dict, or a plain (C,H,W) array)\n"
       "is turned into labels IRN-style: a background plane at the threshold, argmax, background\n"
@@ -109,18 +115,31 @@ void add_eval_cam_command(CLI::App& app, int& exit_code) {
       "mean recall (ORANDNet's finding_best_thres).\n\n"
       "Example:\n  pseudomask eval-cam --gt VOC2012/SegmentationClassAug --cams out/cams \\\n"
       "      --list VOC2012/ImageSets/Segmentation/train.txt --thresholds 0.05:0.6:0.01");
-  sub->add_option("--gt", c->gt, "Ground-truth label PNG folder")->required()->check(CLI::ExistingDirectory);
-  sub->add_option("--cams", c->cams, "CAM folder (<id>.npy or .npz)")->required()->check(CLI::ExistingDirectory);
-  sub->add_option("--list", c->list, "Image-id list (default: every CAM file)")->check(CLI::ExistingFile);
-  sub->add_option("--thresholds", c->thresholds, "START:STOP:STEP or a comma list")->capture_default_str();
-  sub->add_option("--num-classes", c->num_classes, "Number of labels incl. background")->capture_default_str()->check(CLI::Range(1, 255));
-  sub->add_option("--ignore", c->ignore, "Ground-truth label to skip")->capture_default_str()->check(CLI::Range(0, 255));
+  sub->add_option("--gt", c->gt, "Ground-truth label PNG folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--cams", c->cams, "CAM folder (<id>.npy or .npz)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--list", c->list, "Image-id list (default: every CAM file)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--thresholds", c->thresholds, "START:STOP:STEP or a comma list")
+      ->capture_default_str();
+  sub->add_option("--num-classes", c->num_classes, "Number of labels incl. background")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 255));
+  sub->add_option("--ignore", c->ignore, "Ground-truth label to skip")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 255));
   sub->add_option("--classes", c->classes, "Class names: voc, coco, coco91 or a file");
   sub->add_option("--json", c->json, "Write a JSON report with the whole sweep");
-  sub->add_option("--jobs", c->jobs, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub->add_option("--jobs", c->jobs, "Threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag("--keep-going", c->keep_going, "Skip bad images, list them at the end");
   sub->add_flag("--official-orandnet", c->official_orandnet, "The ORANDNet code's 20-class metric");
-  sub->add_flag("--plain-has-background", c->plain_has_background,
+  sub->add_flag("--plain-has-background",
+                c->plain_has_background,
                 "Plain (C,H,W) arrays have a background channel first");
   sub->add_flag("--quiet", c->quiet, "No progress output");
   sub->callback([c, &exit_code] { exit_code = run_eval_cam(*c); });

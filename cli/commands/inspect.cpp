@@ -18,7 +18,8 @@ namespace pm::cli {
 namespace {
 
 std::string value_range(const NDArray& a) {
-  if (a.numel() == 0) return "empty";
+  if (a.numel() == 0)
+    return "empty";
   double lo = std::numeric_limits<double>::infinity(), hi = -lo, sum = 0;
   for (int64_t i = 0; i < a.numel(); ++i) {
     const double v = a.value_at(i);
@@ -26,7 +27,8 @@ std::string value_range(const NDArray& a) {
     hi = std::max(hi, v);
     sum += v;
   }
-  return fmt::format("min {:.6g} max {:.6g} mean {:.6g}", lo, hi, sum / static_cast<double>(a.numel()));
+  return fmt::format(
+      "min {:.6g} max {:.6g} mean {:.6g}", lo, hi, sum / static_cast<double>(a.numel()));
 }
 
 void describe_png(const std::string& path) {
@@ -35,10 +37,12 @@ void describe_png(const std::string& path) {
   try {
     const LabelMap labels = read_label_png(path);
     std::vector<int64_t> counts(256, 0);
-    for (uint8_t v : labels.labels) ++counts[v];
+    for (uint8_t v : labels.labels)
+      ++counts[v];
     std::string hist;
     for (int v = 0; v < 256; ++v) {
-      if (counts[static_cast<size_t>(v)]) hist += fmt::format(" {}:{}", v, counts[static_cast<size_t>(v)]);
+      if (counts[static_cast<size_t>(v)])
+        hist += fmt::format(" {}:{}", v, counts[static_cast<size_t>(v)]);
     }
     std::printf("  label map, values (label:pixels):%s\n", hist.c_str());
   } catch (const Error&) {
@@ -51,31 +55,47 @@ void describe_npy(const std::string& path, const CamReadOptions& options) {
   const NpyHeader h = parse_npy_header(bytes.data(), bytes.size(), path);
   if (h.descr != "|O") {
     const NDArray a = decode_npy(bytes.data(), bytes.size(), path);
-    std::printf("%s: array %s (%s order, format %d), %s\n", path.c_str(), a.describe().c_str(),
-                h.fortran_order ? "Fortran" : "C", h.major_version, value_range(a).c_str());
+    std::printf("%s: array %s (%s order, format %d), %s\n",
+                path.c_str(),
+                a.describe().c_str(),
+                h.fortran_order ? "Fortran" : "C",
+                h.major_version,
+                value_range(a).c_str());
     return;
   }
   const CamFile cams = read_cam_file(path, options);
   std::string keys;
-  for (int k : cams.keys) keys += fmt::format(" {}", k);
+  for (int k : cams.keys)
+    keys += fmt::format(" {}", k);
   std::printf("%s: CAM dictionary, keys [%s ]\n", path.c_str(), keys.c_str());
-  if (cams.cam.numel()) std::printf("  cam %s, %s\n", cams.cam.describe().c_str(), value_range(cams.cam).c_str());
+  if (cams.cam.numel())
+    std::printf("  cam %s, %s\n", cams.cam.describe().c_str(), value_range(cams.cam).c_str());
   if (cams.high_res.numel()) {
-    std::printf("  high_res %s, %s\n", cams.high_res.describe().c_str(), value_range(cams.high_res).c_str());
+    std::printf("  high_res %s, %s\n",
+                cams.high_res.describe().c_str(),
+                value_range(cams.high_res).c_str());
   }
 }
 
 void describe(const std::string& path, const CamReadOptions& options) {
   std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  if (ext == ".npy") return describe_npy(path, options);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) {
+    return static_cast<char>(std::tolower(ch));
+  });
+  if (ext == ".npy")
+    return describe_npy(path, options);
   if (ext == ".npz") {
     for (const auto& [name, a] : read_npz(path)) {
-      std::printf("%s[%s]: array %s, %s\n", path.c_str(), name.c_str(), a.describe().c_str(), value_range(a).c_str());
+      std::printf("%s[%s]: array %s, %s\n",
+                  path.c_str(),
+                  name.c_str(),
+                  a.describe().c_str(),
+                  value_range(a).c_str());
     }
     return;
   }
-  if (ext == ".png") return describe_png(path);
+  if (ext == ".png")
+    return describe_png(path);
   const RgbImage image = read_image(path);
   std::printf("%s: image %dx%d\n", path.c_str(), image.width, image.height);
 }
@@ -85,14 +105,19 @@ void describe(const std::string& path, const CamReadOptions& options) {
 void add_inspect_command(CLI::App& app, int& exit_code) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto background = std::make_shared<bool>(false);
-  CLI::App* sub = app.add_subcommand("inspect", "Show what an image, label PNG, .npy/.npz or CAM file holds");
-  sub->footer("Example:\n  pseudomask inspect cams/2007_000032.npy SegmentationClass/2007_000032.png");
+  CLI::App* sub =
+      app.add_subcommand("inspect", "Show what an image, label PNG, .npy/.npz or CAM file holds");
+  sub->footer(
+      "Example:\n  pseudomask inspect cams/2007_000032.npy SegmentationClass/2007_000032.png");
   sub->add_option("files", *files, "Files to inspect")->required()->check(CLI::ExistingFile);
-  sub->add_flag("--plain-has-background", *background, "Plain (C,H,W) CAM arrays have a background channel first");
+  sub->add_flag("--plain-has-background",
+                *background,
+                "Plain (C,H,W) CAM arrays have a background channel first");
   sub->callback([files, background, &exit_code] {
     CamReadOptions options;
     options.plain_has_background = *background;
-    for (const auto& f : *files) describe(f, options);
+    for (const auto& f : *files)
+      describe(f, options);
     exit_code = 0;
   });
 }

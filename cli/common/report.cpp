@@ -10,7 +10,9 @@
 namespace pm::cli {
 namespace {
 
-nlohmann::json number(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
+nlohmann::json number(double v) {
+  return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
 
 const std::string& name_of(const std::vector<std::string>& names, size_t c) {
   static const std::string unknown = "?";
@@ -51,12 +53,19 @@ std::string metrics_table(const Metrics& m, const std::vector<std::string>& clas
   out += "|---:|---|---:|---:|---:|---:|---:|\n";
   for (size_t c = 0; c < m.classes.size(); ++c) {
     const ClassMetrics& k = m.classes[c];
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", c, name_of(class_names, c),
-                       percent(k.iou), percent(k.precision), percent(k.recall),
-                       percent(k.fp_share), percent(k.fn_share));
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n",
+                       c,
+                       name_of(class_names, c),
+                       percent(k.iou),
+                       percent(k.precision),
+                       percent(k.recall),
+                       percent(k.fp_share),
+                       percent(k.fn_share));
   }
-  out += fmt::format("| | **mean** | **{}** | **{}** | **{}** | | |\n", percent(m.mean_iou),
-                     percent(m.mean_precision), percent(m.mean_recall));
+  out += fmt::format("| | **mean** | **{}** | **{}** | **{}** | | |\n",
+                     percent(m.mean_iou),
+                     percent(m.mean_precision),
+                     percent(m.mean_recall));
   out += fmt::format("\npixel accuracy {} % over {} pixels\n", percent(m.pixel_accuracy), m.pixels);
   return out;
 }
@@ -66,12 +75,20 @@ std::string metrics_csv(const Metrics& m, const std::vector<std::string>& class_
   std::string out = "id,class,iou,precision,recall,fp_share,fn_share,tp,fp,fn\n";
   for (size_t c = 0; c < m.classes.size(); ++c) {
     const ClassMetrics& k = m.classes[c];
-    out += fmt::format("{},\"{}\",{},{},{},{},{},{},{},{}\n", c, name_of(class_names, c), num(k.iou),
-                       num(k.precision), num(k.recall), num(k.fp_share), num(k.fn_share), k.tp,
-                       k.fp, k.fn);
+    out += fmt::format("{},\"{}\",{},{},{},{},{},{},{},{}\n",
+                       c,
+                       name_of(class_names, c),
+                       num(k.iou),
+                       num(k.precision),
+                       num(k.recall),
+                       num(k.fp_share),
+                       num(k.fn_share),
+                       k.tp,
+                       k.fp,
+                       k.fn);
   }
-  out += fmt::format("mean,,{},{},{},,,,,\n", num(m.mean_iou), num(m.mean_precision),
-                     num(m.mean_recall));
+  out += fmt::format(
+      "mean,,{},{},{},,,,,\n", num(m.mean_iou), num(m.mean_precision), num(m.mean_recall));
   return out;
 }
 

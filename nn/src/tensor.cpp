@@ -12,57 +12,86 @@ namespace {
 
 torch::ScalarType scalar_type(DType d) {
   switch (d) {
-    case DType::kBool: return torch::kBool;
-    case DType::kU8: return torch::kUInt8;
-    case DType::kI8: return torch::kInt8;
-    case DType::kI16: return torch::kInt16;
-    case DType::kI32: return torch::kInt32;
-    case DType::kI64: return torch::kInt64;
-    case DType::kF16: return torch::kHalf;
-    case DType::kF32: return torch::kFloat32;
-    case DType::kF64: return torch::kFloat64;
-    default: PM_FAIL("{} arrays have no torch dtype; convert them first", dtype_name(d));
+    case DType::kBool:
+      return torch::kBool;
+    case DType::kU8:
+      return torch::kUInt8;
+    case DType::kI8:
+      return torch::kInt8;
+    case DType::kI16:
+      return torch::kInt16;
+    case DType::kI32:
+      return torch::kInt32;
+    case DType::kI64:
+      return torch::kInt64;
+    case DType::kF16:
+      return torch::kHalf;
+    case DType::kF32:
+      return torch::kFloat32;
+    case DType::kF64:
+      return torch::kFloat64;
+    default:
+      PM_FAIL("{} arrays have no torch dtype; convert them first", dtype_name(d));
   }
 }
 
 DType core_type(torch::ScalarType t) {
   switch (t) {
-    case torch::kBool: return DType::kBool;
-    case torch::kUInt8: return DType::kU8;
-    case torch::kInt8: return DType::kI8;
-    case torch::kInt16: return DType::kI16;
-    case torch::kInt32: return DType::kI32;
-    case torch::kInt64: return DType::kI64;
-    case torch::kHalf: return DType::kF16;
-    case torch::kFloat32: return DType::kF32;
-    case torch::kFloat64: return DType::kF64;
-    default: PM_FAIL("tensor dtype {} has no core array type", c10::toString(t));
+    case torch::kBool:
+      return DType::kBool;
+    case torch::kUInt8:
+      return DType::kU8;
+    case torch::kInt8:
+      return DType::kI8;
+    case torch::kInt16:
+      return DType::kI16;
+    case torch::kInt32:
+      return DType::kI32;
+    case torch::kInt64:
+      return DType::kI64;
+    case torch::kHalf:
+      return DType::kF16;
+    case torch::kFloat32:
+      return DType::kF32;
+    case torch::kFloat64:
+      return DType::kF64;
+    default:
+      PM_FAIL("tensor dtype {} has no core array type", c10::toString(t));
   }
 }
 
 }  // namespace
 
 torch::Tensor to_tensor(const NDArray& array) {
-  torch::Tensor t = torch::empty(array.shape(), torch::TensorOptions().dtype(scalar_type(array.dtype())));
-  if (array.nbytes()) std::memcpy(t.data_ptr(), array.raw(), array.nbytes());
+  torch::Tensor t =
+      torch::empty(array.shape(), torch::TensorOptions().dtype(scalar_type(array.dtype())));
+  if (array.nbytes())
+    std::memcpy(t.data_ptr(), array.raw(), array.nbytes());
   return t;
 }
 
 NDArray to_ndarray(const torch::Tensor& tensor) {
   const torch::Tensor t = tensor.to(torch::kCPU).contiguous();
   NDArray out(core_type(t.scalar_type()), t.sizes().vec());
-  if (out.nbytes()) std::memcpy(out.raw(), t.data_ptr(), out.nbytes());
+  if (out.nbytes())
+    std::memcpy(out.raw(), t.data_ptr(), out.nbytes());
   return out;
 }
 
 torch::Device parse_device(const std::string& spec) {
-  if (spec == "cpu") return torch::Device(torch::kCPU);
-  PM_CHECK(spec == "cuda" || spec.rfind("cuda:", 0) == 0, "--device {}: expected cpu, cuda or cuda:N", spec);
+  if (spec == "cpu")
+    return torch::Device(torch::kCPU);
+  PM_CHECK(spec == "cuda" || spec.rfind("cuda:", 0) == 0,
+           "--device {}: expected cpu, cuda or cuda:N",
+           spec);
   PM_CHECK(torch::cuda::is_available(),
-           "--device {}: this build of libtorch has no usable CUDA device (use --device cpu)", spec);
+           "--device {}: this build of libtorch has no usable CUDA device (use --device cpu)",
+           spec);
   const int index = spec == "cuda" ? 0 : std::stoi(spec.substr(5));
   PM_CHECK(index >= 0 && static_cast<size_t>(index) < torch::cuda::device_count(),
-           "--device {}: only {} CUDA device(s) present", spec, torch::cuda::device_count());
+           "--device {}: only {} CUDA device(s) present",
+           spec,
+           torch::cuda::device_count());
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
 
-#include "pseudomask/core/common/half.h"
 #include <torch/cuda.h>
+#include "pseudomask/core/common/half.h"
 
 #include "pseudomask/nn/tensor.h"
 

@@ -14,7 +14,8 @@ const std::string kGtDir = std::string(PM_SHARED_DIR) + "/data/voc_sample/Segmen
 
 std::vector<std::string> sample_ids() {
   std::vector<std::string> ids;
-  for (const auto& p : list_files(kGtDir, {".png"})) ids.push_back(file_stem(p));
+  for (const auto& p : list_files(kGtDir, {".png"}))
+    ids.push_back(file_stem(p));
   return ids;
 }
 
@@ -23,14 +24,16 @@ void BM_EvaluateLabelDirs(benchmark::State& state) {
   // 8 images repeated to make a batch long enough for the thread pool to matter.
   std::vector<std::string> ids;
   for (int r = 0; r < 8; ++r) {
-    for (const auto& id : sample_ids()) ids.push_back(id);
+    for (const auto& id : sample_ids())
+      ids.push_back(id);
   }
   EvalOptions options;
   options.jobs = static_cast<int>(state.range(0));
   for (auto _ : state) {
     benchmark::DoNotOptimize(evaluate_label_dirs(kGtDir, kGtDir, ids, options));
   }
-  state.counters["images/s"] = benchmark::Counter(static_cast<double>(ids.size()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["images/s"] = benchmark::Counter(static_cast<double>(ids.size()),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_EvaluateLabelDirs)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -4,7 +4,8 @@
 namespace pm {
 
 std::string with_context(const std::string& context, const std::string& message) {
-  if (context.empty()) return message;
+  if (context.empty())
+    return message;
   return context + ": " + message;
 }
 

@@ -30,7 +30,8 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   PM_CHECK(size >= 0, "{}: cannot determine the file size", path);
   in.seekg(0, std::ios::beg);
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (size > 0)
+    in.read(reinterpret_cast<char*>(bytes.data()), size);
   PM_CHECK(in.good() || in.eof(), "{}: read error", path);
   return bytes;
 }
@@ -40,12 +41,12 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   if (target.has_parent_path()) {
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
-    PM_CHECK(!ec, "{}: cannot create folder {} ({})", path, target.parent_path().string(),
-             ec.message());
+    PM_CHECK(
+        !ec, "{}: cannot create folder {} ({})", path, target.parent_path().string(), ec.message());
   }
   static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1));
+  const std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   {
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     PM_CHECK(f != nullptr, "{}: cannot open for writing ({})", tmp, std::strerror(errno));
@@ -73,7 +74,9 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   write_file_atomic(path, text.data(), text.size());
 }
 
-std::string file_stem(const std::string& path) { return fs::path(path).stem().string(); }
+std::string file_stem(const std::string& path) {
+  return fs::path(path).stem().string();
+}
 
 std::vector<std::string> read_id_list(const std::string& path) {
   std::ifstream in(path);
@@ -83,7 +86,8 @@ std::vector<std::string> read_id_list(const std::string& path) {
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string first;
-    if (!(fields >> first) || first[0] == '#') continue;
+    if (!(fields >> first) || first[0] == '#')
+      continue;
     if (first.find('/') != std::string::npos || first.find('.') != std::string::npos) {
       first = file_stem(first);
     }
@@ -97,10 +101,12 @@ std::vector<std::string> list_files(const std::string& dir, const std::vector<st
   PM_CHECK(fs::is_directory(dir, ec), "{}: no such folder", dir);
   std::vector<std::string> out;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
+    if (!entry.is_regular_file())
+      continue;
     std::string ext = entry.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) {
+      return static_cast<char>(std::tolower(c));
+    });
     if (std::find(exts.begin(), exts.end(), ext) != exts.end()) {
       out.push_back(entry.path().string());
     }
@@ -109,18 +115,22 @@ std::vector<std::string> list_files(const std::string& dir, const std::vector<st
   return out;
 }
 
-std::string find_by_stem(const std::string& dir, const std::string& stem,
+std::string find_by_stem(const std::string& dir,
+                         const std::string& stem,
                          const std::vector<std::string>& exts) {
   for (const auto& ext : exts) {
     const fs::path p = fs::path(dir) / (stem + ext);
     std::error_code ec;
-    if (fs::is_regular_file(p, ec)) return p.string();
+    if (fs::is_regular_file(p, ec))
+      return p.string();
   }
   return "";
 }
 
-std::vector<std::string> take_shard(const std::vector<std::string>& items, const std::string& spec) {
-  if (spec.empty()) return items;
+std::vector<std::string> take_shard(const std::vector<std::string>& items,
+                                    const std::string& spec) {
+  if (spec.empty())
+    return items;
   const size_t slash = spec.find('/');
   PM_CHECK(slash != std::string::npos, "--shard {}: expected INDEX/COUNT, e.g. 0/4", spec);
   size_t index = 0;
@@ -133,7 +143,8 @@ std::vector<std::string> take_shard(const std::vector<std::string>& items, const
   }
   PM_CHECK(count > 0 && index < count, "--shard {}: need 0 <= INDEX < COUNT", spec);
   std::vector<std::string> out;
-  for (size_t i = index; i < items.size(); i += count) out.push_back(items[i]);
+  for (size_t i = index; i < items.size(); i += count)
+    out.push_back(items[i]);
   return out;
 }
 

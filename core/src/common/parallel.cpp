@@ -12,7 +12,8 @@
 namespace pm {
 
 int resolve_jobs(int jobs) {
-  if (jobs > 0) return jobs;
+  if (jobs > 0)
+    return jobs;
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
@@ -20,7 +21,8 @@ int resolve_jobs(int jobs) {
 void parallel_for(size_t n, int jobs, const std::function<void(size_t)>& fn) {
   const size_t workers = std::min(n, static_cast<size_t>(resolve_jobs(jobs)));
   if (workers <= 1) {
-    for (size_t i = 0; i < n; ++i) fn(i);
+    for (size_t i = 0; i < n; ++i)
+      fn(i);
     return;
   }
   std::atomic<size_t> next{0};
@@ -31,7 +33,8 @@ void parallel_for(size_t n, int jobs, const std::function<void(size_t)>& fn) {
   auto work = [&] {
     while (!failed.load(std::memory_order_relaxed)) {
       const size_t i = next.fetch_add(1);
-      if (i >= n) return;
+      if (i >= n)
+        return;
       try {
         fn(i);
       } catch (...) {
@@ -46,10 +49,13 @@ void parallel_for(size_t n, int jobs, const std::function<void(size_t)>& fn) {
   };
   std::vector<std::thread> threads;
   threads.reserve(workers - 1);
-  for (size_t t = 0; t + 1 < workers; ++t) threads.emplace_back(work);
+  for (size_t t = 0; t + 1 < workers; ++t)
+    threads.emplace_back(work);
   work();
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
+  for (auto& t : threads)
+    t.join();
+  if (error)
+    std::rethrow_exception(error);
 }
 
 }  // namespace pm

@@ -17,31 +17,94 @@ constexpr std::array<int, 10> kCocoUnusedIds = {12, 26, 29, 30, 45, 66, 68, 69, 
 
 const std::vector<std::string>& voc_class_names() {
   static const std::vector<std::string> names = {
-      "background", "aeroplane", "bicycle", "bird",  "boat",        "bottle", "bus",
-      "car",        "cat",       "chair",   "cow",   "diningtable", "dog",    "horse",
-      "motorbike",  "person",    "pottedplant", "sheep", "sofa",    "train",  "tvmonitor"};
+      "background", "aeroplane", "bicycle",     "bird",  "boat",        "bottle", "bus",
+      "car",        "cat",       "chair",       "cow",   "diningtable", "dog",    "horse",
+      "motorbike",  "person",    "pottedplant", "sheep", "sofa",        "train",  "tvmonitor"};
   return names;
 }
 
 const std::vector<std::string>& coco_class_names() {
-  static const std::vector<std::string> names = {
-      "background",    "person",        "bicycle",      "car",          "motorcycle",
-      "airplane",      "bus",           "train",        "truck",        "boat",
-      "traffic light", "fire hydrant",  "stop sign",    "parking meter", "bench",
-      "bird",          "cat",           "dog",          "horse",        "sheep",
-      "cow",           "elephant",      "bear",         "zebra",        "giraffe",
-      "backpack",      "umbrella",      "handbag",      "tie",          "suitcase",
-      "frisbee",       "skis",          "snowboard",    "sports ball",  "kite",
-      "baseball bat",  "baseball glove", "skateboard",  "surfboard",    "tennis racket",
-      "bottle",        "wine glass",    "cup",          "fork",         "knife",
-      "spoon",         "bowl",          "banana",       "apple",        "sandwich",
-      "orange",        "broccoli",      "carrot",       "hot dog",      "pizza",
-      "donut",         "cake",          "chair",        "couch",        "potted plant",
-      "bed",           "dining table",  "toilet",       "tv",           "laptop",
-      "mouse",         "remote",        "keyboard",     "cell phone",   "microwave",
-      "oven",          "toaster",       "sink",         "refrigerator", "book",
-      "clock",         "vase",          "scissors",     "teddy bear",   "hair drier",
-      "toothbrush"};
+  static const std::vector<std::string> names = {"background",
+                                                 "person",
+                                                 "bicycle",
+                                                 "car",
+                                                 "motorcycle",
+                                                 "airplane",
+                                                 "bus",
+                                                 "train",
+                                                 "truck",
+                                                 "boat",
+                                                 "traffic light",
+                                                 "fire hydrant",
+                                                 "stop sign",
+                                                 "parking meter",
+                                                 "bench",
+                                                 "bird",
+                                                 "cat",
+                                                 "dog",
+                                                 "horse",
+                                                 "sheep",
+                                                 "cow",
+                                                 "elephant",
+                                                 "bear",
+                                                 "zebra",
+                                                 "giraffe",
+                                                 "backpack",
+                                                 "umbrella",
+                                                 "handbag",
+                                                 "tie",
+                                                 "suitcase",
+                                                 "frisbee",
+                                                 "skis",
+                                                 "snowboard",
+                                                 "sports ball",
+                                                 "kite",
+                                                 "baseball bat",
+                                                 "baseball glove",
+                                                 "skateboard",
+                                                 "surfboard",
+                                                 "tennis racket",
+                                                 "bottle",
+                                                 "wine glass",
+                                                 "cup",
+                                                 "fork",
+                                                 "knife",
+                                                 "spoon",
+                                                 "bowl",
+                                                 "banana",
+                                                 "apple",
+                                                 "sandwich",
+                                                 "orange",
+                                                 "broccoli",
+                                                 "carrot",
+                                                 "hot dog",
+                                                 "pizza",
+                                                 "donut",
+                                                 "cake",
+                                                 "chair",
+                                                 "couch",
+                                                 "potted plant",
+                                                 "bed",
+                                                 "dining table",
+                                                 "toilet",
+                                                 "tv",
+                                                 "laptop",
+                                                 "mouse",
+                                                 "remote",
+                                                 "keyboard",
+                                                 "cell phone",
+                                                 "microwave",
+                                                 "oven",
+                                                 "toaster",
+                                                 "sink",
+                                                 "refrigerator",
+                                                 "book",
+                                                 "clock",
+                                                 "vase",
+                                                 "scissors",
+                                                 "teddy bear",
+                                                 "hair drier",
+                                                 "toothbrush"};
   return names;
 }
 
@@ -52,8 +115,8 @@ const std::vector<std::string>& coco91_class_names() {
     size_t next = 1;
     for (int id = 1; id <= 90; ++id) {
       const int mapped = coco91_to_coco81(id);
-      out[static_cast<size_t>(id)] = mapped < 0 ? "unused_" + std::to_string(id)
-                                                : coco_class_names()[next++];
+      out[static_cast<size_t>(id)] =
+          mapped < 0 ? "unused_" + std::to_string(id) : coco_class_names()[next++];
     }
     return out;
   }();
@@ -61,14 +124,18 @@ const std::vector<std::string>& coco91_class_names() {
 }
 
 int coco91_to_coco81(int category_id) {
-  if (category_id < 0 || category_id > 90) return -1;
-  if (category_id == 0) return 0;
+  if (category_id < 0 || category_id > 90)
+    return -1;
+  if (category_id == 0)
+    return 0;
   int label = 0;
   for (int id = 1; id <= category_id; ++id) {
     bool unused = false;
-    for (int u : kCocoUnusedIds) unused = unused || u == id;
+    for (int u : kCocoUnusedIds)
+      unused = unused || u == id;
     if (unused) {
-      if (id == category_id) return -1;
+      if (id == category_id)
+        return -1;
     } else {
       ++label;
     }
@@ -77,29 +144,41 @@ int coco91_to_coco81(int category_id) {
 }
 
 std::vector<std::string> load_class_names(const std::string& name_or_file) {
-  if (name_or_file == "voc") return voc_class_names();
-  if (name_or_file == "coco") return coco_class_names();
-  if (name_or_file == "coco91") return coco91_class_names();
+  if (name_or_file == "voc")
+    return voc_class_names();
+  if (name_or_file == "coco")
+    return coco_class_names();
+  if (name_or_file == "coco91")
+    return coco91_class_names();
   PM_CHECK(std::filesystem::is_regular_file(name_or_file),
-           "{}: not a class set (voc, coco, coco91) nor a class-name file", name_or_file);
+           "{}: not a class set (voc, coco, coco91) nor a class-name file",
+           name_or_file);
   std::ifstream in(name_or_file);
   std::vector<std::string> names;
   std::string line;
   while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) names.push_back(line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+      line.pop_back();
+    if (!line.empty())
+      names.push_back(line);
   }
-  PM_CHECK(names.size() >= 2, "{}: a class-name file needs background plus at least one class",
+  PM_CHECK(names.size() >= 2,
+           "{}: a class-name file needs background plus at least one class",
            name_or_file);
-  PM_CHECK(names.size() <= 255, "{}: {} classes, but labels are 8-bit (at most 255 classes)",
-           name_or_file, names.size());
+  PM_CHECK(names.size() <= 255,
+           "{}: {} classes, but labels are 8-bit (at most 255 classes)",
+           name_or_file,
+           names.size());
   return names;
 }
 
 std::vector<std::string> default_class_names(int num_classes) {
-  if (num_classes == 21) return voc_class_names();
-  if (num_classes == 81) return coco_class_names();
-  if (num_classes == 91) return coco91_class_names();
+  if (num_classes == 21)
+    return voc_class_names();
+  if (num_classes == 81)
+    return coco_class_names();
+  if (num_classes == 91)
+    return coco91_class_names();
   std::vector<std::string> names(static_cast<size_t>(std::max(num_classes, 0)));
   for (int i = 0; i < num_classes; ++i) {
     names[static_cast<size_t>(i)] = i == 0 ? "background" : "class_" + std::to_string(i);

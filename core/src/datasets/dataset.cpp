@@ -27,20 +27,26 @@ bool is_file(const fs::path& p) {
 
 // Resolves a split name to a list file: an existing path is taken as is, otherwise each
 // candidate folder is tried for <split>.txt.
-std::string find_list(const std::string& split, const std::vector<fs::path>& folders,
+std::string find_list(const std::string& split,
+                      const std::vector<fs::path>& folders,
                       const std::string& root) {
-  if (is_file(split)) return split;
+  if (is_file(split))
+    return split;
   for (const auto& folder : folders) {
     const fs::path p = folder / (split + ".txt");
-    if (is_file(p)) return p.string();
+    if (is_file(p))
+      return p.string();
   }
-  PM_FAIL("{}: no list file for split '{}' (looked for {}.txt in ImageSets and the root)", root,
-          split, split);
+  PM_FAIL("{}: no list file for split '{}' (looked for {}.txt in ImageSets and the root)",
+          root,
+          split,
+          split);
 }
 
 std::string find_cls_labels(const std::vector<fs::path>& candidates) {
   for (const auto& p : candidates) {
-    if (is_file(p)) return p.string();
+    if (is_file(p))
+      return p.string();
   }
   return "";
 }
@@ -72,8 +78,10 @@ Dataset open_voc(const std::string& root, const std::string& split, const std::s
     masks = is_dir(r / "SegmentationClassAug") ? "SegmentationClassAug" : "SegmentationClass";
   }
   PM_CHECK(masks == "SegmentationClass" || masks == "SegmentationClassAug",
-           "--mask-set {}: expected SegmentationClass, SegmentationClassAug or auto", mask_set);
-  if (is_dir(r / masks)) d.mask_dir = (r / masks).string();
+           "--mask-set {}: expected SegmentationClass, SegmentationClassAug or auto",
+           mask_set);
+  if (is_dir(r / masks))
+    d.mask_dir = (r / masks).string();
   const std::string list =
       find_list(split, {r / "ImageSets" / "Segmentation", r / "ImageSets", r}, root);
   d.ids = read_id_list(list);
@@ -82,17 +90,19 @@ Dataset open_voc(const std::string& root, const std::string& split, const std::s
   return d;
 }
 
-Dataset open_coco(const std::string& root, const std::string& split,
+Dataset open_coco(const std::string& root,
+                  const std::string& split,
                   const std::string& label_space) {
   const fs::path r(root);
   PM_CHECK(label_space == "coco" || label_space == "coco91",
-           "label space '{}': expected coco (81 labels) or coco91", label_space);
+           "label space '{}': expected coco (81 labels) or coco91",
+           label_space);
   Dataset d;
   d.name = label_space;
   d.class_names = label_space == "coco" ? coco_class_names() : coco91_class_names();
   const std::string split_name = fs::path(split).stem().string();
-  const fs::path images = is_dir(r / "JPEGImages" / split_name) ? r / "JPEGImages" / split_name
-                                                                : r / "JPEGImages";
+  const fs::path images =
+      is_dir(r / "JPEGImages" / split_name) ? r / "JPEGImages" / split_name : r / "JPEGImages";
   PM_CHECK(is_dir(images), "{}: not a COCO (VOC-style) folder (no JPEGImages/)", root);
   d.image_dir = images.string();
   for (const fs::path& m : {r / "SegmentationClass" / split_name, r / "SegmentationClass"}) {
@@ -106,8 +116,10 @@ Dataset open_coco(const std::string& root, const std::string& split,
   return d;
 }
 
-Dataset open_generic(const std::string& image_dir, const std::string& mask_dir,
-                     const std::string& list_file, const std::string& classes) {
+Dataset open_generic(const std::string& image_dir,
+                     const std::string& mask_dir,
+                     const std::string& list_file,
+                     const std::string& classes) {
   PM_CHECK(is_dir(image_dir), "{}: no such image folder", image_dir);
   PM_CHECK(mask_dir.empty() || is_dir(mask_dir), "{}: no such mask folder", mask_dir);
   Dataset d;
@@ -116,7 +128,8 @@ Dataset open_generic(const std::string& image_dir, const std::string& mask_dir,
   d.image_dir = image_dir;
   d.mask_dir = mask_dir;
   if (list_file.empty()) {
-    for (const auto& p : list_files(image_dir, {".jpg", ".jpeg", ".png"})) d.ids.push_back(file_stem(p));
+    for (const auto& p : list_files(image_dir, {".jpg", ".jpeg", ".png"}))
+      d.ids.push_back(file_stem(p));
   } else {
     d.ids = read_id_list(list_file);
   }
@@ -125,24 +138,31 @@ Dataset open_generic(const std::string& image_dir, const std::string& mask_dir,
 }
 
 Dataset open_dataset(const std::string& layout, const std::string& root, const std::string& split) {
-  if (layout == "voc") return open_voc(root, split);
-  if (layout == "coco" || layout == "coco91") return open_coco(root, split, layout);
+  if (layout == "voc")
+    return open_voc(root, split);
+  if (layout == "coco" || layout == "coco91")
+    return open_coco(root, split, layout);
   if (layout == "generic") {
     const fs::path r(root);
     const fs::path list = is_file(split) ? fs::path(split) : r / (split + ".txt");
-    return open_generic((r / "images").string(), is_dir(r / "masks") ? (r / "masks").string() : "",
-                        is_file(list) ? list.string() : "", (r / "classes.txt").string());
+    return open_generic((r / "images").string(),
+                        is_dir(r / "masks") ? (r / "masks").string() : "",
+                        is_file(list) ? list.string() : "",
+                        (r / "classes.txt").string());
   }
   PM_FAIL("--layout {}: expected voc, coco, coco91 or generic", layout);
 }
 
-std::vector<int> image_labels_from_mask(const LabelMap& mask, int num_classes,
+std::vector<int> image_labels_from_mask(const LabelMap& mask,
+                                        int num_classes,
                                         const std::string& name) {
   std::vector<bool> seen(256, false);
-  for (uint8_t v : mask.labels) seen[v] = true;
+  for (uint8_t v : mask.labels)
+    seen[v] = true;
   std::vector<int> labels;
   for (int v = 1; v < 255; ++v) {
-    if (!seen[static_cast<size_t>(v)]) continue;
+    if (!seen[static_cast<size_t>(v)])
+      continue;
     PM_CHECK(v < num_classes, "{}: label {} is out of range for {} classes", name, v, num_classes);
     labels.push_back(v - 1);
   }
@@ -155,13 +175,18 @@ std::map<std::string, std::vector<int>> load_image_labels(const Dataset& dataset
     const ClsLabels cls = read_cls_labels(dataset.cls_labels_path);
     PM_CHECK(cls.num_classes == dataset.num_classes() - 1,
              "{}: {}-class vectors, but dataset '{}' has {} foreground classes",
-             dataset.cls_labels_path, cls.num_classes, dataset.name, dataset.num_classes() - 1);
+             dataset.cls_labels_path,
+             cls.num_classes,
+             dataset.name,
+             dataset.num_classes() - 1);
     for (const auto& id : dataset.ids) {
       const auto it = cls.multi_hot.find(id);
-      PM_CHECK(it != cls.multi_hot.end(), "{}: no labels for image '{}'", dataset.cls_labels_path, id);
+      PM_CHECK(
+          it != cls.multi_hot.end(), "{}: no labels for image '{}'", dataset.cls_labels_path, id);
       std::vector<int>& labels = out[id];
       for (size_t c = 0; c < it->second.size(); ++c) {
-        if (it->second[c]) labels.push_back(static_cast<int>(c));
+        if (it->second[c])
+          labels.push_back(static_cast<int>(c));
       }
     }
     return out;

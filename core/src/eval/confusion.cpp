@@ -19,7 +19,8 @@ double nan_mean(const std::vector<ClassMetrics>& classes, double ClassMetrics::*
   double sum = 0;
   int count = 0;
   for (const auto& c : classes) {
-    if (std::isnan(c.*field)) continue;
+    if (std::isnan(c.*field))
+      continue;
     sum += c.*field;
     ++count;
   }
@@ -30,35 +31,52 @@ double nan_mean(const std::vector<ClassMetrics>& classes, double ClassMetrics::*
 
 ConfusionMatrix::ConfusionMatrix(int num_classes)
     : n_(num_classes), counts_(static_cast<size_t>(num_classes) * num_classes, 0) {
-  PM_CHECK(num_classes >= 0 && num_classes <= 256, "num_classes {} must be in [1, 256]",
-           num_classes);
+  PM_CHECK(
+      num_classes >= 0 && num_classes <= 256, "num_classes {} must be in [1, 256]", num_classes);
 }
 
 int64_t ConfusionMatrix::total() const {
   int64_t t = 0;
-  for (int64_t c : counts_) t += c;
+  for (int64_t c : counts_)
+    t += c;
   return t;
 }
 
-void ConfusionMatrix::add(const LabelMap& gt, const LabelMap& pred, const std::string& name,
-                          int ignore, OutOfRange policy) {
+void ConfusionMatrix::add(const LabelMap& gt,
+                          const LabelMap& pred,
+                          const std::string& name,
+                          int ignore,
+                          OutOfRange policy) {
   PM_CHECK(gt.width == pred.width && gt.height == pred.height,
-           "{}: prediction is {}x{} but the ground truth is {}x{}", name, pred.width, pred.height,
-           gt.width, gt.height);
+           "{}: prediction is {}x{} but the ground truth is {}x{}",
+           name,
+           pred.width,
+           pred.height,
+           gt.width,
+           gt.height);
   // Count into a 256x256 table first (branch-free inner loop), then fold into n x n.
   std::vector<int64_t> table(256 * 256, 0);
   const size_t count = gt.labels.size();
-  for (size_t i = 0; i < count; ++i) ++table[(static_cast<size_t>(gt.labels[i]) << 8) | pred.labels[i]];
+  for (size_t i = 0; i < count; ++i)
+    ++table[(static_cast<size_t>(gt.labels[i]) << 8) | pred.labels[i]];
   for (int g = 0; g < 256; ++g) {
-    if (g == ignore) continue;
+    if (g == ignore)
+      continue;
     for (int p = 0; p < 256; ++p) {
       const int64_t c = table[(static_cast<size_t>(g) << 8) | static_cast<size_t>(p)];
-      if (c == 0) continue;
+      if (c == 0)
+        continue;
       if (g >= n_ || p >= n_) {
-        if (policy == OutOfRange::kExclude) continue;
-        PM_CHECK(g < n_, "{}: ground-truth label {} is out of range for {} classes ({} pixels)",
-                 name, g, n_, c);
-        PM_FAIL("{}: predicted label {} is out of range for {} classes ({} pixels)", name, p, n_, c);
+        if (policy == OutOfRange::kExclude)
+          continue;
+        PM_CHECK(g < n_,
+                 "{}: ground-truth label {} is out of range for {} classes ({} pixels)",
+                 name,
+                 g,
+                 n_,
+                 c);
+        PM_FAIL(
+            "{}: predicted label {} is out of range for {} classes ({} pixels)", name, p, n_, c);
       }
       counts_[static_cast<size_t>(g) * n_ + p] += c;
     }
@@ -66,15 +84,16 @@ void ConfusionMatrix::add(const LabelMap& gt, const LabelMap& pred, const std::s
 }
 
 void ConfusionMatrix::add_count(int gt, int pred, int64_t count) {
-  PM_CHECK(gt >= 0 && gt < n_ && pred >= 0 && pred < n_, "label pair ({}, {}) out of range", gt,
-           pred);
+  PM_CHECK(
+      gt >= 0 && gt < n_ && pred >= 0 && pred < n_, "label pair ({}, {}) out of range", gt, pred);
   counts_[static_cast<size_t>(gt) * n_ + pred] += count;
 }
 
 void ConfusionMatrix::merge(const ConfusionMatrix& other) {
-  PM_CHECK(other.n_ == n_, "cannot merge a {}-class confusion matrix into a {}-class one",
-           other.n_, n_);
-  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  PM_CHECK(
+      other.n_ == n_, "cannot merge a {}-class confusion matrix into a {}-class one", other.n_, n_);
+  for (size_t i = 0; i < counts_.size(); ++i)
+    counts_[i] += other.counts_[i];
 }
 
 Metrics compute_metrics(const ConfusionMatrix& cm) {

@@ -36,7 +36,8 @@ std::string png_in(const std::string& dir, const std::string& id, const char* wh
 
 // Runs `work(i)` over all ids in parallel; with keep_going, per-id failures are recorded in
 // list order instead of stopping the run.
-std::vector<EvalFailure> run_items(const std::vector<std::string>& ids, const EvalOptions& options,
+std::vector<EvalFailure> run_items(const std::vector<std::string>& ids,
+                                   const EvalOptions& options,
                                    const std::function<void(size_t)>& work) {
   std::vector<std::optional<std::string>> errors(ids.size());
   std::atomic<size_t> done{0};
@@ -44,23 +45,28 @@ std::vector<EvalFailure> run_items(const std::vector<std::string>& ids, const Ev
     try {
       work(i);
     } catch (const Error& e) {
-      if (!options.keep_going) throw;
+      if (!options.keep_going)
+        throw;
       errors[i] = e.what();
     }
     const size_t d = ++done;
-    if (options.progress) options.progress(d, ids.size());
+    if (options.progress)
+      options.progress(d, ids.size());
   });
   std::vector<EvalFailure> failures;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (errors[i]) failures.push_back({ids[i], *errors[i]});
+    if (errors[i])
+      failures.push_back({ids[i], *errors[i]});
   }
   return failures;
 }
 
 }  // namespace
 
-EvalReport evaluate_label_dirs(const std::string& gt_dir, const std::string& pred_dir,
-                               const std::vector<std::string>& ids, const EvalOptions& options) {
+EvalReport evaluate_label_dirs(const std::string& gt_dir,
+                               const std::string& pred_dir,
+                               const std::vector<std::string>& ids,
+                               const EvalOptions& options) {
   EvalReport report;
   report.confusion = ConfusionMatrix(effective_classes(options));
   std::mutex mutex;
@@ -88,46 +94,67 @@ CamThresholdSweep::CamThresholdSweep(std::vector<float> thresholds, int num_clas
 
 size_t CamThresholdSweep::slot(int gt, int pred, size_t below) const {
   return (static_cast<size_t>(gt) * (n_ + 1) + static_cast<size_t>(pred)) *
-             (thresholds_.size() + 1) + below;
+             (thresholds_.size() + 1) +
+         below;
 }
 
-void CamThresholdSweep::add(const LabelMap& gt, const NDArray& cams, const std::vector<int>& keys,
-                            const std::string& name, int ignore, OutOfRange policy) {
+void CamThresholdSweep::add(const LabelMap& gt,
+                            const NDArray& cams,
+                            const std::vector<int>& keys,
+                            const std::string& name,
+                            int ignore,
+                            OutOfRange policy) {
   PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) == keys.size(),
-           "{}: CAMs {} do not match {} keys", name, cams.describe(), keys.size());
+           "{}: CAMs {} do not match {} keys",
+           name,
+           cams.describe(),
+           keys.size());
   PM_CHECK(cams.dim(1) == gt.height && cams.dim(2) == gt.width,
-           "{}: CAMs are {}x{} but the ground truth is {}x{}", name, cams.dim(2), cams.dim(1),
-           gt.width, gt.height);
+           "{}: CAMs are {}x{} but the ground truth is {}x{}",
+           name,
+           cams.dim(2),
+           cams.dim(1),
+           gt.width,
+           gt.height);
   // Label of each channel; n_ stands for "out of range" (excluded where predicted).
   std::vector<int> channel_label(keys.size());
   for (size_t k = 0; k < keys.size(); ++k) {
     const int label = keys[k] + 1;
     PM_CHECK(keys[k] >= 0, "{}: negative class key {}", name, keys[k]);
     PM_CHECK(label < n_ || policy == OutOfRange::kExclude,
-             "{}: class key {} is out of range for {} classes", name, keys[k], n_);
+             "{}: class key {} is out of range for {} classes",
+             name,
+             keys[k],
+             n_);
     channel_label[k] = std::min(label, n_);
   }
   const CamPeak peak = cam_peaks(cams);
   for (size_t p = 0; p < gt.labels.size(); ++p) {
     const int g = gt.labels[p];
-    if (g == ignore) continue;
+    if (g == ignore)
+      continue;
     if (g >= n_) {
       PM_CHECK(policy == OutOfRange::kExclude,
-               "{}: ground-truth label {} is out of range for {} classes", name, g, n_);
+               "{}: ground-truth label {} is out of range for {} classes",
+               name,
+               g,
+               n_);
       continue;
     }
     const int c = peak.channel[p];
     const size_t below =
         c < 0 ? 0
-              : static_cast<size_t>(std::lower_bound(thresholds_.begin(), thresholds_.end(),
-                                                     peak.value[p]) - thresholds_.begin());
+              : static_cast<size_t>(
+                    std::lower_bound(thresholds_.begin(), thresholds_.end(), peak.value[p]) -
+                    thresholds_.begin());
     ++counts_[slot(g, c < 0 ? 0 : channel_label[static_cast<size_t>(c)], below)];
   }
 }
 
 void CamThresholdSweep::merge(const CamThresholdSweep& other) {
   PM_CHECK(other.counts_.size() == counts_.size(), "cannot merge sweeps of different sizes");
-  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  for (size_t i = 0; i < counts_.size(); ++i)
+    counts_[i] += other.counts_[i];
 }
 
 ConfusionMatrix CamThresholdSweep::confusion_at(size_t j) const {
@@ -137,9 +164,12 @@ ConfusionMatrix CamThresholdSweep::confusion_at(size_t j) const {
     for (int p = 0; p <= n_; ++p) {
       for (size_t b = 0; b <= thresholds_.size(); ++b) {
         const int64_t c = counts_[slot(g, p, b)];
-        if (c == 0) continue;
-        const int pred = j < b ? p : 0;  // the class wins only where the threshold is below its peak
-        if (pred == n_) continue;        // out-of-range class, excluded (official mode)
+        if (c == 0)
+          continue;
+        const int pred =
+            j < b ? p : 0;  // the class wins only where the threshold is below its peak
+        if (pred == n_)
+          continue;  // out-of-range class, excluded (official mode)
         cm.add_count(g, pred, c);
       }
     }
@@ -147,9 +177,11 @@ ConfusionMatrix CamThresholdSweep::confusion_at(size_t j) const {
   return cm;
 }
 
-CamSweepReport evaluate_cam_dir(const std::string& gt_dir, const std::string& cam_dir,
+CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
+                                const std::string& cam_dir,
                                 const std::vector<std::string>& ids,
-                                const std::vector<float>& thresholds, const EvalOptions& options,
+                                const std::vector<float>& thresholds,
+                                const EvalOptions& options,
                                 const CamReadOptions& cam_options) {
   CamSweepReport report;
   CamThresholdSweep sweep(thresholds, effective_classes(options));
@@ -157,12 +189,16 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir, const std::string& ca
   report.failures = run_items(ids, options, [&](size_t i) {
     const std::string gt_path = png_in(gt_dir, ids[i], "ground truth");
     const std::string cam_path = find_by_stem(cam_dir, ids[i], {".npy", ".npz"});
-    PM_CHECK(!cam_path.empty(), "{}/{}.npy: missing CAM file for listed image '{}'", cam_dir,
-             ids[i], ids[i]);
+    PM_CHECK(!cam_path.empty(),
+             "{}/{}.npy: missing CAM file for listed image '{}'",
+             cam_dir,
+             ids[i],
+             ids[i]);
     const LabelMap gt = read_label_png(gt_path);
     const CamFile cams = read_cam_file(cam_path, cam_options);
     PM_CHECK(cams.high_res.numel() > 0 || cams.keys.empty(),
-             "{}: has no 'high_res' maps at image size (only stride-4 'cam')", cam_path);
+             "{}: has no 'high_res' maps at image size (only stride-4 'cam')",
+             cam_path);
     CamThresholdSweep local(thresholds, effective_classes(options));
     local.add(gt, cams.high_res, cams.keys, cam_path, options.ignore, effective_policy(options));
     std::lock_guard<std::mutex> lock(mutex);
@@ -173,7 +209,8 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir, const std::string& ca
   for (size_t j = 0; j < thresholds.size(); ++j) {
     report.metrics.push_back(compute_metrics(sweep.confusion_at(j)));
     const Metrics& m = report.metrics.back();
-    if (m.mean_iou > report.metrics[report.best_index].mean_iou) report.best_index = j;
+    if (m.mean_iou > report.metrics[report.best_index].mean_iou)
+      report.best_index = j;
     if (report.crossing_index < 0 && m.mean_precision > m.mean_recall) {
       report.crossing_index = static_cast<int>(j);
     }
@@ -189,7 +226,8 @@ std::vector<float> parse_thresholds(const std::string& spec) {
     std::istringstream in(spec);
     PM_CHECK((in >> start >> c1 >> stop >> c2 >> step) && c1 == ':' && c2 == ':' && step > 0 &&
                  stop >= start,
-             "--thresholds {}: expected START:STOP:STEP with STEP > 0, or a comma list", spec);
+             "--thresholds {}: expected START:STOP:STEP with STEP > 0, or a comma list",
+             spec);
     const long count = std::lround(std::floor((stop - start) / step + 1e-6)) + 1;
     PM_CHECK(count <= 100000, "--thresholds {}: too many thresholds", spec);
     for (long i = 0; i < count; ++i) {

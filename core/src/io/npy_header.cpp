@@ -17,29 +17,39 @@ constexpr size_t kNpyMagicSize = 6;
 // A tiny cursor over the header dict text; every read is bounds-checked.
 class HeaderCursor {
  public:
-  HeaderCursor(std::string text, std::string name) : text_(std::move(text)), name_(std::move(name)) {}
+  HeaderCursor(std::string text, std::string name)
+      : text_(std::move(text)), name_(std::move(name)) {}
 
   void skip_space() {
-    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_])))
+      ++pos_;
   }
   bool peek(char c) {
     skip_space();
     return pos_ < text_.size() && text_[pos_] == c;
   }
   void expect(char c) {
-    PM_CHECK(peek(c), "{}: malformed .npy header (expected '{}' at offset {}): {}", name_, c,
-             pos_, text_);
+    PM_CHECK(peek(c),
+             "{}: malformed .npy header (expected '{}' at offset {}): {}",
+             name_,
+             c,
+             pos_,
+             text_);
     ++pos_;
   }
   bool accept(char c) {
-    if (!peek(c)) return false;
+    if (!peek(c))
+      return false;
     ++pos_;
     return true;
   }
   std::string quoted() {
     skip_space();
     PM_CHECK(pos_ < text_.size() && (text_[pos_] == '\'' || text_[pos_] == '"'),
-             "{}: malformed .npy header (expected a string at offset {}): {}", name_, pos_, text_);
+             "{}: malformed .npy header (expected a string at offset {}): {}",
+             name_,
+             pos_,
+             text_);
     const char quote = text_[pos_++];
     const size_t end = text_.find(quote, pos_);
     PM_CHECK(end != std::string::npos, "{}: malformed .npy header (unterminated string)", name_);
@@ -50,14 +60,16 @@ class HeaderCursor {
   std::string word() {
     skip_space();
     const size_t start = pos_;
-    while (pos_ < text_.size() && std::isalnum(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+    while (pos_ < text_.size() && std::isalnum(static_cast<unsigned char>(text_[pos_])))
+      ++pos_;
     return text_.substr(start, pos_ - start);
   }
   int64_t integer() {
     const std::string w = word();
-    PM_CHECK(!w.empty() && w.size() <= 18 &&
-                 w.find_first_not_of("0123456789") == std::string::npos,
-             "{}: malformed .npy header (bad shape entry '{}')", name_, w);
+    PM_CHECK(!w.empty() && w.size() <= 18 && w.find_first_not_of("0123456789") == std::string::npos,
+             "{}: malformed .npy header (bad shape entry '{}')",
+             name_,
+             w);
     accept('L');  // Python 2 longs
     return std::stoll(w);
   }
@@ -86,8 +98,10 @@ std::vector<int64_t> parse_shape(HeaderCursor& cur) {
 
 bool parse_bool(HeaderCursor& cur) {
   const std::string w = cur.word();
-  PM_CHECK(w == "True" || w == "False", "{}: malformed .npy header (fortran_order is '{}')",
-           cur.name(), w);
+  PM_CHECK(w == "True" || w == "False",
+           "{}: malformed .npy header (fortran_order is '{}')",
+           cur.name(),
+           w);
   return w == "True";
 }
 
@@ -95,19 +109,27 @@ bool parse_bool(HeaderCursor& cur) {
 
 NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& name) {
   PM_CHECK(size >= kNpyMagicSize + 2 && std::memcmp(data, kNpyMagic, kNpyMagicSize) == 0,
-           "{}: not a .npy file (bad magic)", name);
+           "{}: not a .npy file (bad magic)",
+           name);
   NpyHeader h;
   h.major_version = data[6];
-  PM_CHECK(h.major_version >= 1 && h.major_version <= 3, "{}: unsupported .npy format version {}.{}",
-           name, static_cast<int>(data[6]), static_cast<int>(data[7]));
+  PM_CHECK(h.major_version >= 1 && h.major_version <= 3,
+           "{}: unsupported .npy format version {}.{}",
+           name,
+           static_cast<int>(data[6]),
+           static_cast<int>(data[7]));
   const size_t len_bytes = h.major_version == 1 ? 2 : 4;
   PM_CHECK(size >= 8 + len_bytes, "{}: truncated .npy header", name);
   size_t header_len = 0;
-  for (size_t i = 0; i < len_bytes; ++i) header_len |= static_cast<size_t>(data[8 + i]) << (8 * i);
-  PM_CHECK(header_len <= size - 8 - len_bytes, "{}: truncated .npy header ({} bytes announced)",
-           name, header_len);
+  for (size_t i = 0; i < len_bytes; ++i)
+    header_len |= static_cast<size_t>(data[8 + i]) << (8 * i);
+  PM_CHECK(header_len <= size - 8 - len_bytes,
+           "{}: truncated .npy header ({} bytes announced)",
+           name,
+           header_len);
   h.data_offset = 8 + len_bytes + header_len;
-  HeaderCursor cur(std::string(reinterpret_cast<const char*>(data) + 8 + len_bytes, header_len), name);
+  HeaderCursor cur(std::string(reinterpret_cast<const char*>(data) + 8 + len_bytes, header_len),
+                   name);
 
   bool have_descr = false, have_order = false, have_shape = false;
   cur.expect('{');
@@ -115,7 +137,7 @@ NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& 
     const std::string key = cur.quoted();
     cur.expect(':');
     if (key == "descr") {
-      PM_CHECK(!cur.peek('[') , "{}: structured .npy dtypes are not supported", name);
+      PM_CHECK(!cur.peek('['), "{}: structured .npy dtypes are not supported", name);
       h.descr = cur.quoted();
       have_descr = true;
     } else if (key == "fortran_order") {
@@ -133,7 +155,9 @@ NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& 
     }
   }
   PM_CHECK(have_descr && have_order && have_shape,
-           "{}: .npy header lacks 'descr', 'fortran_order' or 'shape': {}", name, cur.text());
+           "{}: .npy header lacks 'descr', 'fortran_order' or 'shape': {}",
+           name,
+           cur.text());
   shape_numel(h.shape);  // rejects overflowing shapes early
   return h;
 }

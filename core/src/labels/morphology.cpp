@@ -8,7 +8,9 @@
 namespace pm {
 namespace {
 
-bool is_foreground(uint8_t v) { return v != 0 && v != kIgnoreLabel; }
+bool is_foreground(uint8_t v) {
+  return v != 0 && v != kIgnoreLabel;
+}
 
 // Calls visit(value) for every pixel of the window around (x, y), clipped to the image;
 // stops early when visit returns false.
@@ -18,7 +20,8 @@ void for_window(const LabelMap& m, int x, int y, int r, Visit visit) {
   const int x0 = std::max(0, x - r), x1 = std::min(m.width - 1, x + r);
   for (int yy = y0; yy <= y1; ++yy) {
     for (int xx = x0; xx <= x1; ++xx) {
-      if (!visit(m.at(xx, yy))) return;
+      if (!visit(m.at(xx, yy)))
+        return;
     }
   }
 }
@@ -36,13 +39,16 @@ LabelMap dilate_foreground(const LabelMap& labels, int radius) {
   LabelMap out = labels;
   for (int y = 0; y < labels.height; ++y) {
     for (int x = 0; x < labels.width; ++x) {
-      if (labels.at(x, y) != 0) continue;
+      if (labels.at(x, y) != 0)
+        continue;
       uint8_t best = kIgnoreLabel;
       for_window(labels, x, y, radius, [&](uint8_t v) {
-        if (is_foreground(v)) best = std::min(best, v);
+        if (is_foreground(v))
+          best = std::min(best, v);
         return true;
       });
-      if (best != kIgnoreLabel) out.at(x, y) = best;
+      if (best != kIgnoreLabel)
+        out.at(x, y) = best;
     }
   }
   return out;
@@ -54,10 +60,12 @@ LabelMap erode_foreground(const LabelMap& labels, int radius) {
   for (int y = 0; y < labels.height; ++y) {
     for (int x = 0; x < labels.width; ++x) {
       const uint8_t self = labels.at(x, y);
-      if (!is_foreground(self)) continue;
+      if (!is_foreground(self))
+        continue;
       bool keep = true;
       for_window(labels, x, y, radius, [&](uint8_t v) { return keep = (v == self); });
-      if (!keep) out.at(x, y) = 0;
+      if (!keep)
+        out.at(x, y) = 0;
     }
   }
   return out;

@@ -25,10 +25,15 @@ CamPeak cam_peaks(const NDArray& cams) {
   return peak;
 }
 
-LabelMap labels_from_cams(const NDArray& cams, const std::vector<int>& keys, float threshold,
+LabelMap labels_from_cams(const NDArray& cams,
+                          const std::vector<int>& keys,
+                          float threshold,
                           const std::string& name) {
   PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) == keys.size(),
-           "{}: CAMs {} do not match {} keys", name, cams.describe(), keys.size());
+           "{}: CAMs {} do not match {} keys",
+           name,
+           cams.describe(),
+           keys.size());
   for (int key : keys) {
     PM_CHECK(key >= 0 && key < 254, "{}: class key {} out of range", name, key);
   }

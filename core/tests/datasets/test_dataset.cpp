@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "../support/test_paths.h"
+#include "pseudomask/core/common/error.h"
 #include "pseudomask/core/datasets/classes.h"
 #include "pseudomask/core/datasets/dataset.h"
 #include "pseudomask/core/io/label_io.h"
@@ -24,8 +25,9 @@ void make_voc_copy(const std::string& root) {
       << "2007_000032\n2007_000063\n2007_000363\n2007_000648\n";
   std::ofstream(root + "/ImageSets/Segmentation/val.txt")
       << "2007_000061\n2007_000129\n2007_000175\n2007_001311\n";
-  std::ofstream(root + "/train_aug.txt") << "/JPEGImages/2007_000032.jpg /SegmentationClassAug/2007_000032.png\n"
-                                         << "/JPEGImages/2007_000063.jpg /SegmentationClassAug/2007_000063.png\n";
+  std::ofstream(root + "/train_aug.txt")
+      << "/JPEGImages/2007_000032.jpg /SegmentationClassAug/2007_000032.png\n"
+      << "/JPEGImages/2007_000063.jpg /SegmentationClassAug/2007_000063.png\n";
 }
 
 TEST(DatasetVoc, OpensSplitsAndLabelsMatchTheSampleReadme) {
@@ -33,7 +35,8 @@ TEST(DatasetVoc, OpensSplitsAndLabelsMatchTheSampleReadme) {
   make_voc_copy(dir.str());
   const Dataset val = open_voc(dir.str(), "val");
   EXPECT_EQ(val.num_classes(), 21);
-  EXPECT_EQ(val.ids, (std::vector<std::string>{"2007_000061", "2007_000129", "2007_000175", "2007_001311"}));
+  EXPECT_EQ(val.ids,
+            (std::vector<std::string>{"2007_000061", "2007_000129", "2007_000175", "2007_001311"}));
   EXPECT_EQ(fs::path(val.mask_dir).filename(), "SegmentationClass");
   EXPECT_EQ(fs::path(val.image_path("2007_000129")).filename(), "2007_000129.jpg");
   const auto labels = load_image_labels(val);
@@ -44,7 +47,8 @@ TEST(DatasetVoc, OpensSplitsAndLabelsMatchTheSampleReadme) {
   const Dataset aug = open_voc(dir.str(), "train_aug");
   EXPECT_EQ(aug.ids, (std::vector<std::string>{"2007_000032", "2007_000063"}));
   const auto train_labels = load_image_labels(open_voc(dir.str(), "train"));
-  EXPECT_EQ(train_labels.at("2007_000648"), (std::vector<int>{0, 5, 6, 14}));  // aeroplane,bus,car,person
+  EXPECT_EQ(train_labels.at("2007_000648"),
+            (std::vector<int>{0, 5, 6, 14}));  // aeroplane,bus,car,person
   EXPECT_THROW(open_voc(dir.str(), "nosuchsplit"), Error);
   EXPECT_THROW(open_voc(dir / "JPEGImages", "val"), Error);
   EXPECT_THROW(val.mask_path("2099_000000"), Error);
@@ -59,16 +63,36 @@ TEST(DatasetClasses, VocCocoNamesAndCoco91Mapping) {
   EXPECT_EQ(coco_class_names()[80], "toothbrush");
   ASSERT_EQ(coco91_class_names().size(), 91u);
   EXPECT_EQ(coco91_to_coco81(0), 0);
-  EXPECT_EQ(coco91_to_coco81(11), 11);   // fire hydrant
-  EXPECT_EQ(coco91_to_coco81(12), -1);   // unused id
-  EXPECT_EQ(coco91_to_coco81(13), 12);   // stop sign
-  EXPECT_EQ(coco91_to_coco81(90), 80);   // toothbrush
+  EXPECT_EQ(coco91_to_coco81(11), 11);  // fire hydrant
+  EXPECT_EQ(coco91_to_coco81(12), -1);  // unused id
+  EXPECT_EQ(coco91_to_coco81(13), 12);  // stop sign
+  EXPECT_EQ(coco91_to_coco81(90), 80);  // toothbrush
   EXPECT_EQ(coco91_class_names()[13], "stop sign");
   EXPECT_EQ(coco91_class_names()[12], "unused_12");
   int used = 0;
-  for (int id = 1; id <= 90; ++id) used += coco91_to_coco81(id) > 0;
+  for (int id = 1; id <= 90; ++id)
+    used += coco91_to_coco81(id) > 0;
   EXPECT_EQ(used, 80);
   EXPECT_EQ(default_class_names(5)[4], "class_4");
+}
+
+TEST(DatasetCoco, VocStyleLayoutWithSplitFolders) {
+  test::TempDir dir("coco");
+  fs::create_directories(dir / "JPEGImages/val2014");
+  fs::copy(test::shared_data("voc_sample/JPEGImages/2007_000175.jpg"),
+           dir / "JPEGImages/val2014/COCO_val2014_000000000042.jpg");
+  LabelMap m(3, 1);
+  m.labels = {0, 80, 1};  // toothbrush, person
+  write_label_png(dir / "SegmentationClass/val2014/COCO_val2014_000000000042.png", m);
+  std::ofstream(dir / "val2014.txt") << "COCO_val2014_000000000042\n";
+  const Dataset d = open_coco(dir.str(), "val2014");
+  EXPECT_EQ(d.num_classes(), 81);
+  EXPECT_EQ(d.ids, (std::vector<std::string>{"COCO_val2014_000000000042"}));
+  EXPECT_NO_THROW(d.image_path(d.ids[0]));
+  EXPECT_EQ(load_image_labels(d).at(d.ids[0]), (std::vector<int>{0, 79}));
+  // In the 91-id label space the same mask means other classes, and 80 is still in range.
+  EXPECT_EQ(open_coco(dir.str(), "val2014", "coco91").num_classes(), 91);
+  EXPECT_THROW(open_coco(dir.str(), "val2014", "coco80"), Error);
 }
 
 TEST(DatasetGeneric, ClassFileListAndMaskLabels) {

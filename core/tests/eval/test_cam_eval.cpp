@@ -19,7 +19,8 @@ CamFile noisy_cams_from_mask(const LabelMap& gt, uint32_t seed) {
   CamFile cams;
   cams.keys = image_labels_from_mask(gt, 21, "gt");
   const int64_t pixels = static_cast<int64_t>(gt.num_pixels());
-  cams.high_res = NDArray(DType::kF32, {static_cast<int64_t>(cams.keys.size()), gt.height, gt.width});
+  cams.high_res =
+      NDArray(DType::kF32, {static_cast<int64_t>(cams.keys.size()), gt.height, gt.width});
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> noise(0, 28);
   float* data = cams.high_res.data<float>();
@@ -36,10 +37,17 @@ TEST(EvalCam, LabelsFromCamsBackgroundWinsTiesAndKeysMapToIds) {
   NDArray cams(DType::kF32, {2, 1, 4});
   float* d = cams.data<float>();
   // pixel:     0     1     2     3
-  d[0] = 0.3f; d[1] = 0.2f; d[2] = 0.5f; d[3] = 0.25f;   // channel 0 → key 4 → label 5
-  d[4] = 0.3f; d[5] = 0.1f; d[6] = 0.7f; d[7] = 0.25f;   // channel 1 → key 14 → label 15
+  d[0] = 0.3f;
+  d[1] = 0.2f;
+  d[2] = 0.5f;
+  d[3] = 0.25f;  // channel 0 → key 4 → label 5
+  d[4] = 0.3f;
+  d[5] = 0.1f;
+  d[6] = 0.7f;
+  d[7] = 0.25f;  // channel 1 → key 14 → label 15
   const LabelMap l = labels_from_cams(cams, {4, 14}, 0.25f, "t");
-  EXPECT_EQ(l.labels, (std::vector<uint8_t>{5, 0, 15, 0}));  // tie between channels → first; tie with bg → bg
+  EXPECT_EQ(l.labels,
+            (std::vector<uint8_t>{5, 0, 15, 0}));  // tie between channels → first; tie with bg → bg
 }
 
 TEST(EvalCam, SweepEqualsNaivePerThresholdEvaluationOnVocSample) {
@@ -62,7 +70,8 @@ TEST(EvalCam, SweepEqualsNaivePerThresholdEvaluationOnVocSample) {
   for (size_t j = 0; j < thresholds.size(); ++j) {
     ConfusionMatrix naive(21);
     for (size_t i = 0; i < ids.size(); ++i) {
-      naive.add(gts[i], labels_from_cams(cams[i].high_res, cams[i].keys, thresholds[j], ids[i]), ids[i]);
+      naive.add(
+          gts[i], labels_from_cams(cams[i].high_res, cams[i].keys, thresholds[j], ids[i]), ids[i]);
     }
     const Metrics want = compute_metrics(naive);
     EXPECT_DOUBLE_EQ(report.metrics[j].mean_iou, want.mean_iou) << "t=" << thresholds[j];

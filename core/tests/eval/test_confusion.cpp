@@ -25,7 +25,9 @@ nlohmann::json expected_fixture() {
   return nlohmann::json::parse(in);
 }
 
-std::vector<std::string> fixture_ids() { return expected_fixture()["ids"].get<std::vector<std::string>>(); }
+std::vector<std::string> fixture_ids() {
+  return expected_fixture()["ids"].get<std::vector<std::string>>();
+}
 
 TEST(EvalConfusion, MatchesNumpyCountsOnVocSampleExactly) {
   const auto expected = expected_fixture();
@@ -49,7 +51,8 @@ TEST(EvalConfusion, MatchesNumpyCountsOnVocSampleExactly) {
       col += expected["confusion"][j][c].get<int64_t>();
     }
     const int64_t tp = expected["confusion"][c][c].get<int64_t>();
-    if (row + col - tp == 0) continue;
+    if (row + col - tp == 0)
+      continue;
     iou_sum += static_cast<double>(tp) / static_cast<double>(row + col - tp);
     ++classes;
   }
@@ -83,7 +86,8 @@ TEST(EvalConfusion, CppCorruptionEqualsTheNumpyFixture) {
     } else {
       uint8_t first = 0;
       for (uint8_t v : gt.labels) {
-        if (v != 0 && (first == 0 || v < first)) first = v;
+        if (v != 0 && (first == 0 || v < first))
+          first = v;
       }
       pred = replace_label(gt, first, static_cast<uint8_t>(first % 20 + 1));
     }
@@ -130,7 +134,8 @@ TEST(EvalConfusion, IgnoreAndOutOfRangeLabels) {
     strict.add(gt, pred, "x.png");
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("x.png: predicted label 7 is out of range"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("x.png: predicted label 7 is out of range"),
+              std::string::npos)
         << e.what();
   }
   ConfusionMatrix lenient(2);
@@ -169,7 +174,8 @@ TEST(EvalConfusion, MissingPredictionNamesTheFileOrIsRecordedWithKeepGoing) {
     evaluate_label_dirs(dir / "gt", dir / "pred", {"a", "b"}, EvalOptions{});
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("b.png: missing prediction"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("b.png: missing prediction"), std::string::npos)
+        << e.what();
   }
   EvalOptions keep;
   keep.keep_going = true;

@@ -19,12 +19,9 @@ TEST(LabelsMorphology, DilateTakesSmallestForegroundInWindow) {
 }
 
 TEST(LabelsMorphology, ErodeClipsAtBorderAndKeepsIgnore) {
-  const LabelMap m = from_rows(4, 3, {1, 1, 1, 0,
-                                      1, 1, 1, 0,
-                                      1, 1, 1, 255});
-  EXPECT_EQ(erode_foreground(m, 1).labels, (std::vector<uint8_t>{1, 1, 0, 0,
-                                                                 1, 1, 0, 0,
-                                                                 1, 1, 0, 255}));
+  const LabelMap m = from_rows(4, 3, {1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 255});
+  EXPECT_EQ(erode_foreground(m, 1).labels,
+            (std::vector<uint8_t>{1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 255}));
 }
 
 TEST(LabelsMorphology, ReplaceLabel) {

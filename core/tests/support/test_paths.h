@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 #include <string>
 
@@ -14,14 +14,17 @@ inline std::string shared_data(const std::string& rel) {
 }
 
 /// The repository's committed test fixtures (tests/fixtures).
-inline std::string fixture(const std::string& rel) { return std::string(PM_FIXTURE_DIR) + "/" + rel; }
+inline std::string fixture(const std::string& rel) {
+  return std::string(PM_FIXTURE_DIR) + "/" + rel;
+}
 
 /// A fresh, empty temporary folder for one test; removed when the object goes away.
 class TempDir {
  public:
   explicit TempDir(const std::string& tag) {
-    path_ = std::filesystem::temp_directory_path() /
-            ("pm_test_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("pm_test_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

@@ -30,7 +30,8 @@ std::vector<std::string> read_id_list(const std::string& path);
 std::vector<std::string> list_files(const std::string& dir, const std::vector<std::string>& exts);
 
 /// The path of `<dir>/<stem><ext>` for the first ext in `exts` that exists, or "" if none.
-std::string find_by_stem(const std::string& dir, const std::string& stem,
+std::string find_by_stem(const std::string& dir,
+                         const std::string& stem,
                          const std::vector<std::string>& exts);
 
 /// Deterministic shard of a list for cluster array jobs: items i with i % n == index.

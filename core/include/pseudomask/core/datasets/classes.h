@@ -13,8 +13,8 @@ const std::vector<std::string>& voc_class_names();
 /// category-id order (label id = index).
 const std::vector<std::string>& coco_class_names();
 
-/// COCO 2014 with the original category ids (0 = background, 1..90, with the 10 unused ids among 1..90 named
-/// "unused_<id>"): the 91-channel label space of URN's COCO configs.
+/// COCO 2014 with the original category ids (0 = background, 1..90, with the 10 unused ids
+/// among 1..90 named "unused_<id>"): the 91-channel label space of URN's COCO configs.
 const std::vector<std::string>& coco91_class_names();
 
 /// Maps a COCO category id (0..90) to its 81-class WSSS label (0..80), or -1 for an unused id.

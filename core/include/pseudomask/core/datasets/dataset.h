@@ -32,20 +32,24 @@ struct Dataset {
 /// "train", "val", "trainval" or "train_aug", looked up as ImageSets/Segmentation/<split>.txt
 /// and then <root>/<split>.txt, or a path to a list file. `mask_set` is "SegmentationClass",
 /// "SegmentationClassAug" or "auto" (Aug if present, else SegmentationClass).
-Dataset open_voc(const std::string& root, const std::string& split,
+Dataset open_voc(const std::string& root,
+                 const std::string& split,
                  const std::string& mask_set = "auto");
 
 /// COCO 2014 in the VOC-style layout WSSS code uses: <root>/JPEGImages/<split>/ and
 /// <root>/SegmentationClass/<split>/ (or flat JPEGImages/ and SegmentationClass/), with a list
 /// <root>/<split>.txt or ImageSets/<split>.txt, or a list path. `label_space` is "coco" (81
 /// labels) or "coco91" (0 + the 90 category ids).
-Dataset open_coco(const std::string& root, const std::string& split,
+Dataset open_coco(const std::string& root,
+                  const std::string& split,
                   const std::string& label_space = "coco");
 
 /// A generic layout: an image folder, a mask folder (may be ""), a list file (or "" for every
 /// image in the folder) and a class-name file or set name ("voc", "coco").
-Dataset open_generic(const std::string& image_dir, const std::string& mask_dir,
-                     const std::string& list_file, const std::string& classes);
+Dataset open_generic(const std::string& image_dir,
+                     const std::string& mask_dir,
+                     const std::string& list_file,
+                     const std::string& classes);
 
 /// Opens a dataset by layout name: "voc", "coco", "coco91" or "generic" (for which `root` is
 /// the folder holding images/, masks/ and classes.txt, and split a list name or path).
@@ -53,7 +57,8 @@ Dataset open_dataset(const std::string& layout, const std::string& root, const s
 
 /// Foreground classes present in a mask as 0-based class ids (label l ≥ 1 → l − 1), ascending;
 /// 0 and 255 are skipped. Throws if a label is ≥ num_classes (and not 255).
-std::vector<int> image_labels_from_mask(const LabelMap& mask, int num_classes,
+std::vector<int> image_labels_from_mask(const LabelMap& mask,
+                                        int num_classes,
                                         const std::string& name);
 
 /// Image-level labels (0-based foreground ids) of every id of the dataset: from its

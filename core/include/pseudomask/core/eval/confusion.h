@@ -28,7 +28,10 @@ class ConfusionMatrix {
 
   /// Adds one image. Pixels whose ground truth equals `ignore` are skipped; labels ≥ n (other
   /// than `ignore`) in gt or pred are handled by `policy`. Sizes must match. `name` is for errors.
-  void add(const LabelMap& gt, const LabelMap& pred, const std::string& name, int ignore = 255,
+  void add(const LabelMap& gt,
+           const LabelMap& pred,
+           const std::string& name,
+           int ignore = 255,
            OutOfRange policy = OutOfRange::kError);
   /// Adds `count` pixels with ground truth `gt` predicted as `pred` (both < num_classes).
   void add_count(int gt, int pred, int64_t count);
@@ -44,7 +47,7 @@ class ConfusionMatrix {
 /// Metrics of one class from dataset-wide counts.
 struct ClassMetrics {
   int64_t tp = 0, fp = 0, fn = 0;
-  double iou = 0;        ///< TP / (TP + FP + FN); NaN if the class is absent from GT and predictions
+  double iou = 0;  ///< TP / (TP + FP + FN); NaN if the class is absent from GT and predictions
   double precision = 0;  ///< TP / (TP + FP); NaN if never predicted
   double recall = 0;     ///< TP / (TP + FN); NaN if absent from GT
   double fp_share = 0;   ///< FP / (TP + FP + FN): the share of the union that is false positive

@@ -15,13 +15,13 @@ using ProgressFn = std::function<void(size_t, size_t)>;
 
 /// Options shared by the label and CAM evaluations.
 struct EvalOptions {
-  int num_classes = 21;           ///< label ids 0..num_classes-1, background 0
-  int ignore = 255;               ///< ground-truth label that is skipped
+  int num_classes = 21;  ///< label ids 0..num_classes-1, background 0
+  int ignore = 255;      ///< ground-truth label that is skipped
   /// The ORANDNet code's metric: 20 classes (VOC's tvmonitor dropped), and every pixel whose GT
   /// or prediction is ≥ 20 excluded. Only for comparison with numbers from that code.
   bool official_orandnet = false;
-  bool keep_going = false;        ///< record bad images and go on instead of stopping
-  int jobs = 0;                   ///< threads; 0 = all cores
+  bool keep_going = false;  ///< record bad images and go on instead of stopping
+  int jobs = 0;             ///< threads; 0 = all cores
   ProgressFn progress;
 };
 
@@ -42,14 +42,16 @@ struct EvalReport {
 /// Evaluates predicted label PNGs against ground-truth PNGs, matched by id (<dir>/<id>.png),
 /// with one confusion matrix over the whole list. Throws on the first bad image (missing file,
 /// size mismatch, label out of range) unless options.keep_going.
-EvalReport evaluate_label_dirs(const std::string& gt_dir, const std::string& pred_dir,
-                               const std::vector<std::string>& ids, const EvalOptions& options);
+EvalReport evaluate_label_dirs(const std::string& gt_dir,
+                               const std::string& pred_dir,
+                               const std::vector<std::string>& ids,
+                               const EvalOptions& options);
 
 /// A threshold sweep of CAM files (see evaluate_cam_dir).
 struct CamSweepReport {
   std::vector<float> thresholds;
-  std::vector<Metrics> metrics;   ///< one per threshold
-  size_t best_index = 0;          ///< threshold with the highest mIoU (first on ties)
+  std::vector<Metrics> metrics;  ///< one per threshold
+  size_t best_index = 0;         ///< threshold with the highest mIoU (first on ties)
   /// First threshold whose mean precision exceeds its mean recall (ORANDNet's
   /// finding_best_thres), or -1 if none does.
   int crossing_index = -1;
@@ -60,9 +62,11 @@ struct CamSweepReport {
 /// Evaluates CAM files (<cam_dir>/<id>.npy, any layout read_cam_file reads; their high_res maps
 /// at GT size) at every threshold: background plane at the threshold, argmax, background wins
 /// ties, channel k → label keys[k] + 1. One pass over the files serves all thresholds.
-CamSweepReport evaluate_cam_dir(const std::string& gt_dir, const std::string& cam_dir,
+CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
+                                const std::string& cam_dir,
                                 const std::vector<std::string>& ids,
-                                const std::vector<float>& thresholds, const EvalOptions& options,
+                                const std::vector<float>& thresholds,
+                                const EvalOptions& options,
                                 const CamReadOptions& cam_options = {});
 
 /// Accumulates, for every threshold at once, the confusion matrices of thresholded CAMs. For a
@@ -73,8 +77,12 @@ class CamThresholdSweep {
   CamThresholdSweep(std::vector<float> thresholds, int num_classes);
 
   /// Adds one image: gt labels and its CAMs (K, H, W) float32 with class keys.
-  void add(const LabelMap& gt, const NDArray& cams, const std::vector<int>& keys,
-           const std::string& name, int ignore, OutOfRange policy);
+  void add(const LabelMap& gt,
+           const NDArray& cams,
+           const std::vector<int>& keys,
+           const std::string& name,
+           int ignore,
+           OutOfRange policy);
   void merge(const CamThresholdSweep& other);
   /// The confusion matrix at threshold index i.
   ConfusionMatrix confusion_at(size_t i) const;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -37,9 +38,24 @@ struct CamReadOptions {
 /// float32. Errors name the file.
 CamFile read_cam_file(const std::string& path, const CamReadOptions& options = {});
 
+/// Decodes a CAM file held in memory: a .npy (pickled dict or numeric array), a .npz, or a bare
+/// pickle of such a dict. `name` (usually the path) starts every error message. Same layouts and
+/// result as read_cam_file.
+CamFile decode_cam_file(const uint8_t* data,
+                        size_t size,
+                        const std::string& name,
+                        const CamReadOptions& options = {});
+
 /// Writes the IRN layout (a pickled dict {'keys': int64 array, 'cam', 'high_res': float32
 /// arrays}; empty members omitted) so that np.load(path, allow_pickle=True).item() works.
 void write_cam_file(const std::string& path, const CamFile& cams);
+
+/// The bytes write_cam_file writes: identical to what numpy 1.24's
+/// np.save(path, {'keys': int64 (K,), 'cam': float32 (K, h, w), 'high_res': float32 (K, H, W)})
+/// produces (a .npy of a 0-d object array, pickle protocol 3). Arrays are converted to float32;
+/// members with no dimensions (default-constructed) are omitted. Throws pm::Error if the channel
+/// counts do not match the keys or the keys are negative or repeated.
+std::vector<uint8_t> encode_cam_file(const CamFile& cams);
 
 /// Image-level labels from IRN/SEAM's cls_labels.npy (a pickled dict id → multi-hot vector of
 /// 20 (VOC) or 80 (COCO) entries). Integer ids written by IRN's encoding (2007000032) are
@@ -51,5 +67,9 @@ struct ClsLabels {
 
 /// Reads cls_labels.npy with the restricted unpickler. Errors name the file.
 ClsLabels read_cls_labels(const std::string& path);
+
+/// Decodes cls_labels.npy (or a bare pickle of the dict) held in memory; `name` starts every
+/// error message.
+ClsLabels decode_cls_labels(const uint8_t* data, size_t size, const std::string& name);
 
 }  // namespace pm

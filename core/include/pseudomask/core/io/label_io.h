@@ -27,10 +27,12 @@ LabelMap read_label_png(const std::string& path);
 
 /// Encodes a label map as an 8-bit palette PNG carrying `palette`, so viewers show colours
 /// while readers get the raw indices.
-std::vector<uint8_t> encode_label_png(const LabelMap& labels, const Palette& palette = voc_palette());
+std::vector<uint8_t> encode_label_png(const LabelMap& labels,
+                                      const Palette& palette = voc_palette());
 
 /// Writes a label map as a palette PNG atomically.
-void write_label_png(const std::string& path, const LabelMap& labels,
+void write_label_png(const std::string& path,
+                     const LabelMap& labels,
                      const Palette& palette = voc_palette());
 
 /// Writes a single-channel 8-bit grayscale PNG (e.g. a weight map as uint8(W·255)) atomically.
