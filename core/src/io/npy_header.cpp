@@ -158,7 +158,11 @@ NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& 
            "{}: .npy header lacks 'descr', 'fortran_order' or 'shape': {}",
            name,
            cur.text());
-  shape_numel(h.shape);  // rejects overflowing shapes early
+  try {
+    shape_numel(h.shape);  // rejects overflowing shapes early
+  } catch (const Error& e) {
+    PM_FAIL("{}: {}", name, e.what());
+  }
   return h;
 }
 

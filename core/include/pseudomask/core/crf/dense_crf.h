@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pseudomask/core/common/image.h"
+#include "pseudomask/core/crf/lattice.h"
+
+namespace pm {
+
+/// How a kernel is normalised (the reference's NormalizationType). With n_i = Σ_j k(f_i, f_j):
+enum class Normalization {
+  kNone,       ///< k unchanged
+  kBefore,     ///< k(i,j) / n_j
+  kAfter,      ///< k(i,j) / n_i
+  kSymmetric,  ///< k(i,j) / sqrt(n_i · n_j)   (the reference's default, used by every WSSS code)
+};
+
+/// One pairwise term of the fully-connected CRF (Krähenbühl & Koltun 2011, Eq. 3):
+/// k(f_i, f_j) = exp(−|p_i − p_j|² / 2·sxy² − |I_i − I_j|² / 2·srgb²), with a label
+/// compatibility μ. srgb = 0 makes it the "smoothness" kernel on positions only.
+struct PairwiseTerm {
+  float sxy = 3.0f;   ///< spatial standard deviation, pixels
+  float srgb = 0.0f;  ///< colour standard deviation (0..255 units); 0 = Gaussian kernel
+  float weight = 3.0f;  ///< Potts compatibility w: μ(l, l') = w·[l ≠ l'] (the "compat" of pydensecrf)
+  /// Optional full label compatibility, M×M row-major, used instead of Potts for CRFs with M
+  /// labels (symmetrised as (m + mᵀ)/2). As in the reference, μ here is an energy added as
+  /// μ·K̃Q, so Potts w equals the matrix −w·I.
+  std::vector<float> compat;
+  Normalization normalization = Normalization::kSymmetric;
+
+  bool bilateral() const { return srgb > 0.0f; }
+};
+
+/// A CRF model: its pairwise terms (in the order they are added, which fixes the float order)
+/// and the number of mean-field iterations.
+struct CrfParams {
+  std::vector<PairwiseTerm> terms;
+  int iterations = 10;
+
+  /// The parameter sets of the WSSS codes: "deeplab" (Gaussian 3/3, bilateral 80/13/10; DeepLab,
+  /// PMM's PPMG, ORANDNet's crf_refine), "urn" (Gaussian 1/3, bilateral 67/3/4; URN/PMM
+  /// segmentation), "irn" (Gaussian 3/3, bilateral 50/5/10; IRN's crf_inference_label).
+  static CrfParams preset(const std::string& name);
+  /// Throws pm::Error naming the bad value.
+  void validate() const;
+};
+
+/// Unary energies of one CRF: (labels, N) label-major float32, the layout setUnaryEnergy takes.
+struct Unary {
+  int labels = 0;
+  std::vector<float> energy;
+};
+
+/// The output of one CRF.
+struct CrfResult {
+  int labels = 0;
+  std::vector<float> q;  ///< marginals Q, (labels, N) label-major; each pixel's column sums to 1
+  LabelMap map;          ///< argmax_l Q (lowest label wins ties)
+};
+
+/// A dense CRF over one RGB image. The constructor builds one permutohedral lattice per pairwise
+/// term (and its normalisation) once; infer() then runs any number of CRFs with any label counts
+/// on that image, all sharing the lattices — URN runs 1 + K·6 CRFs per image this way.
+class DenseCrf2D {
+ public:
+  DenseCrf2D(const RgbImage& image, CrfParams params);
+  DenseCrf2D(const DenseCrf2D&) = delete;
+  DenseCrf2D& operator=(const DenseCrf2D&) = delete;
+  DenseCrf2D(DenseCrf2D&&) = default;
+
+  int width() const { return width_; }
+  int height() const { return height_; }
+  const CrfParams& params() const { return params_; }
+
+  /// Mean-field inference for one CRF.
+  CrfResult infer(const Unary& unary) const;
+
+  /// Mean-field inference for a batch of CRFs sharing the lattices. CRFs are filtered together
+  /// in groups of up to `max_group_channels` label channels (a memory/speed trade-off: one
+  /// lattice traversal serves the whole group); results are identical to running each alone.
+  std::vector<CrfResult> infer_batch(const std::vector<const Unary*>& batch,
+                                     int max_group_channels = 24) const;
+
+  /// Bytes held by the lattices and normalisations.
+  size_t memory_bytes() const;
+
+ private:
+  struct Kernel {
+    PairwiseTerm term;
+    PermutohedralLattice lattice;
+    std::vector<float> norm_before;  // empty = 1
+    std::vector<float> norm_after;   // empty = 1
+  };
+  void infer_group(const std::vector<const Unary*>& group, std::vector<CrfResult>& out) const;
+
+  int width_ = 0;
+  int height_ = 0;
+  CrfParams params_;
+  std::vector<Kernel> kernels_;
+};
+
+/// Features of a pairwise term at every pixel, pixel-major: (x/sxy, y/sxy) or
+/// (x/sxy, y/sxy, R/srgb, G/srgb, B/srgb), x before y and R, G, B in that order, as the reference
+/// computes them (feature order changes the lattice).
+std::vector<float> crf_features(const RgbImage& image, const PairwiseTerm& term);
+
+/// Unary from probabilities (C, N) label-major: U = −log(clip(p, clip, 1)) (pydensecrf's
+/// unary_from_softmax).
+Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, float clip = 1e-5f);
+
+/// Unary from a label map (pydensecrf's unary_from_labels): a pixel with label l gets energy
+/// −log(gt_prob) for l and −log((1 − gt_prob)/(M − 1)) for the others. With zero_unsure, labels
+/// are 1-based and 0 means "unknown" (energy log M for every label); otherwise labels are
+/// 0..M−1. Computed in double and stored as float32. Labels out of range throw.
+Unary unary_from_labels(const LabelMap& labels, int num_labels, float gt_prob, bool zero_unsure);
+
+}  // namespace pm

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pm {
+
+/// How a filtered value is sliced out of the lattice. Krähenbühl's reference uses two float
+/// orderings (its SSE path for rows wider than 2 values, its scalar path otherwise); to agree
+/// with it bit for bit we reproduce both.
+enum class SliceOrder {
+  kWeightTimesAlphaFirst,  ///< Σ (w·α)·v  (reference SSE path, value rows > 2)
+  kAlphaLast,              ///< Σ (w·v)·α  (reference scalar path, value rows ≤ 2)
+};
+
+/// A contiguous range of value channels that is sliced with one SliceOrder.
+struct ChannelRange {
+  int begin = 0;
+  int end = 0;
+  SliceOrder order = SliceOrder::kWeightTimesAlphaFirst;
+};
+
+/// Reusable buffers of PermutohedralLattice::filter, so mean-field iterations allocate nothing.
+struct LatticeWorkspace {
+  std::vector<float> values;
+  std::vector<float> scratch;
+};
+
+/// The permutohedral lattice of Adams, Baek & Davis (2010), "Fast high-dimensional filtering
+/// using the permutohedral lattice", as Krähenbühl & Koltun (2011) use it for dense CRFs: it
+/// approximates Gaussian filtering out_i = Σ_j exp(−½‖f_i − f_j‖²) in_j in time linear in the
+/// number of points. Built once per image and feature space (build), then applied to any number
+/// of value arrays (filter), which is what lets URN's K·6+1 CRFs share one lattice.
+class PermutohedralLattice {
+ public:
+  PermutohedralLattice() = default;
+
+  /// Builds the lattice of n points with d-dimensional features (pixel-major: feature k of point
+  /// i at features[i * d + k]), already divided by their standard deviations.
+  static PermutohedralLattice build(const float* features, size_t n, int d);
+
+  size_t num_points() const { return n_; }
+  size_t num_vertices() const { return m_; }
+  int dim() const { return d_; }
+  /// Bytes held by the lattice itself (not counting workspaces).
+  size_t memory_bytes() const;
+
+  /// Filters `channels`-wide rows: in[i * channels + c] (optionally multiplied by in_scale[i]
+  /// first), splatted onto the lattice, blurred along its d+1 axes and sliced back. Slice results
+  /// are handed to `sink(i, row)` with row = the `channels` filtered values of point i, so callers
+  /// fuse their own per-pixel work without another buffer. `ranges` say which SliceOrder each
+  /// channel range uses (empty = one range of kWeightTimesAlphaFirst, or kAlphaLast if
+  /// channels ≤ 2, like the reference).
+  template <class Sink>
+  void filter(const float* in, const float* in_scale, int channels,
+              const std::vector<ChannelRange>& ranges, LatticeWorkspace& ws, Sink&& sink) const;
+
+  /// Convenience form: out[i * channels + c] = filtered values.
+  void filter(const float* in, int channels, float* out, LatticeWorkspace& ws) const;
+
+  /// Splat + blur only: leaves the blurred lattice values in ws.values (row m+1 for vertex m).
+  void splat_and_blur(const float* in, const float* in_scale, int channels, LatticeWorkspace& ws) const;
+  /// Slices point i out of blurred values into out_row (channels wide).
+  void slice_point(size_t i, const float* values, int channels, const std::vector<ChannelRange>& ranges,
+                   float* out_row) const;
+
+ private:
+  size_t n_ = 0;  // points (pixels)
+  size_t m_ = 0;  // lattice vertices
+  int d_ = 0;
+  float alpha_ = 1.0f;
+  std::vector<int32_t> offset_;      // n × (d+1): vertex index + 1 of each simplex corner
+  std::vector<float> barycentric_;   // n × (d+1)
+  std::vector<uint32_t> csr_start_;  // m + 1: splat lists per vertex (gather form)
+  std::vector<uint32_t> csr_entry_;  // point·(d+1)+corner, ascending point order per vertex
+  std::vector<int32_t> neighbors_;   // (d+1) × m × 2: blur neighbours (index + 1, 0 = none)
+};
+
+template <class Sink>
+void PermutohedralLattice::filter(const float* in, const float* in_scale, int channels,
+                                  const std::vector<ChannelRange>& ranges, LatticeWorkspace& ws,
+                                  Sink&& sink) const {
+  splat_and_blur(in, in_scale, channels, ws);
+  std::vector<ChannelRange> default_ranges;
+  const std::vector<ChannelRange>* r = &ranges;
+  if (ranges.empty()) {
+    default_ranges.push_back({0, channels,
+                              channels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst});
+    r = &default_ranges;
+  }
+  std::vector<float> row(static_cast<size_t>(channels));
+  for (size_t i = 0; i < n_; ++i) {
+    slice_point(i, ws.values.data(), channels, *r, row.data());
+    sink(i, row.data());
+  }
+}
+
+}  // namespace pm

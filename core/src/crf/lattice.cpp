@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+// Permutohedral lattice (Adams et al. 2010), following the arithmetic of Krähenbühl's dense CRF
+// code step by step in float, so that its outputs can be reproduced bit for bit. Differences in
+// structure: int32 keys (no overflow on large images), 64-bit sizes, a gather-form splat (a list
+// of contributing corners per vertex, in ascending point order, which sums in exactly the
+// reference's order but needs no scattered writes), and buffers reused across calls.
+#include "pseudomask/core/crf/lattice.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "pseudomask/core/common/error.h"
+
+namespace pm {
+namespace {
+
+constexpr int kMaxLatticeDim = 16;  // features per point; 5 for the bilateral CRF kernel
+
+// Open-addressing hash table from d-dimensional int32 keys to dense vertex ids, inserting in
+// first-seen order. Keys are stored contiguously (vertex v's key at keys[v*d]).
+class KeyTable {
+ public:
+  KeyTable(int d, size_t expected) : d_(static_cast<size_t>(d)) {
+    size_t cap = 64;
+    while (cap < 2 * expected) cap *= 2;
+    table_.assign(cap, -1);
+    keys_.reserve(expected * d_);
+  }
+
+  /// The id of `key`, inserting it if `create`; -1 if absent and not created.
+  int32_t find(const int32_t* key, bool create) {
+    if (create && 2 * (size() + 1) > table_.size()) grow();
+    const size_t mask = table_.size() - 1;
+    for (size_t h = hash(key) & mask;; h = (h + 1) & mask) {
+      const int32_t e = table_[h];
+      if (e < 0) {
+        if (!create) return -1;
+        PM_CHECK(size() < static_cast<size_t>(std::numeric_limits<int32_t>::max() - 2),
+                 "permutohedral lattice: more than 2^31 vertices");
+        keys_.insert(keys_.end(), key, key + d_);
+        return table_[h] = static_cast<int32_t>(size() - 1);
+      }
+      if (std::memcmp(&keys_[static_cast<size_t>(e) * d_], key, d_ * sizeof(int32_t)) == 0) return e;
+    }
+  }
+  size_t size() const { return keys_.size() / d_; }
+  const std::vector<int32_t>& keys() const { return keys_; }
+
+ private:
+  size_t hash(const int32_t* key) const {
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < d_; ++i) {
+      h ^= static_cast<uint32_t>(key[i]);
+      h *= 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 29;
+    }
+    return static_cast<size_t>(h);
+  }
+  void grow() {
+    std::vector<int32_t> bigger(table_.size() * 2, -1);
+    const size_t mask = bigger.size() - 1;
+    for (size_t v = 0; v < size(); ++v) {
+      size_t h = hash(&keys_[v * d_]) & mask;
+      while (bigger[h] >= 0) h = (h + 1) & mask;
+      bigger[h] = static_cast<int32_t>(v);
+    }
+    table_.swap(bigger);
+  }
+
+  size_t d_;
+  std::vector<int32_t> table_;
+  std::vector<int32_t> keys_;
+};
+
+// The simplex of one point: the d+1 corner keys (each d ints) and barycentric weights.
+struct Simplex {
+  int32_t keys[kMaxLatticeDim + 1][kMaxLatticeDim];
+  float weights[kMaxLatticeDim + 2];
+};
+
+// Per-dimension constants of the embedding (Adams et al. 2010, p. 5-6).
+struct Embedding {
+  int d;
+  float scale[kMaxLatticeDim];
+  float inv_d1;  // 1/(d+1)
+  float d1;      // d+1
+  int canonical[(kMaxLatticeDim + 1) * (kMaxLatticeDim + 1)];
+
+  explicit Embedding(int dim) : d(dim), inv_d1(1.0f / static_cast<float>(dim + 1)), d1(static_cast<float>(dim + 1)) {
+    // Expected standard deviation of the filter (p. 6) and the diagonal of E (p. 5).
+    const float inv_std_dev = static_cast<float>(std::sqrt(2.0 / 3.0) * (d + 1));
+    for (int i = 0; i < d; ++i) {
+      scale[i] = static_cast<float>(1.0 / std::sqrt(static_cast<double>((i + 2) * (i + 1))) * inv_std_dev);
+    }
+    // The canonical simplex: corner r has coordinates r (first d+1-r) and r-(d+1) (the rest).
+    for (int r = 0; r <= d; ++r) {
+      for (int j = 0; j <= d; ++j) canonical[r * (d + 1) + j] = j <= d - r ? r : r - (d + 1);
+    }
+  }
+
+  // Elevates f onto the hyperplane, finds the enclosing simplex and its barycentric weights.
+  void locate(const float* f, Simplex& s) const {
+    float elevated[kMaxLatticeDim + 1];
+    float rem0[kMaxLatticeDim + 1];
+    float rank[kMaxLatticeDim + 1];
+    float sm = 0.0f;
+    for (int j = d; j > 0; --j) {
+      const float cf = f[j - 1] * scale[j - 1];
+      elevated[j] = sm - static_cast<float>(j) * cf;
+      sm += cf;
+    }
+    elevated[0] = sm;
+    // Closest remainder-0 point, by rounding (half to even, as SSE rounding does).
+    float sum = 0.0f;
+    for (int i = 0; i <= d; ++i) {
+      const float v = std::nearbyint(inv_d1 * elevated[i]);
+      rem0[i] = v * d1;
+      sum += v;
+    }
+    // Rank of each coordinate's remainder, then bring the point back onto the plane.
+    for (int i = 0; i <= d; ++i) rank[i] = 0.0f;
+    for (int i = 0; i < d; ++i) {
+      const float di = elevated[i] - rem0[i];
+      for (int j = i + 1; j <= d; ++j) {
+        const float c = di < elevated[j] - rem0[j] ? 1.0f : 0.0f;
+        rank[i] += c;
+        rank[j] += 1.0f - c;
+      }
+    }
+    for (int i = 0; i <= d; ++i) {
+      rank[i] += sum;
+      const float add = rank[i] < 0.0f ? d1 : 0.0f;
+      const float sub = rank[i] >= d1 ? d1 : 0.0f;
+      rank[i] += add - sub;
+      rem0[i] += add - sub;
+    }
+    // Barycentric coordinates (p. 10).
+    for (int i = 0; i <= d + 1; ++i) s.weights[i] = 0.0f;
+    for (int i = 0; i <= d; ++i) {
+      const float v = (elevated[i] - rem0[i]) * inv_d1;
+      const int p = d - static_cast<int>(rank[i]);
+      s.weights[p] += v;
+      s.weights[p + 1] -= v;
+    }
+    s.weights[0] += 1.0f + s.weights[d + 1];
+    for (int r = 0; r <= d; ++r) {
+      for (int i = 0; i < d; ++i) {
+        s.keys[r][i] = static_cast<int32_t>(rem0[i]) + canonical[r * (d + 1) + static_cast<int>(rank[i])];
+      }
+    }
+  }
+};
+
+// Blur neighbours of every vertex along each of the d+1 lattice axes: the vertices at
+// key ± (1, ..., 1, −d, 1, ..., 1) (axis j < d) or key ± (1, ..., 1) (axis d); index + 1, 0 = none.
+std::vector<int32_t> blur_neighbors(KeyTable& table, int d) {
+  const size_t m = table.size();
+  const std::vector<int32_t> keys = table.keys();
+  std::vector<int32_t> neighbors(static_cast<size_t>(d + 1) * m * 2);
+  int32_t n1[kMaxLatticeDim + 1], n2[kMaxLatticeDim + 1];
+  for (int j = 0; j <= d; ++j) {
+    for (size_t v = 0; v < m; ++v) {
+      const int32_t* key = &keys[v * static_cast<size_t>(d)];
+      for (int k = 0; k < d; ++k) {
+        n1[k] = key[k] - 1;
+        n2[k] = key[k] + 1;
+      }
+      if (j < d) {
+        n1[j] = key[j] + d;
+        n2[j] = key[j] - d;
+      }
+      const size_t at = (static_cast<size_t>(j) * m + v) * 2;
+      neighbors[at] = table.find(n1, /*create=*/false) + 1;
+      neighbors[at + 1] = table.find(n2, /*create=*/false) + 1;
+    }
+  }
+  return neighbors;
+}
+
+}  // namespace
+
+PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n, int d) {
+  PM_CHECK(d >= 1 && d <= kMaxLatticeDim, "permutohedral lattice: {} feature dimensions (1..{})", d,
+           kMaxLatticeDim);
+  PM_CHECK(n < (size_t{1} << 32) / static_cast<size_t>(d + 1),
+           "permutohedral lattice: {} points is more than this build supports", n);
+  PermutohedralLattice lat;
+  lat.n_ = n;
+  lat.d_ = d;
+  lat.alpha_ = 1.0f / (1.0f + std::pow(2.0f, static_cast<float>(-d)));
+  const size_t d1 = static_cast<size_t>(d + 1);
+  lat.offset_.resize(n * d1);
+  lat.barycentric_.resize(n * d1);
+  const Embedding emb(d);
+  KeyTable table(d, n);
+  Simplex s;
+  for (size_t i = 0; i < n; ++i) {
+    emb.locate(features + i * static_cast<size_t>(d), s);
+    for (size_t r = 0; r < d1; ++r) {
+      lat.offset_[i * d1 + r] = table.find(s.keys[r], /*create=*/true) + 1;
+      lat.barycentric_[i * d1 + r] = s.weights[r];
+    }
+  }
+  lat.m_ = table.size();
+  // Gather lists: for each vertex, its (point, corner) entries in ascending point order.
+  lat.csr_start_.assign(lat.m_ + 1, 0);
+  for (int32_t o : lat.offset_) ++lat.csr_start_[static_cast<size_t>(o)];
+  for (size_t v = 0; v < lat.m_; ++v) lat.csr_start_[v + 1] += lat.csr_start_[v];
+  lat.csr_entry_.resize(lat.offset_.size());
+  std::vector<uint32_t> fill(lat.csr_start_.begin(), lat.csr_start_.end() - 1);
+  for (size_t e = 0; e < lat.offset_.size(); ++e) {
+    lat.csr_entry_[fill[static_cast<size_t>(lat.offset_[e] - 1)]++] = static_cast<uint32_t>(e);
+  }
+  lat.neighbors_ = blur_neighbors(table, d);
+  return lat;
+}
+
+size_t PermutohedralLattice::memory_bytes() const {
+  return offset_.size() * 4 + barycentric_.size() * 4 + csr_start_.size() * 4 + csr_entry_.size() * 4 +
+         neighbors_.size() * 4;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_vertex(
+    const uint32_t* entries, size_t count, const float* barycentric, size_t d1, const float* in,
+    const float* in_scale, int channels, float* row) {
+  for (int c = 0; c < channels; ++c) row[c] = 0.0f;
+  for (size_t e = 0; e < count; ++e) {
+    const size_t entry = entries[e];
+    const size_t point = entry / d1;
+    const float w = barycentric[entry];
+    const float* src = in + point * static_cast<size_t>(channels);
+    if (in_scale) {
+      const float s = in_scale[point];
+      for (int c = 0; c < channels; ++c) row[c] += w * (src[c] * s);
+    } else {
+      for (int c = 0; c < channels; ++c) row[c] += w * src[c];
+    }
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_axis(
+    const int32_t* neighbors, size_t m, int channels, const float* old_values, float* new_values) {
+  const size_t ch = static_cast<size_t>(channels);
+  for (size_t v = 0; v < m; ++v) {
+    const float* self = old_values + (v + 1) * ch;
+    const float* a = old_values + static_cast<size_t>(neighbors[2 * v]) * ch;
+    const float* b = old_values + static_cast<size_t>(neighbors[2 * v + 1]) * ch;
+    float* out = new_values + (v + 1) * ch;
+    for (size_t c = 0; c < ch; ++c) out[c] = self[c] + 0.5f * (a[c] + b[c]);
+  }
+}
+
+void PermutohedralLattice::splat_and_blur(const float* in, const float* in_scale, int channels,
+                                          LatticeWorkspace& ws) const {
+  const size_t ch = static_cast<size_t>(channels);
+  const size_t size = (m_ + 1) * ch;
+  if (ws.values.size() < size) ws.values.resize(size);
+  if (ws.scratch.size() < size) ws.scratch.resize(size);
+  std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
+  std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
+  const size_t d1 = static_cast<size_t>(d_ + 1);
+  for (size_t v = 0; v < m_; ++v) {
+    splat_vertex(&csr_entry_[csr_start_[v]], csr_start_[v + 1] - csr_start_[v], barycentric_.data(), d1, in,
+                 in_scale, channels, &ws.values[(v + 1) * ch]);
+  }
+  for (int j = 0; j <= d_; ++j) {
+    blur_axis(&neighbors_[static_cast<size_t>(j) * m_ * 2], m_, channels, ws.values.data(), ws.scratch.data());
+    ws.values.swap(ws.scratch);
+  }
+}
+
+void PermutohedralLattice::slice_point(size_t i, const float* values, int channels,
+                                       const std::vector<ChannelRange>& ranges, float* out_row) const {
+  const size_t d1 = static_cast<size_t>(d_ + 1);
+  const int32_t* offsets = &offset_[i * d1];
+  const float* weights = &barycentric_[i * d1];
+  const size_t ch = static_cast<size_t>(channels);
+  for (const ChannelRange& r : ranges) {
+    for (int c = r.begin; c < r.end; ++c) out_row[c] = 0.0f;
+    for (size_t j = 0; j < d1; ++j) {
+      const float* src = values + static_cast<size_t>(offsets[j]) * ch;
+      if (r.order == SliceOrder::kWeightTimesAlphaFirst) {
+        const float w = weights[j] * alpha_;
+        for (int c = r.begin; c < r.end; ++c) out_row[c] += w * src[c];
+      } else {
+        const float w = weights[j];
+        for (int c = r.begin; c < r.end; ++c) out_row[c] += w * src[c] * alpha_;
+      }
+    }
+  }
+}
+
+void PermutohedralLattice::filter(const float* in, int channels, float* out, LatticeWorkspace& ws) const {
+  filter(in, nullptr, channels, {}, ws, [&](size_t i, const float* row) {
+    std::memcpy(out + i * static_cast<size_t>(channels), row, static_cast<size_t>(channels) * sizeof(float));
+  });
+}
+
+}  // namespace pm
