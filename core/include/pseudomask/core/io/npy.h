@@ -23,6 +23,21 @@ struct NpyHeader {
 /// in error messages ("<name>: truncated .npy header"). Never reads past `size`.
 NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& name);
 
+/// A numpy dtype string ("<f4", "|b1", ">i8", "|u1", "<f2") as element type and byte order.
+struct NpyDType {
+  DType dtype = DType::kF32;
+  bool big_endian = false;
+};
+
+/// Parses a numpy dtype string; throws "<name>: unsupported dtype '<descr>'" for anything that
+/// is not a plain numeric or bool type (structured, string, object, complex, datetime).
+NpyDType parse_npy_descr(const std::string& descr, const std::string& name);
+
+/// Builds a C-order, native-endian array from raw element bytes stored in the given layout
+/// (`fortran_order` = column-major). Checks that `size` equals numel · itemsize exactly.
+NDArray array_from_raw(const uint8_t* data, size_t size, const NpyDType& type,
+                       const std::vector<int64_t>& shape, bool fortran_order, const std::string& name);
+
 /// Decodes a whole .npy held in memory into a C-order native array. Every numeric dtype
 /// (b1, u1..u8, i1..i8, f2, f4, f8; either byte order) in C or Fortran order is accepted.
 /// Object arrays ("|O", i.e. pickles) are refused with a message pointing to the CAM reader.
@@ -45,5 +60,14 @@ std::map<std::string, NDArray> read_npz(const std::string& path);
 /// Writes arrays to a .npz archive atomically; `compress` deflates members like np.savez_compressed.
 void write_npz(const std::string& path, const std::map<std::string, NDArray>& arrays,
                bool compress = false);
+
+// Internal: the in-memory halves of read_npz / write_npz, exposed for tests and fuzzing.
+
+/// Decodes a .npz archive held in memory; `name` (usually the path) is used in error messages.
+/// Members whose name does not end in ".npy" are skipped.
+std::map<std::string, NDArray> decode_npz(const uint8_t* data, size_t size, const std::string& name);
+
+/// Encodes arrays as the bytes of a .npz archive (what write_npz writes).
+std::vector<uint8_t> encode_npz(const std::map<std::string, NDArray>& arrays, bool compress = false);
 
 }  // namespace pm
