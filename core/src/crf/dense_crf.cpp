@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "fast_exp.h"
+#include "simd8.h"
 #include "pseudomask/core/common/error.h"
 
 namespace pm {
@@ -35,46 +37,121 @@ void make_normalisation(const PermutohedralLattice& lattice, Normalization mode,
   if (mode == Normalization::kSymmetric || mode == Normalization::kAfter) after = std::move(norm);
 }
 
-// Softmax of one pixel's segment in place: subtract the max, exponentiate, divide by the sum.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_segment(float* e, int m) {
-  float mx = e[0];
-  for (int l = 1; l < m; ++l) mx = std::max(mx, e[l]);
-  float sum = 0.0f;
-  for (int l = 0; l < m; ++l) {
-    e[l] = detail::exp_nonpositive(e[l] - mx);
-    sum += e[l];
-  }
-  for (int l = 0; l < m; ++l) e[l] = e[l] / sum;
-}
-
 // A CRF's channels within a group's value rows.
 struct Segment {
   int offset = 0;
   int labels = 0;
 };
 
-// Adds a kernel's message to a pixel's energies: Potts E += w·m, or a matrix E −= μ·m.
-void add_message(const PairwiseTerm& term, const std::vector<Segment>& segments, const float* message,
-                 float after, float* energy) {
-  if (term.compat.empty()) {
-    const float w = term.weight;
-    for (const Segment& s : segments) {
-      for (int c = s.offset; c < s.offset + s.labels; ++c) energy[c] += w * (message[c] * after);
+// What the fused update needs of one kernel: its lattice's corners, the blurred values, its
+// normalisation after filtering, and its label compatibility.
+struct KernelView {
+  const int32_t* offsets;
+  const float* weights;
+  size_t d1;
+  float alpha;
+  const float* values;
+  const float* after;   // nullptr = 1
+  float weight;         // Potts w
+  const float* compat;  // M×M or nullptr (Potts)
+};
+
+// Slices one point's padded row (ch a multiple of kChannelBlock) from its d+1 vertices in the
+// reference's float order; the first vertex initialises the row.
+PM_ALWAYS_INLINE void slice_row(const int32_t* __restrict offsets, const float* __restrict weights, size_t d1, float alpha,
+                      const float* __restrict values, size_t ch, SliceOrder order, float* __restrict out) {
+  for (size_t j = 0; j < d1; ++j) {
+    const float* __restrict src = values + static_cast<size_t>(offsets[j]) * ch;
+    const bool first = j == 0;
+    if (order == SliceOrder::kWeightTimesAlphaFirst) {
+      const float w = weights[j] * alpha;
+      for (size_t c = 0; c < ch; c += kChannelBlock) {
+        const detail::f8 term = w * detail::load8(src + c);
+        detail::store8(out + c, first ? term : detail::load8(out + c) + term);
+      }
+    } else {
+      const float w = weights[j];
+      for (size_t c = 0; c < ch; c += kChannelBlock) {
+        const detail::f8 term = w * detail::load8(src + c) * alpha;
+        detail::store8(out + c, first ? term : detail::load8(out + c) + term);
+      }
+    }
+  }
+}
+
+// Adds a kernel's message to a pixel's energies (Krähenbühl & Koltun 2011, Algorithm 1, the
+// compatibility transform): Potts E += w·m, or a full matrix E −= μ·m with μ symmetrised.
+PM_ALWAYS_INLINE void add_message(const KernelView& k, const Segment* segs, size_t ns, size_t ch,
+                        const float* __restrict message, float after, float* __restrict energy) {
+  if (!k.compat) {  // padding channels carry 0 messages, so the whole row can be updated
+    for (size_t c = 0; c < ch; c += kChannelBlock) {
+      detail::store8(energy + c, detail::load8(energy + c) + k.weight * (detail::load8(message + c) * after));
     }
     return;
   }
-  float scaled[256];
-  for (const Segment& s : segments) {
-    const int m = s.labels;
-    for (int c = 0; c < m; ++c) scaled[c] = message[s.offset + c] * after;
+  for (size_t s = 0; s < ns; ++s) {
+    const int o = segs[s].offset, m = segs[s].labels;
     for (int l = 0; l < m; ++l) {
       float acc = 0.0f;
-      for (int k = 0; k < m; ++k) {
-        acc += 0.5f * (term.compat[static_cast<size_t>(l * m + k)] + term.compat[static_cast<size_t>(k * m + l)]) *
-               scaled[k];
+      for (int j = 0; j < m; ++j) {
+        const float mu = 0.5f * (k.compat[l * m + j] + k.compat[j * m + l]);
+        acc += mu * (message[o + j] * after);
       }
-      energy[s.offset + l] -= acc;
+      energy[o + l] -= acc;
     }
+  }
+}
+
+// Softmax of one segment in place: subtract the max, exponentiate, divide by the sum, on a copy
+// padded to whole 8-float blocks so every step is vectorised (pads are −1e30, whose exp is 0).
+// The sum is taken lane-wise over blocks and then pairwise, a fixed order on every instruction
+// set (the reference's Eigen sum is vectorised too, in its own order).
+PM_ALWAYS_INLINE void softmax_segment(float* __restrict e, int m) {
+  alignas(64) float buf[256 + kChannelBlock];
+  const int block = static_cast<int>(kChannelBlock);
+  const int padded = (m + block - 1) / block * block;
+  std::memcpy(buf, e, static_cast<size_t>(m) * sizeof(float));
+  for (int l = m; l < padded; ++l) buf[l] = -1e30f;
+  detail::f8 mx = detail::load8(buf);
+  for (int l = block; l < padded; l += block) {
+    const detail::f8 v = detail::load8(buf + l);
+    mx = v > mx ? v : mx;
+  }
+  const float top = detail::horizontal_max(mx);
+  detail::f8 sum = detail::splat8(0.0f);
+  for (int l = 0; l < padded; l += block) {
+    const detail::f8 x = detail::exp8_nonpositive(detail::load8(buf + l) - top);
+    detail::store8(buf + l, x);
+    sum += x;
+  }
+  const float total = detail::horizontal_sum(sum);
+  for (int l = 0; l < padded; l += block) detail::store8(buf + l, detail::load8(buf + l) / total);
+  std::memcpy(e, buf, static_cast<size_t>(m) * sizeof(float));
+}
+
+// Softmax of every segment of every pixel row.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(
+    float* __restrict q, size_t n, size_t ch, const Segment* segs, size_t ns) {
+  for (size_t p = 0; p < n; ++p) {
+    for (size_t s = 0; s < ns; ++s) softmax_segment(q + p * ch + segs[s].offset, segs[s].labels);
+  }
+}
+
+// One mean-field update of pixels [0, n), fused: E = −U + messages of every kernel (sliced out of
+// the blurred lattice values), then Q = softmax(E), written over Q (all splats are done).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update(
+    size_t n, size_t ch, const float* __restrict neg_unary, float* __restrict q, const KernelView* kernels, size_t nk,
+    const Segment* segs, size_t ns, SliceOrder order, float* __restrict message) {
+  for (size_t p = 0; p < n; ++p) {
+    float* __restrict row = q + p * ch;
+    const float* __restrict u = neg_unary + p * ch;
+    for (size_t c = 0; c < ch; c += kChannelBlock) detail::store8(row + c, detail::load8(u + c));
+    for (size_t k = 0; k < nk; ++k) {
+      const KernelView& kv = kernels[k];
+      slice_row(kv.offsets + p * kv.d1, kv.weights + p * kv.d1, kv.d1, kv.alpha, kv.values, ch, order, message);
+      add_message(kv, segs, ns, ch, message, kv.after ? kv.after[p] : 1.0f, row);
+    }
+    for (size_t s = 0; s < ns; ++s) softmax_segment(row + segs[s].offset, segs[s].labels);
   }
 }
 
@@ -160,13 +237,15 @@ size_t DenseCrf2D::memory_bytes() const {
   return bytes;
 }
 
-CrfResult DenseCrf2D::infer(const Unary& unary) const {
-  std::vector<CrfResult> out = infer_batch({&unary}, /*max_group_channels=*/unary.labels);
+CrfResult DenseCrf2D::infer(const Unary& unary, CrfWorkspace* workspace, CrfOutputs outputs) const {
+  std::vector<CrfResult> out = infer_batch({&unary}, /*max_group_channels=*/unary.labels, workspace, outputs);
   return std::move(out.front());
 }
 
-std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& batch,
-                                               int max_group_channels) const {
+std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& batch, int max_group_channels,
+                                               CrfWorkspace* workspace, CrfOutputs outputs) const {
+  CrfWorkspace local;
+  CrfWorkspace& ws = workspace ? *workspace : local;
   const size_t n = static_cast<size_t>(width_) * height_;
   for (const Unary* u : batch) {
     PM_CHECK(u != nullptr && u->labels >= 1 && u->labels <= 256, "CRF label count must be in [1, 256]");
@@ -183,69 +262,71 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
   while (start < batch.size()) {
     size_t end = start;
     int channels = 0;
-    while (end < batch.size() && (end == start || channels + batch[end]->labels <= max_group_channels)) {
+    // A group shares one slice order (the reference's ≤ 2-label and wider CRFs differ).
+    const bool narrow = batch[start]->labels <= 2;
+    while (end < batch.size() && (end == start || (channels + batch[end]->labels <= max_group_channels &&
+                                                   (batch[end]->labels <= 2) == narrow))) {
       channels += batch[end++]->labels;
     }
     std::vector<const Unary*> group(batch.begin() + static_cast<std::ptrdiff_t>(start),
                                     batch.begin() + static_cast<std::ptrdiff_t>(end));
     std::vector<CrfResult> out;
-    infer_group(group, out);
+    infer_group(group, ws, outputs, out);
     for (size_t i = 0; i < out.size(); ++i) results[start + i] = std::move(out[i]);
     start = end;
   }
   return results;
 }
 
-void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, std::vector<CrfResult>& out) const {
+void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, CrfWorkspace& ws, CrfOutputs outputs,
+                             std::vector<CrfResult>& out) const {
   const size_t n = static_cast<size_t>(width_) * height_;
   std::vector<Segment> segments;
-  std::vector<ChannelRange> ranges;
-  int channels = 0;
+  int used = 0;
   for (const Unary* u : group) {
-    segments.push_back({channels, u->labels});
-    // The reference slices rows of ≤ 2 values with its scalar code, wider rows with SSE.
-    const SliceOrder order = u->labels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst;
-    if (!ranges.empty() && ranges.back().order == order) {
-      ranges.back().end = channels + u->labels;
-    } else {
-      ranges.push_back({channels, channels + u->labels, order});
-    }
-    channels += u->labels;
+    segments.push_back({used, u->labels});
+    used += u->labels;
   }
-  const size_t ch = static_cast<size_t>(channels);
-  // Pixel-major rows: neg_unary = −U, q = Q.
-  std::vector<float> neg_unary(n * ch), q(n * ch);
+  // The reference slices rows of ≤ 2 values with its scalar code, wider rows with SSE code, in
+  // different float orders; groups never mix the two.
+  const SliceOrder order =
+      group.front()->labels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst;
+  // Rows padded with zero channels to whole blocks.
+  const size_t ch = (static_cast<size_t>(used) + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
+  const int channels = static_cast<int>(ch);
+  // Pixel-major rows: −U and Q⁰ = softmax(−U).
+  ws.neg_unary.assign(n * ch, 0.0f);
+  ws.q.resize(n * ch);
   for (size_t s = 0; s < group.size(); ++s) {
-    const Segment& seg = segments[s];
     const float* u = group[s]->energy.data();
-    for (int l = 0; l < seg.labels; ++l) {
-      for (size_t p = 0; p < n; ++p) neg_unary[p * ch + static_cast<size_t>(seg.offset + l)] = -u[static_cast<size_t>(l) * n + p];
+    for (int l = 0; l < segments[s].labels; ++l) {
+      float* dst = ws.neg_unary.data() + segments[s].offset + l;
+      const float* src = u + static_cast<size_t>(l) * n;
+      for (size_t p = 0; p < n; ++p) dst[p * ch] = -src[p];
     }
   }
-  auto softmax_row = [&](float* row) {
-    for (const Segment& seg : segments) softmax_segment(row + seg.offset, seg.labels);
-  };
-  q = neg_unary;
-  for (size_t p = 0; p < n; ++p) softmax_row(&q[p * ch]);
+  std::copy(ws.neg_unary.begin(), ws.neg_unary.end(), ws.q.begin());
+  softmax_rows(ws.q.data(), n, ch, segments.data(), segments.size());
 
-  std::vector<LatticeWorkspace> ws(kernels_.size());
+  ws.lattices.resize(kernels_.size());
+  std::vector<KernelView> views(kernels_.size());
   std::vector<float> message(ch);
   for (int it = 0; it < params_.iterations; ++it) {
     for (size_t k = 0; k < kernels_.size(); ++k) {
       const Kernel& kern = kernels_[k];
-      kern.lattice.splat_and_blur(q.data(), kern.norm_before.empty() ? nullptr : kern.norm_before.data(), channels,
-                                  ws[k]);
+      kern.lattice.splat_and_blur(ws.q.data(), kern.norm_before.empty() ? nullptr : kern.norm_before.data(),
+                                  channels, ws.lattices[k]);
+      views[k] = {kern.lattice.corner_offsets(),
+                  kern.lattice.corner_weights(),
+                  static_cast<size_t>(kern.lattice.dim() + 1),
+                  kern.lattice.alpha(),
+                  ws.lattices[k].values.data(),
+                  kern.norm_after.empty() ? nullptr : kern.norm_after.data(),
+                  kern.term.weight,
+                  kern.term.compat.empty() ? nullptr : kern.term.compat.data()};
     }
-    for (size_t p = 0; p < n; ++p) {
-      float* row = &q[p * ch];
-      std::copy(&neg_unary[p * ch], &neg_unary[p * ch] + ch, row);
-      for (size_t k = 0; k < kernels_.size(); ++k) {
-        const Kernel& kern = kernels_[k];
-        kern.lattice.slice_point(p, ws[k].values.data(), channels, ranges, message.data());
-        add_message(kern.term, segments, message.data(), kern.norm_after.empty() ? 1.0f : kern.norm_after[p], row);
-      }
-      softmax_row(row);
-    }
+    mean_field_update(n, ch, ws.neg_unary.data(), ws.q.data(), views.data(), views.size(), segments.data(),
+                      segments.size(), order, message.data());
   }
 
   out.resize(group.size());
@@ -253,16 +334,19 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, std::vector
     const Segment& seg = segments[s];
     CrfResult& r = out[s];
     r.labels = seg.labels;
-    r.q.resize(static_cast<size_t>(seg.labels) * n);
     r.map = LabelMap(width_, height_, 0);
     for (size_t p = 0; p < n; ++p) {
-      const float* row = &q[p * ch + static_cast<size_t>(seg.offset)];
+      const float* row = &ws.q[p * ch + static_cast<size_t>(seg.offset)];
       int best = 0;
-      for (int l = 0; l < seg.labels; ++l) {
-        r.q[static_cast<size_t>(l) * n + p] = row[l];
-        if (row[l] > row[best]) best = l;
-      }
+      for (int l = 1; l < seg.labels; ++l) best = row[l] > row[best] ? l : best;
       r.map.labels[p] = static_cast<uint8_t>(std::min(best, 255));
+    }
+    if (outputs == CrfOutputs::kLabels) continue;
+    r.q.resize(static_cast<size_t>(seg.labels) * n);
+    for (int l = 0; l < seg.labels; ++l) {
+      float* dst = &r.q[static_cast<size_t>(l) * n];
+      const float* src = &ws.q[static_cast<size_t>(seg.offset + l)];
+      for (size_t p = 0; p < n; ++p) dst[p] = src[p * ch];
     }
   }
 }

@@ -3,7 +3,7 @@
 // code step by step in float, so that its outputs can be reproduced bit for bit. Differences in
 // structure: int32 keys (no overflow on large images), 64-bit sizes, a gather-form splat (a list
 // of contributing corners per vertex, in ascending point order, which sums in exactly the
-// reference's order but needs no scattered writes), and buffers reused across calls.
+// reference's order), and buffers reused across calls.
 #include "pseudomask/core/crf/lattice.h"
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "pseudomask/core/common/error.h"
+#include "simd8.h"
 
 namespace pm {
 namespace {
@@ -42,13 +43,19 @@ class KeyTable {
         keys_.insert(keys_.end(), key, key + d_);
         return table_[h] = static_cast<int32_t>(size() - 1);
       }
-      if (std::memcmp(&keys_[static_cast<size_t>(e) * d_], key, d_ * sizeof(int32_t)) == 0) return e;
+      if (same_key(&keys_[static_cast<size_t>(e) * d_], key)) return e;
     }
   }
   size_t size() const { return keys_.size() / d_; }
   const std::vector<int32_t>& keys() const { return keys_; }
 
  private:
+  bool same_key(const int32_t* a, const int32_t* b) const {
+    for (size_t i = 0; i < d_; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
   size_t hash(const int32_t* key) const {
     uint64_t h = 0x9E3779B97F4A7C15ull;
     for (size_t i = 0; i < d_; ++i) {
@@ -79,6 +86,15 @@ struct Simplex {
   int32_t keys[kMaxLatticeDim + 1][kMaxLatticeDim];
   float weights[kMaxLatticeDim + 2];
 };
+
+// Round to nearest, ties to even (what SSE rounding does), without a libm call: adding and
+// subtracting 1.5·2^23 leaves the rounded value for |v| < 2^22.
+inline float round_half_even(float v) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 · 2^23
+  if (std::fabs(v) >= 4194304.0f) return std::nearbyint(v);
+  const float t = v + kMagic;  // without -ffast-math the compiler keeps both roundings
+  return t - kMagic;
+}
 
 // Per-dimension constants of the embedding (Adams et al. 2010, p. 5-6).
 struct Embedding {
@@ -115,7 +131,7 @@ struct Embedding {
     // Closest remainder-0 point, by rounding (half to even, as SSE rounding does).
     float sum = 0.0f;
     for (int i = 0; i <= d; ++i) {
-      const float v = std::nearbyint(inv_d1 * elevated[i]);
+      const float v = round_half_even(inv_d1 * elevated[i]);
       rem0[i] = v * d1;
       sum += v;
     }
@@ -204,51 +220,54 @@ PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n
     }
   }
   lat.m_ = table.size();
-  // Gather lists: for each vertex, its (point, corner) entries in ascending point order.
-  lat.csr_start_.assign(lat.m_ + 1, 0);
-  for (int32_t o : lat.offset_) ++lat.csr_start_[static_cast<size_t>(o)];
-  for (size_t v = 0; v < lat.m_; ++v) lat.csr_start_[v + 1] += lat.csr_start_[v];
-  lat.csr_entry_.resize(lat.offset_.size());
-  std::vector<uint32_t> fill(lat.csr_start_.begin(), lat.csr_start_.end() - 1);
-  for (size_t e = 0; e < lat.offset_.size(); ++e) {
-    lat.csr_entry_[fill[static_cast<size_t>(lat.offset_[e] - 1)]++] = static_cast<uint32_t>(e);
-  }
   lat.neighbors_ = blur_neighbors(table, d);
   return lat;
 }
 
 size_t PermutohedralLattice::memory_bytes() const {
-  return offset_.size() * 4 + barycentric_.size() * 4 + csr_start_.size() * 4 + csr_entry_.size() * 4 +
+  return offset_.size() * 4 + barycentric_.size() * 4 + 
          neighbors_.size() * 4;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_vertex(
-    const uint32_t* entries, size_t count, const float* barycentric, size_t d1, const float* in,
-    const float* in_scale, int channels, float* row) {
-  for (int c = 0; c < channels; ++c) row[c] = 0.0f;
-  for (size_t e = 0; e < count; ++e) {
-    const size_t entry = entries[e];
-    const size_t point = entry / d1;
-    const float w = barycentric[entry];
-    const float* src = in + point * static_cast<size_t>(channels);
-    if (in_scale) {
-      const float s = in_scale[point];
-      for (int c = 0; c < channels; ++c) row[c] += w * (src[c] * s);
-    } else {
-      for (int c = 0; c < channels; ++c) row[c] += w * src[c];
+// The splat, in the reference's order: points in sequence, each adding w · (in · scale) to its
+// d+1 vertices' rows (so every vertex sums its contributions in ascending point order). Reads
+// stream through `in`; writes go to the vertex table, which is small enough to stay in cache.
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_all(
+    const int32_t* __restrict offsets, const float* __restrict weights, size_t n, size_t d1,
+    const float* __restrict in, const float* __restrict in_scale, size_t ch, float* __restrict values) {
+  for (size_t i = 0; i < n; ++i) {
+    const float* __restrict src = in + i * ch;
+    const float s = in_scale ? in_scale[i] : 1.0f;
+    for (size_t j = 0; j < d1; ++j) {
+      float* __restrict row = values + static_cast<size_t>(offsets[i * d1 + j]) * ch;
+      const float w = weights[i * d1 + j];
+      if (ch % kChannelBlock == 0) {  // 8-float blocks, no scalar tail
+        for (size_t c = 0; c < ch; c += kChannelBlock) {
+          detail::store8(row + c, detail::load8(row + c) + w * (detail::load8(src + c) * s));
+        }
+      } else {
+        for (size_t c = 0; c < ch; ++c) row[c] += w * (src[c] * s);
+      }
     }
   }
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_axis(
-    const int32_t* neighbors, size_t m, int channels, const float* old_values, float* new_values) {
+    const int32_t* __restrict neighbors, size_t m, int channels, const float* __restrict old_values,
+    float* __restrict new_values) {
   const size_t ch = static_cast<size_t>(channels);
   for (size_t v = 0; v < m; ++v) {
-    const float* self = old_values + (v + 1) * ch;
-    const float* a = old_values + static_cast<size_t>(neighbors[2 * v]) * ch;
-    const float* b = old_values + static_cast<size_t>(neighbors[2 * v + 1]) * ch;
-    float* out = new_values + (v + 1) * ch;
-    for (size_t c = 0; c < ch; ++c) out[c] = self[c] + 0.5f * (a[c] + b[c]);
+    const float* __restrict self = old_values + (v + 1) * ch;
+    const float* __restrict a = old_values + static_cast<size_t>(neighbors[2 * v]) * ch;
+    const float* __restrict b = old_values + static_cast<size_t>(neighbors[2 * v + 1]) * ch;
+    float* __restrict out = new_values + (v + 1) * ch;
+    if (ch % kChannelBlock == 0) {
+      for (size_t c = 0; c < ch; c += kChannelBlock) {
+        detail::store8(out + c, detail::load8(self + c) + 0.5f * (detail::load8(a + c) + detail::load8(b + c)));
+      }
+    } else {
+      for (size_t c = 0; c < ch; ++c) out[c] = self[c] + 0.5f * (a[c] + b[c]);
+    }
   }
 }
 
@@ -260,35 +279,45 @@ void PermutohedralLattice::splat_and_blur(const float* in, const float* in_scale
   if (ws.scratch.size() < size) ws.scratch.resize(size);
   std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
-  const size_t d1 = static_cast<size_t>(d_ + 1);
-  for (size_t v = 0; v < m_; ++v) {
-    splat_vertex(&csr_entry_[csr_start_[v]], csr_start_[v + 1] - csr_start_[v], barycentric_.data(), d1, in,
-                 in_scale, channels, &ws.values[(v + 1) * ch]);
-  }
+  std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(size), 0.0f);
+  splat_all(offset_.data(), barycentric_.data(), n_, static_cast<size_t>(d_ + 1), in, in_scale, ch, ws.values.data());
   for (int j = 0; j <= d_; ++j) {
     blur_axis(&neighbors_[static_cast<size_t>(j) * m_ * 2], m_, channels, ws.values.data(), ws.scratch.data());
     ws.values.swap(ws.scratch);
   }
 }
 
+// Slices one point's channels [begin, end) from its d+1 vertices, in the reference's float order
+// for `order`; the first vertex initialises the row.
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void slice_range(
+    const int32_t* __restrict offsets, const float* __restrict weights, size_t d1, float alpha,
+    const float* __restrict values, size_t ch, int begin, int end, SliceOrder order, float* __restrict out) {
+  for (size_t j = 0; j < d1; ++j) {
+    const float* __restrict src = values + static_cast<size_t>(offsets[j]) * ch;
+    if (order == SliceOrder::kWeightTimesAlphaFirst) {
+      const float w = weights[j] * alpha;
+      if (j == 0) {
+        for (int c = begin; c < end; ++c) out[c] = w * src[c];
+      } else {
+        for (int c = begin; c < end; ++c) out[c] += w * src[c];
+      }
+    } else {
+      const float w = weights[j];
+      if (j == 0) {
+        for (int c = begin; c < end; ++c) out[c] = w * src[c] * alpha;
+      } else {
+        for (int c = begin; c < end; ++c) out[c] += w * src[c] * alpha;
+      }
+    }
+  }
+}
+
 void PermutohedralLattice::slice_point(size_t i, const float* values, int channels,
                                        const std::vector<ChannelRange>& ranges, float* out_row) const {
   const size_t d1 = static_cast<size_t>(d_ + 1);
-  const int32_t* offsets = &offset_[i * d1];
-  const float* weights = &barycentric_[i * d1];
-  const size_t ch = static_cast<size_t>(channels);
   for (const ChannelRange& r : ranges) {
-    for (int c = r.begin; c < r.end; ++c) out_row[c] = 0.0f;
-    for (size_t j = 0; j < d1; ++j) {
-      const float* src = values + static_cast<size_t>(offsets[j]) * ch;
-      if (r.order == SliceOrder::kWeightTimesAlphaFirst) {
-        const float w = weights[j] * alpha_;
-        for (int c = r.begin; c < r.end; ++c) out_row[c] += w * src[c];
-      } else {
-        const float w = weights[j];
-        for (int c = r.begin; c < r.end; ++c) out_row[c] += w * src[c] * alpha_;
-      }
-    }
+    slice_range(&offset_[i * d1], &barycentric_[i * d1], d1, alpha_, values, static_cast<size_t>(channels), r.begin,
+                r.end, r.order, out_row);
   }
 }
 

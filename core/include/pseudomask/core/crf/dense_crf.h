@@ -56,8 +56,24 @@ struct Unary {
 /// The output of one CRF.
 struct CrfResult {
   int labels = 0;
-  std::vector<float> q;  ///< marginals Q, (labels, N) label-major; each pixel's column sums to 1
+  /// Marginals Q, (labels, N) label-major, each pixel's column summing to 1; empty when the
+  /// caller asked for labels only (CrfOutputs::kLabels).
+  std::vector<float> q;
   LabelMap map;          ///< argmax_l Q (lowest label wins ties)
+};
+
+/// What infer() returns besides the label map.
+enum class CrfOutputs {
+  kLabelsAndMarginals,  ///< map and Q
+  kLabels,              ///< map only (saves an (M, N) buffer per CRF; URN's scaled CRFs need no Q)
+};
+
+/// Buffers of DenseCrf2D inference, reusable across calls so that many CRFs on one image (or on
+/// many images in one thread) allocate once.
+struct CrfWorkspace {
+  std::vector<float> neg_unary;
+  std::vector<float> q;
+  std::vector<LatticeWorkspace> lattices;
 };
 
 /// A dense CRF over one RGB image. The constructor builds one permutohedral lattice per pairwise
@@ -75,13 +91,15 @@ class DenseCrf2D {
   const CrfParams& params() const { return params_; }
 
   /// Mean-field inference for one CRF.
-  CrfResult infer(const Unary& unary) const;
+  CrfResult infer(const Unary& unary, CrfWorkspace* workspace = nullptr,
+                  CrfOutputs outputs = CrfOutputs::kLabelsAndMarginals) const;
 
   /// Mean-field inference for a batch of CRFs sharing the lattices. CRFs are filtered together
   /// in groups of up to `max_group_channels` label channels (a memory/speed trade-off: one
   /// lattice traversal serves the whole group); results are identical to running each alone.
-  std::vector<CrfResult> infer_batch(const std::vector<const Unary*>& batch,
-                                     int max_group_channels = 24) const;
+  std::vector<CrfResult> infer_batch(const std::vector<const Unary*>& batch, int max_group_channels = 48,
+                                     CrfWorkspace* workspace = nullptr,
+                                     CrfOutputs outputs = CrfOutputs::kLabelsAndMarginals) const;
 
   /// Bytes held by the lattices and normalisations.
   size_t memory_bytes() const;
@@ -93,7 +111,8 @@ class DenseCrf2D {
     std::vector<float> norm_before;  // empty = 1
     std::vector<float> norm_after;   // empty = 1
   };
-  void infer_group(const std::vector<const Unary*>& group, std::vector<CrfResult>& out) const;
+  void infer_group(const std::vector<const Unary*>& group, CrfWorkspace& ws, CrfOutputs outputs,
+                   std::vector<CrfResult>& out) const;
 
   int width_ = 0;
   int height_ = 0;

@@ -7,6 +7,10 @@
 
 namespace pm {
 
+/// Value rows whose width is a multiple of this are processed in fixed-width blocks that
+/// vectorise without a scalar tail (DenseCrf2D pads its rows to it).
+constexpr size_t kChannelBlock = 8;
+
 /// How a filtered value is sliced out of the lattice. Krähenbühl's reference uses two float
 /// orderings (its SSE path for rows wider than 2 values, its scalar path otherwise); to agree
 /// with it bit for bit we reproduce both.
@@ -44,6 +48,12 @@ class PermutohedralLattice {
   size_t num_points() const { return n_; }
   size_t num_vertices() const { return m_; }
   int dim() const { return d_; }
+  /// Per point, the d+1 simplex corners as vertex index + 1 (row v+1 of the filter values) and
+  /// their barycentric weights: n × (d+1) each. Used by fused slicing loops.
+  const int32_t* corner_offsets() const { return offset_.data(); }
+  const float* corner_weights() const { return barycentric_.data(); }
+  /// The lattice's normalising constant 1 / (1 + 2^-d).
+  float alpha() const { return alpha_; }
   /// Bytes held by the lattice itself (not counting workspaces).
   size_t memory_bytes() const;
 
@@ -73,8 +83,6 @@ class PermutohedralLattice {
   float alpha_ = 1.0f;
   std::vector<int32_t> offset_;      // n × (d+1): vertex index + 1 of each simplex corner
   std::vector<float> barycentric_;   // n × (d+1)
-  std::vector<uint32_t> csr_start_;  // m + 1: splat lists per vertex (gather form)
-  std::vector<uint32_t> csr_entry_;  // point·(d+1)+corner, ascending point order per vertex
   std::vector<int32_t> neighbors_;   // (d+1) × m × 2: blur neighbours (index + 1, 0 = none)
 };
 

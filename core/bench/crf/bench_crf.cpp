@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// The dense-CRF measurements of docs/performance-anchors.md, single thread, 10 iterations:
+//  - one CRF on im1 (320×240) with DeepLab parameters and 2 / 3 / 21 labels, lattice build
+//    included (reference bar: 72 / 93 / 125 ms);
+//  - the URN job on one image (1 CRF with 21 labels + 18 CRFs with 3 labels, URN parameters) on
+//    im1 and on im1 resized to 500×375 (reference bar: 2.91 s and 7.25 s).
+#include <benchmark/benchmark.h>
+
+#include "pseudomask/core/common/resize.h"
+#include "pseudomask/core/crf/dense_crf.h"
+#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/npy.h"
+
+namespace pm {
+namespace {
+
+const std::string kCrfDir = std::string(PM_SHARED_DIR) + "/data/crf/";
+
+RgbImage im1() { return read_image(kCrfDir + "im1.png"); }
+
+Unary reference_unary(int labels) {
+  const NDArray a = read_npy(kCrfDir + "reference/im1_unary_M" + std::to_string(labels) + ".npy");
+  Unary u;
+  u.labels = labels;
+  u.energy = a.to_float_vector();
+  return u;
+}
+
+// The reference unary planes resized to w×h (bilinear), for the VOC-sized URN case.
+Unary resized_unary(int labels, int w, int h) {
+  NDArray a = read_npy(kCrfDir + "reference/im1_unary_M" + std::to_string(labels) + ".npy").astype(DType::kF32);
+  a = a.reshaped({labels, 240, 320});
+  const NDArray r = resize_planes_bilinear(a, h, w);
+  Unary u;
+  u.labels = labels;
+  u.energy = r.to_float_vector();
+  return u;
+}
+
+void BM_CrfDeepLabIm1(benchmark::State& state) {
+  const RgbImage image = im1();
+  const Unary unary = reference_unary(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    const DenseCrf2D crf(image, CrfParams::preset("deeplab"));
+    benchmark::DoNotOptimize(crf.infer(unary));
+  }
+}
+BENCHMARK(BM_CrfDeepLabIm1)->ArgName("labels")->Arg(2)->Arg(3)->Arg(21)->Unit(benchmark::kMillisecond);
+
+// The whole URN uncertainty job's CRF work for one image: lattices built once, the 21-label CRF
+// for M_c, then the 18 three-label CRFs of the response-scaled maps as one batch.
+void urn_job(benchmark::State& state, const RgbImage& image, const Unary& full, const Unary& scaled) {
+  const std::vector<const Unary*> batch(18, &scaled);
+  for (auto _ : state) {
+    const DenseCrf2D crf(image, CrfParams::preset("urn"));
+    benchmark::DoNotOptimize(crf.infer(full));
+    benchmark::DoNotOptimize(crf.infer_batch(batch));
+  }
+}
+
+void BM_UrnJobIm1(benchmark::State& state) { urn_job(state, im1(), reference_unary(21), reference_unary(3)); }
+BENCHMARK(BM_UrnJobIm1)->Unit(benchmark::kMillisecond);
+
+void BM_UrnJobVocSize(benchmark::State& state) {
+  urn_job(state, resize_bilinear(im1(), 500, 375), resized_unary(21, 500, 375), resized_unary(3, 500, 375));
+}
+BENCHMARK(BM_UrnJobVocSize)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace pm
+
+namespace pm {
+namespace {
+
+void BM_CrfBuildOnly(benchmark::State& state) {
+  const RgbImage image = im1();
+  for (auto _ : state) benchmark::DoNotOptimize(DenseCrf2D(image, CrfParams::preset("deeplab")));
+}
+BENCHMARK(BM_CrfBuildOnly)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace pm

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Blocks of 8 floats as GCC vector-extension types. Each target_clones variant lowers them to its
+// own instructions (two SSE registers, one AVX register, half an AVX-512 register), and since
+// every operation is elementwise and FMA contraction is off, all variants compute the same bits
+// as the scalar code they replace.
+
+#include <cstdint>
+#include <cstring>
+
+/// Helpers called from target_clones kernels must be inlined into each clone, or they run as
+/// baseline code (and pass 32-byte vectors through memory).
+#define PM_ALWAYS_INLINE inline __attribute__((always_inline))
+
+namespace pm::detail {
+
+typedef float f8 __attribute__((vector_size(32)));
+typedef int32_t i8 __attribute__((vector_size(32)));
+
+PM_ALWAYS_INLINE f8 load8(const float* p) {
+  f8 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+PM_ALWAYS_INLINE void store8(float* p, f8 v) { std::memcpy(p, &v, sizeof(v)); }
+PM_ALWAYS_INLINE f8 splat8(float x) { return f8{x, x, x, x, x, x, x, x}; }
+
+/// Sum of the 8 lanes in a fixed pairwise order.
+PM_ALWAYS_INLINE float horizontal_sum(f8 v) {
+  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+/// Largest of the 8 lanes.
+PM_ALWAYS_INLINE float horizontal_max(f8 v) {
+  float m = v[0];
+  for (int i = 1; i < 8; ++i) m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+/// exp(x) for x ≤ 0, 8 lanes at once; the same arithmetic as exp_nonpositive (fast_exp.h).
+PM_ALWAYS_INLINE f8 exp8_nonpositive(f8 x) {
+  const i8 tiny = x < splat8(-87.0f);
+  x = tiny ? splat8(-87.0f) : x;
+  const i8 mi = __builtin_convertvector(x * 1.44269504088896341f - 0.5f, i8);  // truncation
+  const f8 m = __builtin_convertvector(mi, f8);
+  f8 r = x - m * 0.693359375f;
+  r = r - m * -2.12194440e-4f;
+  const f8 r2 = r * r;
+  f8 p = splat8(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const f8 y = p * r2 + r + 1.0f;
+  const i8 bits = (mi + 127) << 23;
+  f8 scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return tiny ? splat8(0.0f) : y * scale;
+}
+
+}  // namespace pm::detail
