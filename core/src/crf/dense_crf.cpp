@@ -16,8 +16,8 @@ namespace pm {
 namespace {
 
 // The probability of a pixel's own label when a CRF is given labels (pydensecrf's gt_prob).
-void check_gt_prob(float gt_prob) {
-  PM_CHECK(gt_prob > 0.0f && gt_prob < 1.0f, "gt_prob must be in (0, 1), got {}", gt_prob);
+void check_gt_prob(double gt_prob) {
+  PM_CHECK(gt_prob > 0.0 && gt_prob < 1.0, "gt_prob must be in (0, 1), got {}", gt_prob);
 }
 
 // Per-pixel kernel normalisation from n_i = (K·1)_i, as the reference computes it.
@@ -364,12 +364,12 @@ Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, fl
   return u;
 }
 
-Unary unary_from_labels(const LabelMap& labels, int num_labels, float gt_prob, bool zero_unsure) {
+Unary unary_from_labels(const LabelMap& labels, int num_labels, double gt_prob, bool zero_unsure) {
   PM_CHECK(num_labels >= 2 && num_labels <= 256, "CRF label count must be in [2, 256], got {}", num_labels);
   check_gt_prob(gt_prob);
   const size_t n = labels.num_pixels();
   const float other = static_cast<float>(-std::log((1.0 - gt_prob) / (num_labels - 1)));
-  const float own = static_cast<float>(-std::log(static_cast<double>(gt_prob)));
+  const float own = static_cast<float>(-std::log(gt_prob));
   const float unsure = static_cast<float>(-std::log(1.0 / num_labels));
   Unary u;
   u.labels = num_labels;

@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <cstring>
 
+// The 32-byte vector type is passed by value only between always-inline helpers, so GCC's note
+// that baseline (non-AVX) code passes it differently from AVX code does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 /// Helpers called from target_clones kernels must be inlined into each clone, or they run as
 /// baseline code (and pass 32-byte vectors through memory).
 #define PM_ALWAYS_INLINE inline __attribute__((always_inline))

@@ -133,6 +133,6 @@ Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, fl
 /// −log(gt_prob) for l and −log((1 − gt_prob)/(M − 1)) for the others. With zero_unsure, labels
 /// are 1-based and 0 means "unknown" (energy log M for every label); otherwise labels are
 /// 0..M−1. Computed in double and stored as float32. Labels out of range throw.
-Unary unary_from_labels(const LabelMap& labels, int num_labels, float gt_prob, bool zero_unsure);
+Unary unary_from_labels(const LabelMap& labels, int num_labels, double gt_prob, bool zero_unsure);
 
 }  // namespace pm

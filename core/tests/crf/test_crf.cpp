@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
+
+#include "../support/test_paths.h"
+#include "pseudomask/core/common/error.h"
+#include "pseudomask/core/crf/dense_crf.h"
+#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/npy.h"
+
+namespace pm {
+namespace {
+
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  return u;
+}
+
+// The reference README's label extraction: colour code c = R + 256·G + 65536·B of the expanded
+// annotation, ranked among the distinct codes (black, rank 0, means unknown).
+LabelMap annotation_ranks(const std::string& path) {
+  const RgbImage rgb = read_image(path);
+  std::vector<uint32_t> codes(rgb.num_pixels());
+  for (size_t p = 0; p < codes.size(); ++p) {
+    codes[p] = rgb.pixels[3 * p] + 256u * rgb.pixels[3 * p + 1] + 65536u * rgb.pixels[3 * p + 2];
+  }
+  std::vector<uint32_t> distinct = codes;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  LabelMap out(rgb.width, rgb.height);
+  for (size_t p = 0; p < codes.size(); ++p) {
+    out.labels[p] = static_cast<uint8_t>(std::lower_bound(distinct.begin(), distinct.end(), codes[p]) - distinct.begin());
+  }
+  return out;
+}
+
+TEST(CrfUnary, FromLabelsReproducesTheReferenceUnariesBitForBit) {
+  for (int image : {1, 2}) {
+    const LabelMap ranks = annotation_ranks(test::shared_data("crf/anno" + std::to_string(image) + ".png"));
+    for (int m : {2, 3, 21}) {
+      const Unary u = unary_from_labels(ranks, m, 0.7, /*zero_unsure=*/true);
+      const NDArray want = read_npy(test::shared_data("crf/reference/im" + std::to_string(image) + "_unary_M" +
+                                                      std::to_string(m) + ".npy"));
+      ASSERT_EQ(static_cast<size_t>(want.numel()), u.energy.size());
+      EXPECT_EQ(std::memcmp(want.data<float>(), u.energy.data(), u.energy.size() * sizeof(float)), 0)
+          << "im" << image << " M" << m;
+    }
+  }
+  // The constants of the reference README for M = 21.
+  LabelMap one(2, 1);
+  one.labels = {1, 0};
+  const Unary u = unary_from_labels(one, 21, 0.7, true);
+  EXPECT_EQ(bits(u.energy[0]), 0x3eb69e19u);      // −ln 0.7, label 0 at the known pixel
+  EXPECT_EQ(bits(u.energy[2]), 0x408663fcu);      // −ln(0.3/20), label 1 at the known pixel
+  EXPECT_EQ(bits(u.energy[1]), 0x4042d975u);      // ln 21 at the unknown pixel
+  EXPECT_THROW(unary_from_labels(one, 21, 1.0, true), Error);
+  one.labels = {22, 0};
+  EXPECT_THROW(unary_from_labels(one, 21, 0.7, true), Error);
+}
+
+TEST(CrfUnary, FromProbabilitiesClipsLikePydensecrf) {
+  const std::vector<float> probs = {0.5f, 0.0f, 1.0f, 1e-7f};
+  const Unary u = unary_from_probabilities(probs.data(), 2, 2);
+  EXPECT_FLOAT_EQ(u.energy[0], -std::log(0.5f));
+  EXPECT_FLOAT_EQ(u.energy[1], -std::log(1e-5f));
+  EXPECT_FLOAT_EQ(u.energy[2], 0.0f);
+  EXPECT_FLOAT_EQ(u.energy[3], -std::log(1e-5f));
+}
+
+// A small random test image and a unary of `m` labels with a few confident regions.
+struct Small {
+  RgbImage image;
+  Unary unary;
+};
+
+Small small_case(int w, int h, int m, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Small s{RgbImage(w, h), Unary{}};
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (auto& v : s.image.pixels) v = static_cast<uint8_t>(byte(rng) / 64 * 64);
+  std::vector<float> probs(static_cast<size_t>(m) * w * h);
+  std::uniform_real_distribution<float> u01(0.0f, 1.0f);
+  for (int p = 0; p < w * h; ++p) {
+    float sum = 0;
+    for (int l = 0; l < m; ++l) sum += probs[static_cast<size_t>(l) * w * h + p] = u01(rng) + (l == (p / 7) % m ? 2.0f : 0.0f);
+    for (int l = 0; l < m; ++l) probs[static_cast<size_t>(l) * w * h + p] /= sum;
+  }
+  s.unary = unary_from_probabilities(probs.data(), m, static_cast<size_t>(w) * h);
+  return s;
+}
+
+TEST(CrfBatch, BatchedResultsEqualIndividualRunsBitForBit) {
+  Small a = small_case(37, 23, 21, 1);
+  const Unary u3 = small_case(37, 23, 3, 2).unary;
+  const Unary u2 = small_case(37, 23, 2, 3).unary;
+  const Unary u5 = small_case(37, 23, 5, 4).unary;
+  const DenseCrf2D crf(a.image, CrfParams::preset("urn"));
+  const std::vector<const Unary*> batch = {&a.unary, &u3, &u2, &u3, &u5, &u2, &u3};
+  for (int group : {1, 8, 24, 64}) {
+    const std::vector<CrfResult> together = crf.infer_batch(batch, group);
+    ASSERT_EQ(together.size(), batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const CrfResult alone = crf.infer(*batch[i]);
+      EXPECT_EQ(together[i].map.labels, alone.map.labels) << "group " << group << " crf " << i;
+      EXPECT_EQ(std::memcmp(together[i].q.data(), alone.q.data(), alone.q.size() * sizeof(float)), 0)
+          << "group " << group << " crf " << i;
+    }
+  }
+}
+
+TEST(CrfModel, PottsEqualsTheNegatedIdentityMatrix) {
+  const Small s = small_case(20, 16, 4, 7);
+  CrfParams potts = CrfParams::preset("deeplab");
+  CrfParams matrix = potts;
+  for (auto& t : matrix.terms) {
+    t.compat.assign(16, 0.0f);
+    for (int l = 0; l < 4; ++l) t.compat[static_cast<size_t>(l * 5)] = -t.weight;
+  }
+  const CrfResult a = DenseCrf2D(s.image, potts).infer(s.unary);
+  const CrfResult b = DenseCrf2D(s.image, matrix).infer(s.unary);
+  EXPECT_EQ(a.map.labels, b.map.labels);
+  EXPECT_EQ(std::memcmp(a.q.data(), b.q.data(), a.q.size() * sizeof(float)), 0);
+  // A matrix of the wrong size is refused.
+  const Small s3 = small_case(20, 16, 3, 7);
+  EXPECT_THROW(DenseCrf2D(s3.image, matrix).infer(s3.unary), Error);
+}
+
+TEST(CrfModel, ZeroIterationsIsTheSoftmaxOfTheUnaryAndMarginalsSumToOne) {
+  const Small s = small_case(16, 9, 5, 11);
+  CrfParams p = CrfParams::preset("deeplab");
+  p.iterations = 0;
+  const CrfResult r = DenseCrf2D(s.image, p).infer(s.unary);
+  const size_t n = 16 * 9;
+  for (size_t px = 0; px < n; ++px) {
+    double z = 0;
+    for (int l = 0; l < 5; ++l) z += std::exp(-static_cast<double>(s.unary.energy[l * n + px]));
+    for (int l = 0; l < 5; ++l) {
+      EXPECT_NEAR(r.q[l * n + px], std::exp(-static_cast<double>(s.unary.energy[l * n + px])) / z, 2e-6);
+    }
+  }
+  p.iterations = 10;
+  for (Normalization mode : {Normalization::kNone, Normalization::kBefore, Normalization::kAfter}) {
+    for (auto& t : p.terms) t.normalization = mode;
+    const CrfResult q = DenseCrf2D(s.image, p).infer(s.unary);
+    for (size_t px = 0; px < n; ++px) {
+      double sum = 0;
+      for (int l = 0; l < 5; ++l) sum += q.q[l * n + px];
+      ASSERT_NEAR(sum, 1.0, 1e-5);
+    }
+  }
+}
+
+TEST(CrfModel, ArgmaxTiesGoToTheLowestLabel) {
+  RgbImage image(3, 1);
+  Unary u;
+  u.labels = 3;
+  u.energy = {1, 1, 2, 1, 1, 1, 2, 1, 1};  // pixel 0: tie 0/1; pixel 1: tie 0/1/2; pixel 2: tie 1/2
+  CrfParams p;
+  p.iterations = 0;
+  const CrfResult r = DenseCrf2D(image, p).infer(u);
+  EXPECT_EQ(r.map.labels, (std::vector<uint8_t>{0, 0, 1}));
+}
+
+// Exact Gaussian filtering, O(N²), the obviously correct reference the lattice approximates.
+std::vector<double> brute_force_filter(const std::vector<float>& f, int d, const std::vector<float>& v) {
+  const size_t n = v.size();
+  std::vector<double> out(n, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      double d2 = 0;
+      for (int k = 0; k < d; ++k) {
+        const double diff = f[i * d + k] - f[j * d + k];
+        d2 += diff * diff;
+      }
+      out[i] += std::exp(-0.5 * d2) * v[j];
+    }
+  }
+  return out;
+}
+
+TEST(CrfLattice, NormalisedFilterApproximatesExactGaussianFiltering) {
+  for (int d : {2, 5}) {
+    std::mt19937 rng(static_cast<uint32_t>(d));
+    std::uniform_real_distribution<float> pos(0.0f, 6.0f), val(0.0f, 1.0f);
+    const size_t n = 24 * 24;
+    std::vector<float> f(n * static_cast<size_t>(d)), v(n), ones(n, 1.0f), out(n), norm(n);
+    for (auto& x : f) x = pos(rng);
+    for (size_t i = 0; i < n; ++i) v[i] = 0.5f + 0.5f * std::sin(f[i * d] + f[i * d + 1]);  // smooth signal
+    const PermutohedralLattice lat = PermutohedralLattice::build(f.data(), n, d);
+    LatticeWorkspace ws;
+    lat.filter(v.data(), 1, out.data(), ws);
+    lat.filter(ones.data(), 1, norm.data(), ws);
+    const std::vector<double> exact = brute_force_filter(f, d, v);
+    const std::vector<double> exact_norm = brute_force_filter(f, d, std::vector<float>(n, 1.0f));
+    double err = 0;
+    for (size_t i = 0; i < n; ++i) err += std::fabs(out[i] / norm[i] - exact[i] / exact_norm[i]);
+    err /= static_cast<double>(n);
+    std::printf("[ lattice ] d=%d: %zu vertices, mean |normalised lattice − exact| = %.4f\n", d, lat.num_vertices(), err);
+    // The lattice blurs with a slightly different effective width than the exact Gaussian and is
+    // coarser in 5-D; a wrong blur or slice gives errors several times larger.
+    EXPECT_LT(err, d == 2 ? 0.03 : 0.08);
+  }
+}
+
+TEST(CrfLattice, FilterIsLinearAndRejectsBadDimensions) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(0.0f, 3.0f);
+  const size_t n = 200;
+  std::vector<float> f(n * 3), a(n * 2), b(n * 2), ab(n * 2), ra(n * 2), rb(n * 2), rab(n * 2);
+  for (auto& x : f) x = u(rng);
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = u(rng);
+    b[i] = u(rng);
+    ab[i] = a[i] + b[i];
+  }
+  const PermutohedralLattice lat = PermutohedralLattice::build(f.data(), n, 3);
+  LatticeWorkspace ws;
+  lat.filter(a.data(), 2, ra.data(), ws);
+  lat.filter(b.data(), 2, rb.data(), ws);
+  lat.filter(ab.data(), 2, rab.data(), ws);
+  for (size_t i = 0; i < ra.size(); ++i) EXPECT_NEAR(rab[i], ra[i] + rb[i], 1e-4 * (1 + std::fabs(rab[i])));
+  EXPECT_THROW(PermutohedralLattice::build(f.data(), n, 0), Error);
+  EXPECT_THROW(PermutohedralLattice::build(f.data(), n, 17), Error);
+}
+
+TEST(CrfModel, BadInputsAreRefused) {
+  const Small s = small_case(8, 8, 3, 1);
+  const DenseCrf2D crf(s.image, CrfParams::preset("deeplab"));
+  Unary bad = s.unary;
+  bad.energy.pop_back();
+  EXPECT_THROW(crf.infer(bad), Error);
+  CrfParams p = CrfParams::preset("deeplab");
+  p.terms[0].sxy = 0;
+  EXPECT_THROW(DenseCrf2D(s.image, p), Error);
+  EXPECT_THROW(CrfParams::preset("nope"), Error);
+}
+
+}  // namespace
+}  // namespace pm
