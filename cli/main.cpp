@@ -7,6 +7,7 @@
 
 #include "commands/commands.h"
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/memory.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -15,10 +16,12 @@ int main(int argc, char** argv) {
       "Run `pseudomask <command> --help` for a command's flags and an example."};
   app.set_version_flag("--version", std::string("pseudomask ") + PM_VERSION);
   app.require_subcommand(1);
+  pm::keep_freed_memory_for_reuse();
   int exit_code = 0;
   pm::cli::add_eval_command(app, exit_code);
   pm::cli::add_eval_cam_command(app, exit_code);
   pm::cli::add_inspect_command(app, exit_code);
+  pm::cli::add_crf_command(app, exit_code);
   pm::cli::add_demo_command(app, exit_code);
   try {
     app.parse(argc, argv);

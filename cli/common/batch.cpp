@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "common/batch.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 
+#include "common/progress.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/parallel.h"
 
 namespace pm::cli {
 
@@ -29,6 +34,62 @@ void print_failures(const std::vector<EvalFailure>& failures) {
   std::fprintf(stderr, "%zu image(s) failed and were left out:\n", failures.size());
   for (const auto& f : failures)
     std::fprintf(stderr, "  %s: %s\n", f.id.c_str(), f.message.c_str());
+}
+
+}  // namespace pm::cli
+
+namespace pm::cli {
+
+BatchReport run_batch(const std::string& label,
+                      const std::vector<std::string>& all_ids,
+                      const BatchOptions& options,
+                      const std::function<bool(const std::string&)>& done,
+                      const std::function<void(const std::string&)>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<std::string> ids = take_shard(all_ids, options.shard);
+  BatchReport report;
+  std::vector<std::string> todo;
+  for (const auto& id : ids) {
+    if (options.resume && done(id)) {
+      ++report.skipped;
+    } else {
+      todo.push_back(id);
+    }
+  }
+  Progress progress(label, todo.size(), options.quiet);
+  std::vector<std::optional<std::string>> errors(todo.size());
+  std::atomic<size_t> finished{0};
+  parallel_for(todo.size(), options.jobs, [&](size_t i) {
+    try {
+      work(todo[i]);
+    } catch (const Error& e) {
+      if (!options.keep_going)
+        throw;
+      errors[i] = e.what();
+    }
+    progress.update(++finished);
+  });
+  progress.finish();
+  for (size_t i = 0; i < todo.size(); ++i) {
+    if (errors[i])
+      report.failures.push_back({todo[i], *errors[i]});
+  }
+  report.done = todo.size() - report.failures.size();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  print_failures(report.failures);
+  return report;
+}
+
+void add_batch_flags(CLI::App* sub, BatchOptions& o) {
+  sub->add_option(
+         "--jobs", o.jobs, "Threads over images (0 = all cores); results do not depend on it")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option(
+      "--shard", o.shard, "Process only shard I of N (I/N, 0-based), for cluster array jobs");
+  sub->add_flag("--resume", o.resume, "Skip images whose output exists");
+  sub->add_flag("--keep-going", o.keep_going, "Skip bad images and list them at the end");
+  sub->add_flag("--quiet", o.quiet, "No progress output");
 }
 
 }  // namespace pm::cli

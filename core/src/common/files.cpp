@@ -127,6 +127,12 @@ std::string find_by_stem(const std::string& dir,
   return "";
 }
 
+std::string find_image(const std::string& dir, const std::string& stem) {
+  const std::string p = find_by_stem(dir, stem, {".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"});
+  PM_CHECK(!p.empty(), "{}: no image for id '{}' (.jpg/.png)", dir, stem);
+  return p;
+}
+
 std::vector<std::string> take_shard(const std::vector<std::string>& items,
                                     const std::string& spec) {
   if (spec.empty())

@@ -13,8 +13,6 @@ namespace fs = std::filesystem;
 namespace pm {
 namespace {
 
-const std::vector<std::string> kImageExts = {".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"};
-
 bool is_dir(const fs::path& p) {
   std::error_code ec;
   return fs::is_directory(p, ec);
@@ -53,11 +51,7 @@ std::string find_cls_labels(const std::vector<fs::path>& candidates) {
 
 }  // namespace
 
-std::string Dataset::image_path(const std::string& id) const {
-  const std::string p = find_by_stem(image_dir, id, kImageExts);
-  PM_CHECK(!p.empty(), "{}: no image for id '{}' (.jpg/.png)", image_dir, id);
-  return p;
-}
+std::string Dataset::image_path(const std::string& id) const { return find_image(image_dir, id); }
 
 std::string Dataset::mask_path(const std::string& id) const {
   PM_CHECK(!mask_dir.empty(), "dataset '{}' has no masks (needed for id '{}')", name, id);

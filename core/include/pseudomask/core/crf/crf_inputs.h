@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+
+#include "pseudomask/core/common/image.h"
+#include "pseudomask/core/crf/dense_crf.h"
+
+namespace pm {
+
+/// Reads per-label planes for an image of width×height from a .npy shaped (C, H, W) or (C, H·W)
+/// (float16, float32 or float64: probabilities, logits or energies) as float32 (C, N). Throws
+/// naming the file when the shape does not fit the image.
+std::vector<float> read_label_planes(const std::string& path, int width, int height, int* labels);
+
+/// Softmax over the label axis of (C, N) logits, in place (as F.softmax(dim=0)).
+void softmax_labels(std::vector<float>& planes, int labels);
+
+/// Unary from a label PNG for a CRF: labels 0..num_labels−1 with probability gt_prob, and 255
+/// (ignore) as "unknown" (the same energy log M for every label, pydensecrf's zero_unsure).
+/// num_labels ≤ 0 means max label + 1 (at least 2). Throws naming `name` for labels out of range.
+Unary unary_from_label_map(const LabelMap& labels, int num_labels, double gt_prob, const std::string& name);
+
+}  // namespace pm
