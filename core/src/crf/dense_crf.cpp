@@ -102,31 +102,35 @@ PM_ALWAYS_INLINE void add_message(const KernelView& k, const Segment* segs, size
   }
 }
 
-// Softmax of one segment in place: subtract the max, exponentiate, divide by the sum, on a copy
-// padded to whole 8-float blocks so every step is vectorised (pads are −1e30, whose exp is 0).
-// The sum is taken lane-wise over blocks and then pairwise, a fixed order on every instruction
-// set (the reference's Eigen sum is vectorised too, in its own order).
+// Softmax of one segment in place: subtract the max, exponentiate, divide by the sum, in 8-lane
+// blocks read straight from the row; lanes past the segment are masked (−1e30 in, old value out),
+// so rows need room for a whole last block (infer_group pads them). The sum is taken lane-wise
+// over blocks and then pairwise, a fixed order on every instruction set (the reference's Eigen
+// sum is vectorised too, in its own order).
 PM_ALWAYS_INLINE void softmax_segment(float* __restrict e, int m) {
-  alignas(64) float buf[256 + kChannelBlock];
   const int block = static_cast<int>(kChannelBlock);
-  const int padded = (m + block - 1) / block * block;
-  std::memcpy(buf, e, static_cast<size_t>(m) * sizeof(float));
-  for (int l = m; l < padded; ++l) buf[l] = -1e30f;
-  detail::f8 mx = detail::load8(buf);
-  for (int l = block; l < padded; l += block) {
-    const detail::f8 v = detail::load8(buf + l);
-    mx = v > mx ? v : mx;
+  const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  detail::f8 mx = detail::splat8(-1e30f);
+  for (int l = 0; l < m; l += block) {
+    const detail::f8 v = detail::load8(e + l);
+    const detail::i8 inside = lane < m - l;
+    mx = (inside & (v > mx)) ? v : mx;
   }
   const float top = detail::horizontal_max(mx);
   detail::f8 sum = detail::splat8(0.0f);
-  for (int l = 0; l < padded; l += block) {
-    const detail::f8 x = detail::exp8_nonpositive(detail::load8(buf + l) - top);
-    detail::store8(buf + l, x);
-    sum += x;
+  alignas(32) float x[256 + kChannelBlock];
+  for (int l = 0; l < m; l += block) {
+    const detail::i8 inside = lane < m - l;
+    const detail::f8 v = detail::exp8_nonpositive(detail::load8(e + l) - top);
+    const detail::f8 kept = inside ? v : detail::splat8(0.0f);
+    detail::store8(x + l, kept);
+    sum += kept;
   }
   const float total = detail::horizontal_sum(sum);
-  for (int l = 0; l < padded; l += block) detail::store8(buf + l, detail::load8(buf + l) / total);
-  std::memcpy(e, buf, static_cast<size_t>(m) * sizeof(float));
+  for (int l = 0; l < m; l += block) {
+    const detail::i8 inside = lane < m - l;
+    detail::store8(e + l, inside ? detail::load8(x + l) / total : detail::load8(e + l));
+  }
 }
 
 // Softmax of every segment of every pixel row.
@@ -291,8 +295,10 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, CrfWorkspac
   // different float orders; groups never mix the two.
   const SliceOrder order =
       group.front()->labels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst;
-  // Rows padded with zero channels to whole blocks.
-  const size_t ch = (static_cast<size_t>(used) + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
+  // Rows padded with zero channels to whole blocks; with several segments, by a whole extra
+  // block so that every segment's last block stays inside its pixel's row.
+  const size_t slack = group.size() > 1 ? kChannelBlock - 1 : 0;
+  const size_t ch = (static_cast<size_t>(used) + slack + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
   const int channels = static_cast<int>(ch);
   // Pixel-major rows: −U and Q⁰ = softmax(−U).
   ws.neg_unary.assign(n * ch, 0.0f);
