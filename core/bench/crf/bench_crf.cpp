@@ -6,6 +6,7 @@
 //    im1 and on im1 resized to 500×375 (reference bar: 2.91 s and 7.25 s).
 #include <benchmark/benchmark.h>
 
+#include "pseudomask/core/common/memory.h"
 #include "pseudomask/core/common/resize.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/image_io.h"
@@ -13,6 +14,9 @@
 
 namespace pm {
 namespace {
+
+// As the pseudomask program does at start-up (see keep_freed_memory_for_reuse).
+const bool kAllocatorTuned = (keep_freed_memory_for_reuse(), true);
 
 const std::string kCrfDir = std::string(PM_SHARED_DIR) + "/data/crf/";
 
@@ -40,9 +44,10 @@ Unary resized_unary(int labels, int w, int h) {
 void BM_CrfDeepLabIm1(benchmark::State& state) {
   const RgbImage image = im1();
   const Unary unary = reference_unary(static_cast<int>(state.range(0)));
+  CrfWorkspace ws;  // as a batch command keeps one per thread
   for (auto _ : state) {
     const DenseCrf2D crf(image, CrfParams::preset("deeplab"));
-    benchmark::DoNotOptimize(crf.infer(unary));
+    benchmark::DoNotOptimize(crf.infer(unary, &ws, CrfOutputs::kLabels));
   }
 }
 BENCHMARK(BM_CrfDeepLabIm1)->ArgName("labels")->Arg(2)->Arg(3)->Arg(21)->Unit(benchmark::kMillisecond);
@@ -51,10 +56,11 @@ BENCHMARK(BM_CrfDeepLabIm1)->ArgName("labels")->Arg(2)->Arg(3)->Arg(21)->Unit(be
 // for M_c, then the 18 three-label CRFs of the response-scaled maps as one batch.
 void urn_job(benchmark::State& state, const RgbImage& image, const Unary& full, const Unary& scaled) {
   const std::vector<const Unary*> batch(18, &scaled);
+  CrfWorkspace ws;
   for (auto _ : state) {
     const DenseCrf2D crf(image, CrfParams::preset("urn"));
-    benchmark::DoNotOptimize(crf.infer(full));
-    benchmark::DoNotOptimize(crf.infer_batch(batch));
+    benchmark::DoNotOptimize(crf.infer(full, &ws, CrfOutputs::kLabels));
+    benchmark::DoNotOptimize(crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels));
   }
 }
 
