@@ -102,43 +102,80 @@ PM_ALWAYS_INLINE void add_message(const KernelView& k, const Segment* segs, size
   }
 }
 
-// Softmax of one segment in place: subtract the max, exponentiate, divide by the sum, in 8-lane
-// blocks read straight from the row; lanes past the segment are masked (−1e30 in, old value out),
-// so rows need room for a whole last block (infer_group pads them). The sum is taken lane-wise
-// over blocks and then pairwise, a fixed order on every instruction set (the reference's Eigen
-// sum is vectorised too, in its own order).
-PM_ALWAYS_INLINE void softmax_segment(float* __restrict e, int m) {
-  const int block = static_cast<int>(kChannelBlock);
+// The largest row a group may have (channels, padded).
+constexpr size_t kMaxRowChannels = 512;
+
+// Masked max of m values starting at p (blocks relative to p, lanes past m ignored).
+PM_ALWAYS_INLINE float segment_max(const float* __restrict p, int m) {
   const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
   detail::f8 mx = detail::splat8(-1e30f);
-  for (int l = 0; l < m; l += block) {
-    const detail::f8 v = detail::load8(e + l);
-    const detail::i8 inside = lane < m - l;
-    mx = (inside & (v > mx)) ? v : mx;
+  for (int l = 0; l < m; l += static_cast<int>(kChannelBlock)) {
+    const detail::f8 v = detail::load8(p + l);
+    mx = ((lane < m - l) & (v > mx)) ? v : mx;
   }
-  const float top = detail::horizontal_max(mx);
+  return detail::horizontal_max(mx);
+}
+
+// Masked sum of m values starting at p: lane-wise over blocks relative to p, then pairwise. The
+// order depends only on m, not on where the segment sits in a row, so a CRF gives the same bits
+// alone or batched.
+PM_ALWAYS_INLINE float segment_sum(const float* __restrict p, int m) {
+  const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
   detail::f8 sum = detail::splat8(0.0f);
-  alignas(32) float x[256 + kChannelBlock];
-  for (int l = 0; l < m; l += block) {
-    const detail::i8 inside = lane < m - l;
-    const detail::f8 v = detail::exp8_nonpositive(detail::load8(e + l) - top);
-    const detail::f8 kept = inside ? v : detail::splat8(0.0f);
-    detail::store8(x + l, kept);
-    sum += kept;
+  for (int l = 0; l < m; l += static_cast<int>(kChannelBlock)) {
+    sum += (lane < m - l) ? detail::load8(p + l) : detail::splat8(0.0f);
   }
-  const float total = detail::horizontal_sum(sum);
-  for (int l = 0; l < m; l += block) {
-    const detail::i8 inside = lane < m - l;
-    detail::store8(e + l, inside ? detail::load8(x + l) / total : detail::load8(e + l));
+  return detail::horizontal_sum(sum);
+}
+
+// Softmax of every segment of one padded row in place: per segment subtract its max,
+// exponentiate, divide by its sum. The exponentials run over the whole row in 8-lane blocks, so
+// a row of many small CRFs costs no more than one CRF with as many labels. Padding channels stay 0.
+PM_ALWAYS_INLINE void softmax_row(float* __restrict row, size_t ch, const Segment* segs, size_t ns) {
+  const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  alignas(32) float buf[kMaxRowChannels + kChannelBlock];
+  if (ns == 1) {  // one CRF: the same arithmetic with broadcast max and sum
+    const int m = segs[0].labels;
+    const detail::f8 top = detail::splat8(segment_max(row, m));
+    for (size_t c = 0; c < ch; c += kChannelBlock) {
+      detail::store8(buf + c, detail::exp8_nonpositive(detail::load8(row + c) - top));
+    }
+    const float total = segment_sum(buf, m);
+    for (size_t c = 0; c < ch; c += kChannelBlock) {
+      const detail::f8 q = detail::load8(buf + c) / total;
+      detail::store8(row + c, (lane < m - static_cast<int>(c)) ? q : detail::splat8(0.0f));
+    }
+    return;
+  }
+  alignas(32) float shift[kMaxRowChannels];
+  alignas(32) float denom[kMaxRowChannels];
+  for (size_t c = 0; c < ch; c += kChannelBlock) detail::store8(buf + c, detail::load8(row + c));
+  for (size_t c = 0; c < ch; ++c) {
+    shift[c] = 0.0f;
+    denom[c] = 1.0f;
+  }
+  for (size_t s = 0; s < ns; ++s) {
+    const float top = segment_max(buf + segs[s].offset, segs[s].labels);
+    for (int c = segs[s].offset; c < segs[s].offset + segs[s].labels; ++c) shift[c] = top;
+  }
+  for (size_t c = 0; c < ch; c += kChannelBlock) {
+    detail::store8(buf + c, detail::exp8_nonpositive(detail::load8(buf + c) - detail::load8(shift + c)));
+  }
+  const int used = segs[ns - 1].offset + segs[ns - 1].labels;
+  for (size_t s = 0; s < ns; ++s) {
+    const float total = segment_sum(buf + segs[s].offset, segs[s].labels);
+    for (int c = segs[s].offset; c < segs[s].offset + segs[s].labels; ++c) denom[c] = total;
+  }
+  for (size_t c = 0; c < ch; c += kChannelBlock) {
+    const detail::f8 q = detail::load8(buf + c) / detail::load8(denom + c);
+    detail::store8(row + c, (lane < used - static_cast<int>(c)) ? q : detail::splat8(0.0f));
   }
 }
 
 // Softmax of every segment of every pixel row.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(
     float* __restrict q, size_t n, size_t ch, const Segment* segs, size_t ns) {
-  for (size_t p = 0; p < n; ++p) {
-    for (size_t s = 0; s < ns; ++s) softmax_segment(q + p * ch + segs[s].offset, segs[s].labels);
-  }
+  for (size_t p = 0; p < n; ++p) softmax_row(q + p * ch, ch, segs, ns);
 }
 
 // One mean-field update of pixels [0, n), fused: E = −U + messages of every kernel (sliced out of
@@ -155,7 +192,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
       slice_row(kv.offsets + p * kv.d1, kv.weights + p * kv.d1, kv.d1, kv.alpha, kv.values, ch, order, message);
       add_message(kv, segs, ns, ch, message, kv.after ? kv.after[p] : 1.0f, row);
     }
-    for (size_t s = 0; s < ns; ++s) softmax_segment(row + segs[s].offset, segs[s].labels);
+    softmax_row(row, ch, segs, ns);
   }
 }
 
@@ -250,6 +287,7 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
                                                CrfWorkspace* workspace, CrfOutputs outputs) const {
   CrfWorkspace local;
   CrfWorkspace& ws = workspace ? *workspace : local;
+  max_group_channels = std::min(max_group_channels, 256);  // a single CRF may still have up to 256 labels
   const size_t n = static_cast<size_t>(width_) * height_;
   for (const Unary* u : batch) {
     PM_CHECK(u != nullptr && u->labels >= 1 && u->labels <= 256, "CRF label count must be in [1, 256]");
@@ -295,10 +333,9 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, CrfWorkspac
   // different float orders; groups never mix the two.
   const SliceOrder order =
       group.front()->labels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst;
-  // Rows padded with zero channels to whole blocks; with several segments, by a whole extra
-  // block so that every segment's last block stays inside its pixel's row.
-  const size_t slack = group.size() > 1 ? kChannelBlock - 1 : 0;
-  const size_t ch = (static_cast<size_t>(used) + slack + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
+  // Rows padded with zero channels to whole blocks.
+  const size_t ch = (static_cast<size_t>(used) + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
+  PM_CHECK(ch <= kMaxRowChannels, "CRF group of {} channels exceeds {}", ch, kMaxRowChannels);
   const int channels = static_cast<int>(ch);
   // Pixel-major rows: −U and Q⁰ = softmax(−U).
   ws.neg_unary.assign(n * ch, 0.0f);
