@@ -4,12 +4,12 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 
 #include "commands/commands.h"
 #include "common/batch.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/parse.h"
 #include "pseudomask/core/crf/crf_inputs.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/image_io.h"
@@ -23,51 +23,35 @@ namespace {
 
 /// Flags of `pseudomask crf`.
 struct CrfCommand {
-  std::string images;            ///< RGB images (<id>.jpg / .png)
-  std::string probs;             ///< probability maps (<id>.npy, (C,H,W) or (C,H·W))
-  std::string labels;            ///< label PNGs (255 = unknown)
-  std::string unary;             ///< unary energies (<id>.npy, (M,H,W) or (M,H·W))
-  std::string out;               ///< output folder: <id>.png label maps
-  std::string list;              ///< optional id list
+  std::string images;              ///< RGB images (<id>.jpg / .png)
+  std::string probs;               ///< probability maps (<id>.npy, (C,H,W) or (C,H·W))
+  std::string labels;              ///< label PNGs (255 = unknown)
+  std::string unary;               ///< unary energies (<id>.npy, (M,H,W) or (M,H·W))
+  std::string out;                 ///< output folder: <id>.png label maps
+  std::string list;                ///< optional id list
   std::string preset = "deeplab";  ///< deeplab | urn | irn
-  int iters = -1;                ///< mean-field iterations (-1: the preset's 10)
-  std::string gaussian;          ///< "SXY,COMPAT" overrides the preset's Gaussian term
-  std::string bilateral;         ///< "SXY,SRGB,COMPAT" overrides the preset's bilateral term
-  double gt_prob = 0.7;          ///< label mode: probability of the given label
-  int num_labels = 0;            ///< label mode: label count (0 = max label + 1 per image)
-  bool logits = false;           ///< --probs holds logits: softmax first
-  bool save_q = false;           ///< also write Q as <out>/q/<id>.npy (float32 (M,H,W))
+  int iters = -1;                  ///< mean-field iterations (-1: the preset's 10)
+  std::string gaussian;            ///< "SXY,COMPAT" overrides the preset's Gaussian term
+  std::string bilateral;           ///< "SXY,SRGB,COMPAT" overrides the preset's bilateral term
+  double gt_prob = 0.7;            ///< label mode: probability of the given label
+  int num_labels = 0;              ///< label mode: label count (0 = max label + 1 per image)
+  bool logits = false;             ///< --probs holds logits: softmax first
+  bool save_q = false;             ///< also write Q as <out>/q/<id>.npy (float32 (M,H,W))
   BatchOptions batch;
 };
 
-std::vector<float> parse_floats(const std::string& spec, size_t count, const char* flag) {
-  std::vector<float> out;
-  std::stringstream in(spec);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stof(item, &used));
-      PM_CHECK(used == item.size(), "");
-    } catch (const std::exception&) {
-      PM_FAIL("{} {}: '{}' is not a number", flag, spec, item);
-    }
-  }
-  PM_CHECK(out.size() == count, "{} {}: expected {} comma-separated numbers", flag, spec, count);
-  return out;
-}
-
 CrfParams crf_params(const CrfCommand& c) {
   CrfParams p = CrfParams::preset(c.preset);
-  if (c.iters >= 0) p.iterations = c.iters;
+  if (c.iters >= 0)
+    p.iterations = c.iters;
   for (PairwiseTerm& t : p.terms) {
     if (!t.bilateral() && !c.gaussian.empty()) {
-      const auto v = parse_floats(c.gaussian, 2, "--gaussian");
+      const auto v = parse_float_list(c.gaussian, "--gaussian", 2);
       t.sxy = v[0];
       t.weight = v[1];
     }
     if (t.bilateral() && !c.bilateral.empty()) {
-      const auto v = parse_floats(c.bilateral, 3, "--bilateral");
+      const auto v = parse_float_list(c.bilateral, "--bilateral", 3);
       t.sxy = v[0];
       t.srgb = v[1];
       t.weight = v[2];
@@ -83,8 +67,13 @@ Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& ima
     const std::string path = find_by_stem(c.labels, id, {".png"});
     PM_CHECK(!path.empty(), "{}/{}.png: missing label map", c.labels, id);
     const LabelMap labels = read_label_png(path);
-    PM_CHECK(labels.width == image.width && labels.height == image.height, "{}: label map is {}x{}, image is {}x{}",
-             path, labels.width, labels.height, image.width, image.height);
+    PM_CHECK(labels.width == image.width && labels.height == image.height,
+             "{}: label map is {}x{}, image is {}x{}",
+             path,
+             labels.width,
+             labels.height,
+             image.width,
+             image.height);
     return unary_from_label_map(labels, c.num_labels, c.gt_prob, path);
   }
   const std::string& dir = c.probs.empty() ? c.unary : c.probs;
@@ -92,8 +81,10 @@ Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& ima
   PM_CHECK(!path.empty(), "{}/{}.npy: missing input", dir, id);
   int labels = 0;
   std::vector<float> planes = read_label_planes(path, image.width, image.height, &labels);
-  if (!c.unary.empty()) return Unary{labels, std::move(planes)};
-  if (c.logits) softmax_labels(planes, labels);
+  if (!c.unary.empty())
+    return Unary{labels, std::move(planes)};
+  if (c.logits)
+    softmax_labels(planes, labels);
   return unary_from_probabilities(planes.data(), labels, image.num_pixels());
 }
 
@@ -109,31 +100,46 @@ int run_crf(const CrfCommand& c) {
   const auto ids = resolve_ids(c.list, in_dir, {!c.labels.empty() ? ".png" : ".npy"});
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
   const BatchReport report = run_batch(
-      "crf", ids, c.batch, [&](const std::string& id) { return fs::exists(output(id)); },
+      "crf",
+      ids,
+      c.batch,
+      [&](const std::string& id) { return fs::exists(output(id)); },
       [&](const std::string& id) {
         thread_local CrfWorkspace workspace;
         const RgbImage image = read_image(find_image(c.images, id));
         const Unary unary = load_unary(c, id, image);
         const DenseCrf2D crf(image, params);
-        const CrfResult r = crf.infer(unary, &workspace, c.save_q ? CrfOutputs::kLabelsAndMarginals : CrfOutputs::kLabels);
+        const CrfResult r = crf.infer(
+            unary, &workspace, c.save_q ? CrfOutputs::kLabelsAndMarginals : CrfOutputs::kLabels);
         if (c.save_q) {
           write_npy(c.out + "/q/" + id + ".npy",
-                    NDArray::from(r.q, {r.labels, static_cast<int64_t>(image.height), static_cast<int64_t>(image.width)}));
+                    NDArray::from(r.q,
+                                  {r.labels,
+                                   static_cast<int64_t>(image.height),
+                                   static_cast<int64_t>(image.width)}));
         }
         write_label_png(output(id), r.map);
       });
   nlohmann::json terms = nlohmann::json::array();
   for (const auto& t : params.terms) {
-    terms.push_back({{"sxy", t.sxy}, {"srgb", t.srgb}, {"compat", t.weight}, {"kind", t.bilateral() ? "bilateral" : "gaussian"}});
+    terms.push_back({{"sxy", t.sxy},
+                     {"srgb", t.srgb},
+                     {"compat", t.weight},
+                     {"kind", t.bilateral() ? "bilateral" : "gaussian"}});
   }
-  write_json(c.out + "/crf_summary.json", {{"images_done", report.done},
-                                           {"images_skipped", report.skipped},
-                                           {"failures", report.failures.size()},
-                                           {"seconds", report.seconds},
-                                           {"iterations", params.iterations},
-                                           {"terms", terms}});
-  std::printf("crf: %zu images refined, %zu skipped (existing), %zu failed, %.1f s -> %s\n", report.done,
-              report.skipped, report.failures.size(), report.seconds, c.out.c_str());
+  write_json(c.out + "/crf_summary.json",
+             {{"images_done", report.done},
+              {"images_skipped", report.skipped},
+              {"failures", report.failures.size()},
+              {"seconds", report.seconds},
+              {"iterations", params.iterations},
+              {"terms", terms}});
+  std::printf("crf: %zu images refined, %zu skipped (existing), %zu failed, %.1f s -> %s\n",
+              report.done,
+              report.skipped,
+              report.failures.size(),
+              report.seconds,
+              c.out.c_str());
   return 0;
 }
 
@@ -141,26 +147,42 @@ int run_crf(const CrfCommand& c) {
 
 void add_crf_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<CrfCommand>();
-  CLI::App* sub = app.add_subcommand("crf", "Refine probability maps or label maps with a dense CRF");
+  CLI::App* sub =
+      app.add_subcommand("crf", "Refine probability maps or label maps with a dense CRF");
   sub->footer(
-      "Fully-connected CRF (Krähenbühl & Koltun 2011) with a Gaussian and a bilateral kernel, permutohedral\n"
-      "lattice, Potts compatibility, symmetric normalisation; agrees with pydensecrf/densecrf pixel for pixel.\n"
-      "Presets: deeplab (Gaussian 3/3, bilateral 80/13/10), urn (1/3, 67/3/4), irn (3/3, 50/5/10); 10 iterations.\n"
-      "Inputs are matched to images by file stem. --probs: unary -log(clip(p, 1e-5, 1)); --labels: a label PNG\n"
-      "with --gt-prob confidence, 255 = unknown; --unary: energies as given. Output: <out>/<id>.png.\n\n"
-      "Example:\n  pseudomask crf --images VOC2012/JPEGImages --probs out/probs --out out/crf --preset urn --jobs 8");
-  sub->add_option("--images", c->images, "RGB image folder")->required()->check(CLI::ExistingDirectory);
-  sub->add_option("--probs", c->probs, "Probability maps (<id>.npy, (C,H,W) or (C,H*W))")->check(CLI::ExistingDirectory);
-  sub->add_option("--labels", c->labels, "Label PNGs (255 = unknown)")->check(CLI::ExistingDirectory);
-  sub->add_option("--unary", c->unary, "Unary energies (<id>.npy, (M,H,W) or (M,H*W))")->check(CLI::ExistingDirectory);
+      "Fully-connected CRF (Krähenbühl & Koltun 2011) with a Gaussian and a bilateral kernel, "
+      "permutohedral\n"
+      "lattice, Potts compatibility, symmetric normalisation; agrees with pydensecrf/densecrf "
+      "pixel for pixel.\n"
+      "Presets: deeplab (Gaussian 3/3, bilateral 80/13/10), urn (1/3, 67/3/4), irn (3/3, 50/5/10); "
+      "10 iterations.\n"
+      "Inputs are matched to images by file stem. --probs: unary -log(clip(p, 1e-5, 1)); --labels: "
+      "a label PNG\n"
+      "with --gt-prob confidence, 255 = unknown; --unary: energies as given. Output: "
+      "<out>/<id>.png.\n\n"
+      "Example:\n  pseudomask crf --images VOC2012/JPEGImages --probs out/probs --out out/crf "
+      "--preset urn --jobs 8");
+  sub->add_option("--images", c->images, "RGB image folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--probs", c->probs, "Probability maps (<id>.npy, (C,H,W) or (C,H*W))")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--labels", c->labels, "Label PNGs (255 = unknown)")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--unary", c->unary, "Unary energies (<id>.npy, (M,H,W) or (M,H*W))")
+      ->check(CLI::ExistingDirectory);
   sub->add_option("--out", c->out, "Output folder")->required();
-  sub->add_option("--list", c->list, "Image-id list (default: every input file)")->check(CLI::ExistingFile);
+  sub->add_option("--list", c->list, "Image-id list (default: every input file)")
+      ->check(CLI::ExistingFile);
   sub->add_option("--preset", c->preset, "deeplab, urn or irn")->capture_default_str();
   sub->add_option("--iters", c->iters, "Mean-field iterations (default: 10)");
   sub->add_option("--gaussian", c->gaussian, "Gaussian term SXY,COMPAT (overrides the preset)");
-  sub->add_option("--bilateral", c->bilateral, "Bilateral term SXY,SRGB,COMPAT (overrides the preset)");
-  sub->add_option("--gt-prob", c->gt_prob, "--labels: probability of the given label")->capture_default_str();
-  sub->add_option("--num-labels", c->num_labels, "--labels: number of labels (default: max label + 1)");
+  sub->add_option(
+      "--bilateral", c->bilateral, "Bilateral term SXY,SRGB,COMPAT (overrides the preset)");
+  sub->add_option("--gt-prob", c->gt_prob, "--labels: probability of the given label")
+      ->capture_default_str();
+  sub->add_option(
+      "--num-labels", c->num_labels, "--labels: number of labels (default: max label + 1)");
   sub->add_flag("--logits", c->logits, "--probs holds logits: apply a softmax first");
   sub->add_flag("--save-q", c->save_q, "Also write the marginals Q to <out>/q/<id>.npy");
   add_batch_flags(sub, c->batch);

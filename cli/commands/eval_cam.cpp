@@ -6,28 +6,19 @@
 
 #include "commands/commands.h"
 #include "common/batch.h"
+#include "common/eval_flags.h"
 #include "common/progress.h"
 #include "common/report.h"
-#include "pseudomask/core/datasets/classes.h"
 #include "pseudomask/core/eval/evaluate.h"
 
 namespace pm::cli {
 
 /// Flags of `pseudomask eval-cam`.
 struct EvalCamCommand {
-  std::string gt;                       ///< ground-truth label PNG folder
+  EvalFlags eval;
   std::string cams;                     ///< CAM folder (<id>.npy / .npz)
-  std::string list;                     ///< image-id list; default: every CAM file
   std::string thresholds = "0:1:0.01";  ///< START:STOP:STEP or a comma list
-  int num_classes = 21;
-  int ignore = 255;
-  std::string classes;
-  std::string json;
-  int jobs = 0;
-  bool keep_going = false;
-  bool official_orandnet = false;
-  bool plain_has_background = false;  ///< plain (C,H,W) arrays carry a background channel 0
-  bool quiet = false;
+  bool plain_has_background = false;    ///< plain (C,H,W) arrays carry a background channel 0
 };
 
 /// The sweep as rows "threshold mIoU precision recall".
@@ -48,24 +39,19 @@ std::string sweep_table(const CamSweepReport& r) {
 }
 
 int run_eval_cam(const EvalCamCommand& c) {
-  const auto ids = resolve_ids(c.list, c.cams, {".npy", ".npz"});
-  EvalOptions options;
-  options.num_classes = c.num_classes;
-  options.ignore = c.ignore;
-  options.official_orandnet = c.official_orandnet;
-  options.keep_going = c.keep_going;
-  options.jobs = c.jobs;
-  Progress progress("eval-cam", ids.size(), c.quiet);
-  options.progress = [&](size_t done, size_t) { progress.update(done); };
+  const auto ids = resolve_ids(c.eval.list, c.cams, {".npy", ".npz"});
+  Progress progress("eval-cam", ids.size(), c.eval.quiet);
   CamReadOptions cam_options;
   cam_options.plain_has_background = c.plain_has_background;
-  const CamSweepReport r =
-      evaluate_cam_dir(c.gt, c.cams, ids, parse_thresholds(c.thresholds), options, cam_options);
+  const CamSweepReport r = evaluate_cam_dir(c.eval.gt,
+                                            c.cams,
+                                            ids,
+                                            parse_thresholds(c.thresholds),
+                                            eval_options(c.eval, progress),
+                                            cam_options);
   progress.finish();
 
-  std::vector<std::string> names =
-      c.classes.empty() ? default_class_names(c.num_classes) : load_class_names(c.classes);
-  names.resize(r.metrics.front().classes.size());
+  const auto names = report_class_names(c.eval, r.metrics.front().classes.size());
   std::printf("%s\n", sweep_table(r).c_str());
   std::printf("At the best threshold %.3f:\n%s",
               r.thresholds[r.best_index],
@@ -79,7 +65,7 @@ int run_eval_cam(const EvalCamCommand& c) {
   }
   std::printf("%zu images\n", r.images);
   print_failures(r.failures);
-  if (!c.json.empty()) {
+  if (!c.eval.json.empty()) {
     nlohmann::json sweep = nlohmann::json::array();
     for (size_t j = 0; j < r.thresholds.size(); ++j) {
       nlohmann::json m = metrics_json(r.metrics[j], names);
@@ -91,14 +77,12 @@ int run_eval_cam(const EvalCamCommand& c) {
                         {"best_threshold", r.thresholds[r.best_index]},
                         {"best", metrics_json(r.metrics[r.best_index], names)},
                         {"sweep", sweep},
-                        {"official_orandnet", c.official_orandnet}};
+                        {"official_orandnet", c.eval.official_orandnet}};
     j["precision_exceeds_recall_threshold"] =
         r.crossing_index >= 0 ? nlohmann::json(r.thresholds[static_cast<size_t>(r.crossing_index)])
                               : nlohmann::json(nullptr);
-    j["failures"] = nlohmann::json::array();
-    for (const auto& f : r.failures)
-      j["failures"].push_back({{"id", f.id}, {"error", f.message}});
-    write_json(c.json, j);
+    j["failures"] = failures_json(r.failures);
+    write_json(c.eval.json, j);
   }
   return 0;
 }
@@ -115,33 +99,15 @@ void add_eval_cam_command(CLI::App& app, int& exit_code) {
       "mean recall (ORANDNet's finding_best_thres).\n\n"
       "Example:\n  pseudomask eval-cam --gt VOC2012/SegmentationClassAug --cams out/cams \\\n"
       "      --list VOC2012/ImageSets/Segmentation/train.txt --thresholds 0.05:0.6:0.01");
-  sub->add_option("--gt", c->gt, "Ground-truth label PNG folder")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  add_eval_flags(sub, c->eval);
   sub->add_option("--cams", c->cams, "CAM folder (<id>.npy or .npz)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--list", c->list, "Image-id list (default: every CAM file)")
-      ->check(CLI::ExistingFile);
   sub->add_option("--thresholds", c->thresholds, "START:STOP:STEP or a comma list")
       ->capture_default_str();
-  sub->add_option("--num-classes", c->num_classes, "Number of labels incl. background")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 255));
-  sub->add_option("--ignore", c->ignore, "Ground-truth label to skip")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 255));
-  sub->add_option("--classes", c->classes, "Class names: voc, coco, coco91 or a file");
-  sub->add_option("--json", c->json, "Write a JSON report with the whole sweep");
-  sub->add_option("--jobs", c->jobs, "Threads (0 = all cores)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  sub->add_flag("--keep-going", c->keep_going, "Skip bad images, list them at the end");
-  sub->add_flag("--official-orandnet", c->official_orandnet, "The ORANDNet code's 20-class metric");
   sub->add_flag("--plain-has-background",
                 c->plain_has_background,
                 "Plain (C,H,W) arrays have a background channel first");
-  sub->add_flag("--quiet", c->quiet, "No progress output");
   sub->callback([c, &exit_code] { exit_code = run_eval_cam(*c); });
 }
 

@@ -9,7 +9,6 @@
 
 #include "pseudomask/core/eval/evaluate.h"
 
-
 namespace pm::cli {
 
 /// The image ids a batch command works on: the --list file if given, else the stems of the

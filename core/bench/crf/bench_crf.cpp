@@ -20,7 +20,9 @@ const bool kAllocatorTuned = (keep_freed_memory_for_reuse(), true);
 
 const std::string kCrfDir = std::string(PM_SHARED_DIR) + "/data/crf/";
 
-RgbImage im1() { return read_image(kCrfDir + "im1.png"); }
+RgbImage im1() {
+  return read_image(kCrfDir + "im1.png");
+}
 
 Unary reference_unary(int labels) {
   const NDArray a = read_npy(kCrfDir + "reference/im1_unary_M" + std::to_string(labels) + ".npy");
@@ -32,7 +34,8 @@ Unary reference_unary(int labels) {
 
 // The reference unary planes resized to w×h (bilinear), for the VOC-sized URN case.
 Unary resized_unary(int labels, int w, int h) {
-  NDArray a = read_npy(kCrfDir + "reference/im1_unary_M" + std::to_string(labels) + ".npy").astype(DType::kF32);
+  NDArray a = read_npy(kCrfDir + "reference/im1_unary_M" + std::to_string(labels) + ".npy")
+                  .astype(DType::kF32);
   a = a.reshaped({labels, 240, 320});
   const NDArray r = resize_planes_bilinear(a, h, w);
   Unary u;
@@ -50,25 +53,39 @@ void BM_CrfDeepLabIm1(benchmark::State& state) {
     benchmark::DoNotOptimize(crf.infer(unary, &ws, CrfOutputs::kLabels));
   }
 }
-BENCHMARK(BM_CrfDeepLabIm1)->ArgName("labels")->Arg(2)->Arg(3)->Arg(21)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CrfDeepLabIm1)
+    ->ArgName("labels")
+    ->Arg(2)
+    ->Arg(3)
+    ->Arg(21)
+    ->Unit(benchmark::kMillisecond);
 
 // The whole URN uncertainty job's CRF work for one image: lattices built once, the 21-label CRF
 // for M_c, then the 18 three-label CRFs of the response-scaled maps as one batch.
-void urn_job(benchmark::State& state, const RgbImage& image, const Unary& full, const Unary& scaled) {
+void urn_job(benchmark::State& state,
+             const RgbImage& image,
+             const Unary& full,
+             const Unary& scaled) {
   const std::vector<const Unary*> batch(18, &scaled);
   CrfWorkspace ws;
   for (auto _ : state) {
     const DenseCrf2D crf(image, CrfParams::preset("urn"));
     benchmark::DoNotOptimize(crf.infer(full, &ws, CrfOutputs::kLabels));
-    benchmark::DoNotOptimize(crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels));
+    benchmark::DoNotOptimize(
+        crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels));
   }
 }
 
-void BM_UrnJobIm1(benchmark::State& state) { urn_job(state, im1(), reference_unary(21), reference_unary(3)); }
+void BM_UrnJobIm1(benchmark::State& state) {
+  urn_job(state, im1(), reference_unary(21), reference_unary(3));
+}
 BENCHMARK(BM_UrnJobIm1)->Unit(benchmark::kMillisecond);
 
 void BM_UrnJobVocSize(benchmark::State& state) {
-  urn_job(state, resize_bilinear(im1(), 500, 375), resized_unary(21, 500, 375), resized_unary(3, 500, 375));
+  urn_job(state,
+          resize_bilinear(im1(), 500, 375),
+          resized_unary(21, 500, 375),
+          resized_unary(3, 500, 375));
 }
 BENCHMARK(BM_UrnJobVocSize)->Unit(benchmark::kMillisecond);
 
@@ -80,7 +97,8 @@ namespace {
 
 void BM_CrfBuildOnly(benchmark::State& state) {
   const RgbImage image = im1();
-  for (auto _ : state) benchmark::DoNotOptimize(DenseCrf2D(image, CrfParams::preset("deeplab")));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(DenseCrf2D(image, CrfParams::preset("deeplab")));
 }
 BENCHMARK(BM_CrfBuildOnly)->Unit(benchmark::kMillisecond);
 

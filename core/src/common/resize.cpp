@@ -31,13 +31,17 @@ std::vector<Tap> bilinear_taps(int in, int out) {
 }
 
 void check_size(int w, int h) {
-  PM_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= (int64_t{1} << 34), "cannot resize to {}x{}", w, h);
+  PM_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= (int64_t{1} << 34),
+           "cannot resize to {}x{}",
+           w,
+           h);
 }
 
 }  // namespace
 
 NDArray resize_planes_bilinear(const NDArray& planes, int out_h, int out_w) {
-  PM_CHECK(planes.ndim() == 3 && planes.dtype() == DType::kF32, "resize expects (C, H, W) float32, got {}",
+  PM_CHECK(planes.ndim() == 3 && planes.dtype() == DType::kF32,
+           "resize expects (C, H, W) float32, got {}",
            planes.describe());
   check_size(out_w, out_h);
   const int c_count = static_cast<int>(planes.dim(0)), in_h = static_cast<int>(planes.dim(1)),
@@ -76,7 +80,8 @@ RgbImage resize_bilinear(const RgbImage& image, int out_w, int out_h) {
       const Tap& u = tx[static_cast<size_t>(x)];
       for (int c = 0; c < 3; ++c) {
         auto at = [&](int xx, int yy) {
-          return static_cast<float>(image.pixels[(static_cast<size_t>(yy) * image.width + xx) * 3 + c]);
+          return static_cast<float>(
+              image.pixels[(static_cast<size_t>(yy) * image.width + xx) * 3 + c]);
         };
         const float top = at(u.lo, v.lo) + (at(u.hi, v.lo) - at(u.lo, v.lo)) * u.w;
         const float bottom = at(u.lo, v.hi) + (at(u.hi, v.hi) - at(u.lo, v.hi)) * u.w;

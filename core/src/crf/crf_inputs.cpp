@@ -14,14 +14,26 @@ std::vector<float> read_label_planes(const std::string& path, int width, int hei
   const int64_t n = static_cast<int64_t>(width) * height;
   const bool chw = a.ndim() == 3 && a.dim(1) == height && a.dim(2) == width;
   const bool cn = a.ndim() == 2 && a.dim(1) == n;
-  PM_CHECK(chw || cn, "{}: expected ({}, {}, {}) or (C, {}) planes for a {}x{} image, got {}", path, "C", height,
-           width, n, width, height, a.describe());
+  PM_CHECK(chw || cn,
+           "{}: expected ({}, {}, {}) or (C, {}) planes for a {}x{} image, got {}",
+           path,
+           "C",
+           height,
+           width,
+           n,
+           width,
+           height,
+           a.describe());
   PM_CHECK(a.dtype() == DType::kF16 || a.dtype() == DType::kF32 || a.dtype() == DType::kF64,
-           "{}: expected float16/32/64 planes, got {}", path, dtype_name(a.dtype()));
-  PM_CHECK(a.dim(0) >= 1 && a.dim(0) <= 256, "{}: {} label planes (1..256 supported)", path, a.dim(0));
+           "{}: expected float16/32/64 planes, got {}",
+           path,
+           dtype_name(a.dtype()));
+  PM_CHECK(
+      a.dim(0) >= 1 && a.dim(0) <= 256, "{}: {} label planes (1..256 supported)", path, a.dim(0));
   *labels = static_cast<int>(a.dim(0));
   std::vector<float> planes = a.to_float_vector();
-  for (float v : planes) PM_CHECK(!std::isnan(v), "{}: contains NaN", path);
+  for (float v : planes)
+    PM_CHECK(!std::isnan(v), "{}: contains NaN", path);
   return planes;
 }
 
@@ -29,9 +41,11 @@ void softmax_labels(std::vector<float>& planes, int labels) {
   const size_t n = planes.size() / static_cast<size_t>(labels);
   for (size_t p = 0; p < n; ++p) {
     float mx = planes[p];
-    for (int l = 1; l < labels; ++l) mx = std::max(mx, planes[static_cast<size_t>(l) * n + p]);
+    for (int l = 1; l < labels; ++l)
+      mx = std::max(mx, planes[static_cast<size_t>(l) * n + p]);
     double sum = 0;
-    for (int l = 0; l < labels; ++l) sum += std::exp(static_cast<double>(planes[static_cast<size_t>(l) * n + p] - mx));
+    for (int l = 0; l < labels; ++l)
+      sum += std::exp(static_cast<double>(planes[static_cast<size_t>(l) * n + p] - mx));
     for (int l = 0; l < labels; ++l) {
       float& v = planes[static_cast<size_t>(l) * n + p];
       v = static_cast<float>(std::exp(static_cast<double>(v - mx)) / sum);
@@ -39,16 +53,21 @@ void softmax_labels(std::vector<float>& planes, int labels) {
   }
 }
 
-Unary unary_from_label_map(const LabelMap& labels, int num_labels, double gt_prob, const std::string& name) {
+Unary unary_from_label_map(const LabelMap& labels,
+                           int num_labels,
+                           double gt_prob,
+                           const std::string& name) {
   int top = 0;
   for (uint8_t v : labels.labels) {
-    if (v != kIgnoreLabel) top = std::max(top, static_cast<int>(v));
+    if (v != kIgnoreLabel)
+      top = std::max(top, static_cast<int>(v));
   }
   const int m = num_labels > 0 ? num_labels : std::max(2, top + 1);
   PM_CHECK(top < m, "{}: label {} is out of range for {} CRF labels", name, top, m);
   // Shift to pydensecrf's zero_unsure convention: 0 = unknown, l + 1 = label l.
   LabelMap shifted = labels;
-  for (uint8_t& v : shifted.labels) v = v == kIgnoreLabel ? 0 : static_cast<uint8_t>(v + 1);
+  for (uint8_t& v : shifted.labels)
+    v = v == kIgnoreLabel ? 0 : static_cast<uint8_t>(v + 1);
   return unary_from_labels(shifted, m, gt_prob, /*zero_unsure=*/true);
 }
 

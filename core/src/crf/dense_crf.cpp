@@ -8,9 +8,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "fast_exp.h"
-#include "simd8.h"
 #include "pseudomask/core/common/error.h"
+#include "simd8.h"
 
 namespace pm {
 namespace {
@@ -21,9 +20,13 @@ void check_gt_prob(double gt_prob) {
 }
 
 // Per-pixel kernel normalisation from n_i = (K·1)_i, as the reference computes it.
-void make_normalisation(const PermutohedralLattice& lattice, Normalization mode, size_t n,
-                        std::vector<float>& before, std::vector<float>& after) {
-  if (mode == Normalization::kNone) return;
+void make_normalisation(const PermutohedralLattice& lattice,
+                        Normalization mode,
+                        size_t n,
+                        std::vector<float>& before,
+                        std::vector<float>& after) {
+  if (mode == Normalization::kNone)
+    return;
   std::vector<float> ones(n, 1.0f), sums(n);
   LatticeWorkspace ws;
   lattice.filter(ones.data(), 1, sums.data(), ws);
@@ -33,8 +36,10 @@ void make_normalisation(const PermutohedralLattice& lattice, Normalization mode,
                   ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(sums[i]) + 1e-20))
                   : static_cast<float>(1.0 / (static_cast<double>(sums[i]) + 1e-20));
   }
-  if (mode == Normalization::kSymmetric || mode == Normalization::kBefore) before = norm;
-  if (mode == Normalization::kSymmetric || mode == Normalization::kAfter) after = std::move(norm);
+  if (mode == Normalization::kSymmetric || mode == Normalization::kBefore)
+    before = norm;
+  if (mode == Normalization::kSymmetric || mode == Normalization::kAfter)
+    after = std::move(norm);
 }
 
 // A CRF's channels within a group's value rows.
@@ -58,8 +63,14 @@ struct KernelView {
 
 // Slices one point's padded row (ch a multiple of kChannelBlock) from its d+1 vertices in the
 // reference's float order; the first vertex initialises the row.
-PM_ALWAYS_INLINE void slice_row(const int32_t* __restrict offsets, const float* __restrict weights, size_t d1, float alpha,
-                      const float* __restrict values, size_t ch, SliceOrder order, float* __restrict out) {
+PM_ALWAYS_INLINE void slice_row(const int32_t* __restrict offsets,
+                                const float* __restrict weights,
+                                size_t d1,
+                                float alpha,
+                                const float* __restrict values,
+                                size_t ch,
+                                SliceOrder order,
+                                float* __restrict out) {
   for (size_t j = 0; j < d1; ++j) {
     const float* __restrict src = values + static_cast<size_t>(offsets[j]) * ch;
     const bool first = j == 0;
@@ -81,11 +92,17 @@ PM_ALWAYS_INLINE void slice_row(const int32_t* __restrict offsets, const float* 
 
 // Adds a kernel's message to a pixel's energies (Krähenbühl & Koltun 2011, Algorithm 1, the
 // compatibility transform): Potts E += w·m, or a full matrix E −= μ·m with μ symmetrised.
-PM_ALWAYS_INLINE void add_message(const KernelView& k, const Segment* segs, size_t ns, size_t ch,
-                        const float* __restrict message, float after, float* __restrict energy) {
+PM_ALWAYS_INLINE void add_message(const KernelView& k,
+                                  const Segment* segs,
+                                  size_t ns,
+                                  size_t ch,
+                                  const float* __restrict message,
+                                  float after,
+                                  float* __restrict energy) {
   if (!k.compat) {  // padding channels carry 0 messages, so the whole row can be updated
     for (size_t c = 0; c < ch; c += kChannelBlock) {
-      detail::store8(energy + c, detail::load8(energy + c) + k.weight * (detail::load8(message + c) * after));
+      detail::store8(energy + c,
+                     detail::load8(energy + c) + k.weight * (detail::load8(message + c) * after));
     }
     return;
   }
@@ -131,7 +148,10 @@ PM_ALWAYS_INLINE float segment_sum(const float* __restrict p, int m) {
 // Softmax of every segment of one padded row in place: per segment subtract its max,
 // exponentiate, divide by its sum. The exponentials run over the whole row in 8-lane blocks, so
 // a row of many small CRFs costs no more than one CRF with as many labels. Padding channels stay 0.
-PM_ALWAYS_INLINE void softmax_row(float* __restrict row, size_t ch, const Segment* segs, size_t ns) {
+PM_ALWAYS_INLINE void softmax_row(float* __restrict row,
+                                  size_t ch,
+                                  const Segment* segs,
+                                  size_t ns) {
   const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
   alignas(32) float buf[kMaxRowChannels + kChannelBlock];
   if (ns == 1) {  // one CRF: the same arithmetic with broadcast max and sum
@@ -149,22 +169,26 @@ PM_ALWAYS_INLINE void softmax_row(float* __restrict row, size_t ch, const Segmen
   }
   alignas(32) float shift[kMaxRowChannels];
   alignas(32) float denom[kMaxRowChannels];
-  for (size_t c = 0; c < ch; c += kChannelBlock) detail::store8(buf + c, detail::load8(row + c));
+  for (size_t c = 0; c < ch; c += kChannelBlock)
+    detail::store8(buf + c, detail::load8(row + c));
   for (size_t c = 0; c < ch; ++c) {
     shift[c] = 0.0f;
     denom[c] = 1.0f;
   }
   for (size_t s = 0; s < ns; ++s) {
     const float top = segment_max(buf + segs[s].offset, segs[s].labels);
-    for (int c = segs[s].offset; c < segs[s].offset + segs[s].labels; ++c) shift[c] = top;
+    for (int c = segs[s].offset; c < segs[s].offset + segs[s].labels; ++c)
+      shift[c] = top;
   }
   for (size_t c = 0; c < ch; c += kChannelBlock) {
-    detail::store8(buf + c, detail::exp8_nonpositive(detail::load8(buf + c) - detail::load8(shift + c)));
+    detail::store8(buf + c,
+                   detail::exp8_nonpositive(detail::load8(buf + c) - detail::load8(shift + c)));
   }
   const int used = segs[ns - 1].offset + segs[ns - 1].labels;
   for (size_t s = 0; s < ns; ++s) {
     const float total = segment_sum(buf + segs[s].offset, segs[s].labels);
-    for (int c = segs[s].offset; c < segs[s].offset + segs[s].labels; ++c) denom[c] = total;
+    for (int c = segs[s].offset; c < segs[s].offset + segs[s].labels; ++c)
+      denom[c] = total;
   }
   for (size_t c = 0; c < ch; c += kChannelBlock) {
     const detail::f8 q = detail::load8(buf + c) / detail::load8(denom + c);
@@ -175,21 +199,38 @@ PM_ALWAYS_INLINE void softmax_row(float* __restrict row, size_t ch, const Segmen
 // Softmax of every segment of every pixel row.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(
     float* __restrict q, size_t n, size_t ch, const Segment* segs, size_t ns) {
-  for (size_t p = 0; p < n; ++p) softmax_row(q + p * ch, ch, segs, ns);
+  for (size_t p = 0; p < n; ++p)
+    softmax_row(q + p * ch, ch, segs, ns);
 }
 
 // One mean-field update of pixels [0, n), fused: E = −U + messages of every kernel (sliced out of
 // the blurred lattice values), then Q = softmax(E), written over Q (all splats are done).
 __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update(
-    size_t n, size_t ch, const float* __restrict neg_unary, float* __restrict q, const KernelView* kernels, size_t nk,
-    const Segment* segs, size_t ns, SliceOrder order, float* __restrict message) {
+    size_t n,
+    size_t ch,
+    const float* __restrict neg_unary,
+    float* __restrict q,
+    const KernelView* kernels,
+    size_t nk,
+    const Segment* segs,
+    size_t ns,
+    SliceOrder order,
+    float* __restrict message) {
   for (size_t p = 0; p < n; ++p) {
     float* __restrict row = q + p * ch;
     const float* __restrict u = neg_unary + p * ch;
-    for (size_t c = 0; c < ch; c += kChannelBlock) detail::store8(row + c, detail::load8(u + c));
+    for (size_t c = 0; c < ch; c += kChannelBlock)
+      detail::store8(row + c, detail::load8(u + c));
     for (size_t k = 0; k < nk; ++k) {
       const KernelView& kv = kernels[k];
-      slice_row(kv.offsets + p * kv.d1, kv.weights + p * kv.d1, kv.d1, kv.alpha, kv.values, ch, order, message);
+      slice_row(kv.offsets + p * kv.d1,
+                kv.weights + p * kv.d1,
+                kv.d1,
+                kv.alpha,
+                kv.values,
+                ch,
+                order,
+                message);
       add_message(kv, segs, ns, ch, message, kv.after ? kv.after[p] : 1.0f, row);
     }
     softmax_row(row, ch, segs, ns);
@@ -226,14 +267,18 @@ CrfParams CrfParams::preset(const std::string& name) {
 }
 
 void CrfParams::validate() const {
-  PM_CHECK(iterations >= 0 && iterations <= 10000, "CRF iterations must be in [0, 10000], got {}", iterations);
+  PM_CHECK(iterations >= 0 && iterations <= 10000,
+           "CRF iterations must be in [0, 10000], got {}",
+           iterations);
   for (const auto& t : terms) {
     PM_CHECK(t.sxy > 0.0f && std::isfinite(t.sxy), "CRF sxy must be > 0, got {}", t.sxy);
     PM_CHECK(t.srgb >= 0.0f && std::isfinite(t.srgb), "CRF srgb must be >= 0, got {}", t.srgb);
     PM_CHECK(std::isfinite(t.weight), "CRF compat weight must be finite, got {}", t.weight);
-    const size_t m = static_cast<size_t>(std::lround(std::sqrt(static_cast<double>(t.compat.size()))));
+    const size_t m =
+        static_cast<size_t>(std::lround(std::sqrt(static_cast<double>(t.compat.size()))));
     PM_CHECK(t.compat.empty() || (m * m == t.compat.size() && m <= 256),
-             "CRF compatibility matrix has {} entries, not M×M (M ≤ 256)", t.compat.size());
+             "CRF compatibility matrix has {} entries, not M×M (M ≤ 256)",
+             t.compat.size());
   }
 }
 
@@ -248,7 +293,8 @@ std::vector<float> crf_features(const RgbImage& image, const PairwiseTerm& term)
       out[0] = static_cast<float>(x) / term.sxy;
       out[1] = static_cast<float>(y) / term.sxy;
       if (d == 5) {
-        for (int c = 0; c < 3; ++c) out[2 + c] = static_cast<float>(image.pixels[p * 3 + c]) / term.srgb;
+        for (int c = 0; c < 3; ++c)
+          out[2 + c] = static_cast<float>(image.pixels[p * 3 + c]) / term.srgb;
       }
     }
   }
@@ -273,29 +319,40 @@ DenseCrf2D::DenseCrf2D(const RgbImage& image, CrfParams params)
 size_t DenseCrf2D::memory_bytes() const {
   size_t bytes = 0;
   for (const auto& k : kernels_) {
-    bytes += k.lattice.memory_bytes() + (k.norm_before.size() + k.norm_after.size()) * sizeof(float);
+    bytes +=
+        k.lattice.memory_bytes() + (k.norm_before.size() + k.norm_after.size()) * sizeof(float);
   }
   return bytes;
 }
 
 CrfResult DenseCrf2D::infer(const Unary& unary, CrfWorkspace* workspace, CrfOutputs outputs) const {
-  std::vector<CrfResult> out = infer_batch({&unary}, /*max_group_channels=*/unary.labels, workspace, outputs);
+  std::vector<CrfResult> out =
+      infer_batch({&unary}, /*max_group_channels=*/unary.labels, workspace, outputs);
   return std::move(out.front());
 }
 
-std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& batch, int max_group_channels,
-                                               CrfWorkspace* workspace, CrfOutputs outputs) const {
+std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& batch,
+                                               int max_group_channels,
+                                               CrfWorkspace* workspace,
+                                               CrfOutputs outputs) const {
   CrfWorkspace local;
   CrfWorkspace& ws = workspace ? *workspace : local;
-  max_group_channels = std::min(max_group_channels, 256);  // a single CRF may still have up to 256 labels
+  max_group_channels =
+      std::min(max_group_channels, 256);  // a single CRF may still have up to 256 labels
   const size_t n = static_cast<size_t>(width_) * height_;
   for (const Unary* u : batch) {
-    PM_CHECK(u != nullptr && u->labels >= 1 && u->labels <= 256, "CRF label count must be in [1, 256]");
+    PM_CHECK(u != nullptr && u->labels >= 1 && u->labels <= 256,
+             "CRF label count must be in [1, 256]");
     PM_CHECK(u->energy.size() == static_cast<size_t>(u->labels) * n,
-             "CRF unary has {} values, expected {} labels × {} pixels", u->energy.size(), u->labels, n);
+             "CRF unary has {} values, expected {} labels × {} pixels",
+             u->energy.size(),
+             u->labels,
+             n);
     for (const auto& k : kernels_) {
-      PM_CHECK(k.term.compat.empty() || k.term.compat.size() == static_cast<size_t>(u->labels) * u->labels,
-               "CRF compatibility matrix has {} entries but the unary has {} labels", k.term.compat.size(),
+      PM_CHECK(k.term.compat.empty() ||
+                   k.term.compat.size() == static_cast<size_t>(u->labels) * u->labels,
+               "CRF compatibility matrix has {} entries but the unary has {} labels",
+               k.term.compat.size(),
                u->labels);
     }
   }
@@ -306,21 +363,25 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
     int channels = 0;
     // A group shares one slice order (the reference's ≤ 2-label and wider CRFs differ).
     const bool narrow = batch[start]->labels <= 2;
-    while (end < batch.size() && (end == start || (channels + batch[end]->labels <= max_group_channels &&
-                                                   (batch[end]->labels <= 2) == narrow))) {
+    while (end < batch.size() &&
+           (end == start || (channels + batch[end]->labels <= max_group_channels &&
+                             (batch[end]->labels <= 2) == narrow))) {
       channels += batch[end++]->labels;
     }
     std::vector<const Unary*> group(batch.begin() + static_cast<std::ptrdiff_t>(start),
                                     batch.begin() + static_cast<std::ptrdiff_t>(end));
     std::vector<CrfResult> out;
     infer_group(group, ws, outputs, out);
-    for (size_t i = 0; i < out.size(); ++i) results[start + i] = std::move(out[i]);
+    for (size_t i = 0; i < out.size(); ++i)
+      results[start + i] = std::move(out[i]);
     start = end;
   }
   return results;
 }
 
-void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, CrfWorkspace& ws, CrfOutputs outputs,
+void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
+                             CrfWorkspace& ws,
+                             CrfOutputs outputs,
                              std::vector<CrfResult>& out) const {
   const size_t n = static_cast<size_t>(width_) * height_;
   std::vector<Segment> segments;
@@ -345,7 +406,8 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, CrfWorkspac
     for (int l = 0; l < segments[s].labels; ++l) {
       float* dst = ws.neg_unary.data() + segments[s].offset + l;
       const float* src = u + static_cast<size_t>(l) * n;
-      for (size_t p = 0; p < n; ++p) dst[p * ch] = -src[p];
+      for (size_t p = 0; p < n; ++p)
+        dst[p * ch] = -src[p];
     }
   }
   std::copy(ws.neg_unary.begin(), ws.neg_unary.end(), ws.q.begin());
@@ -357,8 +419,10 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, CrfWorkspac
   for (int it = 0; it < params_.iterations; ++it) {
     for (size_t k = 0; k < kernels_.size(); ++k) {
       const Kernel& kern = kernels_[k];
-      kern.lattice.splat_and_blur(ws.q.data(), kern.norm_before.empty() ? nullptr : kern.norm_before.data(),
-                                  channels, ws.lattices[k]);
+      kern.lattice.splat_and_blur(ws.q.data(),
+                                  kern.norm_before.empty() ? nullptr : kern.norm_before.data(),
+                                  channels,
+                                  ws.lattices[k]);
       views[k] = {kern.lattice.corner_offsets(),
                   kern.lattice.corner_weights(),
                   static_cast<size_t>(kern.lattice.dim() + 1),
@@ -368,8 +432,16 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, CrfWorkspac
                   kern.term.weight,
                   kern.term.compat.empty() ? nullptr : kern.term.compat.data()};
     }
-    mean_field_update(n, ch, ws.neg_unary.data(), ws.q.data(), views.data(), views.size(), segments.data(),
-                      segments.size(), order, message.data());
+    mean_field_update(n,
+                      ch,
+                      ws.neg_unary.data(),
+                      ws.q.data(),
+                      views.data(),
+                      views.size(),
+                      segments.data(),
+                      segments.size(),
+                      order,
+                      message.data());
   }
 
   out.resize(group.size());
@@ -381,15 +453,18 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group, CrfWorkspac
     for (size_t p = 0; p < n; ++p) {
       const float* row = &ws.q[p * ch + static_cast<size_t>(seg.offset)];
       int best = 0;
-      for (int l = 1; l < seg.labels; ++l) best = row[l] > row[best] ? l : best;
+      for (int l = 1; l < seg.labels; ++l)
+        best = row[l] > row[best] ? l : best;
       r.map.labels[p] = static_cast<uint8_t>(std::min(best, 255));
     }
-    if (outputs == CrfOutputs::kLabels) continue;
+    if (outputs == CrfOutputs::kLabels)
+      continue;
     r.q.resize(static_cast<size_t>(seg.labels) * n);
     for (int l = 0; l < seg.labels; ++l) {
       float* dst = &r.q[static_cast<size_t>(l) * n];
       const float* src = &ws.q[static_cast<size_t>(seg.offset + l)];
-      for (size_t p = 0; p < n; ++p) dst[p] = src[p * ch];
+      for (size_t p = 0; p < n; ++p)
+        dst[p] = src[p * ch];
     }
   }
 }
@@ -408,7 +483,9 @@ Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, fl
 }
 
 Unary unary_from_labels(const LabelMap& labels, int num_labels, double gt_prob, bool zero_unsure) {
-  PM_CHECK(num_labels >= 2 && num_labels <= 256, "CRF label count must be in [2, 256], got {}", num_labels);
+  PM_CHECK(num_labels >= 2 && num_labels <= 256,
+           "CRF label count must be in [2, 256], got {}",
+           num_labels);
   check_gt_prob(gt_prob);
   const size_t n = labels.num_pixels();
   const float other = static_cast<float>(-std::log((1.0 - gt_prob) / (num_labels - 1)));
@@ -420,11 +497,16 @@ Unary unary_from_labels(const LabelMap& labels, int num_labels, double gt_prob, 
   for (size_t p = 0; p < n; ++p) {
     const int v = labels.labels[p];
     if (zero_unsure && v == 0) {
-      for (int l = 0; l < num_labels; ++l) u.energy[static_cast<size_t>(l) * n + p] = unsure;
+      for (int l = 0; l < num_labels; ++l)
+        u.energy[static_cast<size_t>(l) * n + p] = unsure;
       continue;
     }
     const int l = zero_unsure ? v - 1 : v;
-    PM_CHECK(l >= 0 && l < num_labels, "label {} at pixel {} is out of range for {} CRF labels", v, p, num_labels);
+    PM_CHECK(l >= 0 && l < num_labels,
+             "label {} at pixel {} is out of range for {} CRF labels",
+             v,
+             p,
+             num_labels);
     u.energy[static_cast<size_t>(l) * n + p] = own;
   }
   return u;

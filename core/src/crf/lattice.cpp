@@ -25,25 +25,29 @@ class KeyTable {
  public:
   KeyTable(int d, size_t expected) : d_(static_cast<size_t>(d)) {
     size_t cap = 64;
-    while (cap < 2 * expected) cap *= 2;
+    while (cap < 2 * expected)
+      cap *= 2;
     table_.assign(cap, -1);
     keys_.reserve(expected * d_);
   }
 
   /// The id of `key`, inserting it if `create`; -1 if absent and not created.
   int32_t find(const int32_t* key, bool create) {
-    if (create && 2 * (size() + 1) > table_.size()) grow();
+    if (create && 2 * (size() + 1) > table_.size())
+      grow();
     const size_t mask = table_.size() - 1;
     for (size_t h = hash(key) & mask;; h = (h + 1) & mask) {
       const int32_t e = table_[h];
       if (e < 0) {
-        if (!create) return -1;
+        if (!create)
+          return -1;
         PM_CHECK(size() < static_cast<size_t>(std::numeric_limits<int32_t>::max() - 2),
                  "permutohedral lattice: more than 2^31 vertices");
         keys_.insert(keys_.end(), key, key + d_);
         return table_[h] = static_cast<int32_t>(size() - 1);
       }
-      if (same_key(&keys_[static_cast<size_t>(e) * d_], key)) return e;
+      if (same_key(&keys_[static_cast<size_t>(e) * d_], key))
+        return e;
     }
   }
   size_t size() const { return keys_.size() / d_; }
@@ -52,7 +56,8 @@ class KeyTable {
  private:
   bool same_key(const int32_t* a, const int32_t* b) const {
     for (size_t i = 0; i < d_; ++i) {
-      if (a[i] != b[i]) return false;
+      if (a[i] != b[i])
+        return false;
     }
     return true;
   }
@@ -70,7 +75,8 @@ class KeyTable {
     const size_t mask = bigger.size() - 1;
     for (size_t v = 0; v < size(); ++v) {
       size_t h = hash(&keys_[v * d_]) & mask;
-      while (bigger[h] >= 0) h = (h + 1) & mask;
+      while (bigger[h] >= 0)
+        h = (h + 1) & mask;
       bigger[h] = static_cast<int32_t>(v);
     }
     table_.swap(bigger);
@@ -91,7 +97,8 @@ struct Simplex {
 // subtracting 1.5·2^23 leaves the rounded value for |v| < 2^22.
 inline float round_half_even(float v) {
   constexpr float kMagic = 12582912.0f;  // 1.5 · 2^23
-  if (std::fabs(v) >= 4194304.0f) return std::nearbyint(v);
+  if (std::fabs(v) >= 4194304.0f)
+    return std::nearbyint(v);
   const float t = v + kMagic;  // without -ffast-math the compiler keeps both roundings
   return t - kMagic;
 }
@@ -104,15 +111,18 @@ struct Embedding {
   float d1;      // d+1
   int canonical[(kMaxLatticeDim + 1) * (kMaxLatticeDim + 1)];
 
-  explicit Embedding(int dim) : d(dim), inv_d1(1.0f / static_cast<float>(dim + 1)), d1(static_cast<float>(dim + 1)) {
+  explicit Embedding(int dim)
+      : d(dim), inv_d1(1.0f / static_cast<float>(dim + 1)), d1(static_cast<float>(dim + 1)) {
     // Expected standard deviation of the filter (p. 6) and the diagonal of E (p. 5).
     const float inv_std_dev = static_cast<float>(std::sqrt(2.0 / 3.0) * (d + 1));
     for (int i = 0; i < d; ++i) {
-      scale[i] = static_cast<float>(1.0 / std::sqrt(static_cast<double>((i + 2) * (i + 1))) * inv_std_dev);
+      scale[i] =
+          static_cast<float>(1.0 / std::sqrt(static_cast<double>((i + 2) * (i + 1))) * inv_std_dev);
     }
     // The canonical simplex: corner r has coordinates r (first d+1-r) and r-(d+1) (the rest).
     for (int r = 0; r <= d; ++r) {
-      for (int j = 0; j <= d; ++j) canonical[r * (d + 1) + j] = j <= d - r ? r : r - (d + 1);
+      for (int j = 0; j <= d; ++j)
+        canonical[r * (d + 1) + j] = j <= d - r ? r : r - (d + 1);
     }
   }
 
@@ -136,7 +146,8 @@ struct Embedding {
       sum += v;
     }
     // Rank of each coordinate's remainder, then bring the point back onto the plane.
-    for (int i = 0; i <= d; ++i) rank[i] = 0.0f;
+    for (int i = 0; i <= d; ++i)
+      rank[i] = 0.0f;
     for (int i = 0; i < d; ++i) {
       const float di = elevated[i] - rem0[i];
       for (int j = i + 1; j <= d; ++j) {
@@ -153,7 +164,8 @@ struct Embedding {
       rem0[i] += add - sub;
     }
     // Barycentric coordinates (p. 10).
-    for (int i = 0; i <= d + 1; ++i) s.weights[i] = 0.0f;
+    for (int i = 0; i <= d + 1; ++i)
+      s.weights[i] = 0.0f;
     for (int i = 0; i <= d; ++i) {
       const float v = (elevated[i] - rem0[i]) * inv_d1;
       const int p = d - static_cast<int>(rank[i]);
@@ -163,7 +175,8 @@ struct Embedding {
     s.weights[0] += 1.0f + s.weights[d + 1];
     for (int r = 0; r <= d; ++r) {
       for (int i = 0; i < d; ++i) {
-        s.keys[r][i] = static_cast<int32_t>(rem0[i]) + canonical[r * (d + 1) + static_cast<int>(rank[i])];
+        s.keys[r][i] =
+            static_cast<int32_t>(rem0[i]) + canonical[r * (d + 1) + static_cast<int>(rank[i])];
       }
     }
   }
@@ -198,10 +211,13 @@ std::vector<int32_t> blur_neighbors(KeyTable& table, int d) {
 }  // namespace
 
 PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n, int d) {
-  PM_CHECK(d >= 1 && d <= kMaxLatticeDim, "permutohedral lattice: {} feature dimensions (1..{})", d,
+  PM_CHECK(d >= 1 && d <= kMaxLatticeDim,
+           "permutohedral lattice: {} feature dimensions (1..{})",
+           d,
            kMaxLatticeDim);
   PM_CHECK(n < (size_t{1} << 32) / static_cast<size_t>(d + 1),
-           "permutohedral lattice: {} points is more than this build supports", n);
+           "permutohedral lattice: {} points is more than this build supports",
+           n);
   PermutohedralLattice lat;
   lat.n_ = n;
   lat.d_ = d;
@@ -225,16 +241,21 @@ PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n
 }
 
 size_t PermutohedralLattice::memory_bytes() const {
-  return offset_.size() * 4 + barycentric_.size() * 4 + 
-         neighbors_.size() * 4;
+  return offset_.size() * 4 + barycentric_.size() * 4 + neighbors_.size() * 4;
 }
 
 // The splat, in the reference's order: points in sequence, each adding w · (in · scale) to its
 // d+1 vertices' rows (so every vertex sums its contributions in ascending point order). Reads
 // stream through `in`; writes go to the vertex table, which is small enough to stay in cache.
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_all(
-    const int32_t* __restrict offsets, const float* __restrict weights, size_t n, size_t d1,
-    const float* __restrict in, const float* __restrict in_scale, size_t ch, float* __restrict values) {
+    const int32_t* __restrict offsets,
+    const float* __restrict weights,
+    size_t n,
+    size_t d1,
+    const float* __restrict in,
+    const float* __restrict in_scale,
+    size_t ch,
+    float* __restrict values) {
   for (size_t i = 0; i < n; ++i) {
     const float* __restrict src = in + i * ch;
     const float s = in_scale ? in_scale[i] : 1.0f;
@@ -246,14 +267,18 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
           detail::store8(row + c, detail::load8(row + c) + w * (detail::load8(src + c) * s));
         }
       } else {
-        for (size_t c = 0; c < ch; ++c) row[c] += w * (src[c] * s);
+        for (size_t c = 0; c < ch; ++c)
+          row[c] += w * (src[c] * s);
       }
     }
   }
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_axis(
-    const int32_t* __restrict neighbors, size_t m, int channels, const float* __restrict old_values,
+    const int32_t* __restrict neighbors,
+    size_t m,
+    int channels,
+    const float* __restrict old_values,
     float* __restrict new_values) {
   const size_t ch = static_cast<size_t>(channels);
   for (size_t v = 0; v < m; ++v) {
@@ -263,26 +288,44 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_ax
     float* __restrict out = new_values + (v + 1) * ch;
     if (ch % kChannelBlock == 0) {
       for (size_t c = 0; c < ch; c += kChannelBlock) {
-        detail::store8(out + c, detail::load8(self + c) + 0.5f * (detail::load8(a + c) + detail::load8(b + c)));
+        detail::store8(
+            out + c,
+            detail::load8(self + c) + 0.5f * (detail::load8(a + c) + detail::load8(b + c)));
       }
     } else {
-      for (size_t c = 0; c < ch; ++c) out[c] = self[c] + 0.5f * (a[c] + b[c]);
+      for (size_t c = 0; c < ch; ++c)
+        out[c] = self[c] + 0.5f * (a[c] + b[c]);
     }
   }
 }
 
-void PermutohedralLattice::splat_and_blur(const float* in, const float* in_scale, int channels,
+void PermutohedralLattice::splat_and_blur(const float* in,
+                                          const float* in_scale,
+                                          int channels,
                                           LatticeWorkspace& ws) const {
   const size_t ch = static_cast<size_t>(channels);
   const size_t size = (m_ + 1) * ch;
-  if (ws.values.size() < size) ws.values.resize(size);
-  if (ws.scratch.size() < size) ws.scratch.resize(size);
+  if (ws.values.size() < size)
+    ws.values.resize(size);
+  if (ws.scratch.size() < size)
+    ws.scratch.resize(size);
   std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(size), 0.0f);
-  splat_all(offset_.data(), barycentric_.data(), n_, static_cast<size_t>(d_ + 1), in, in_scale, ch, ws.values.data());
+  splat_all(offset_.data(),
+            barycentric_.data(),
+            n_,
+            static_cast<size_t>(d_ + 1),
+            in,
+            in_scale,
+            ch,
+            ws.values.data());
   for (int j = 0; j <= d_; ++j) {
-    blur_axis(&neighbors_[static_cast<size_t>(j) * m_ * 2], m_, channels, ws.values.data(), ws.scratch.data());
+    blur_axis(&neighbors_[static_cast<size_t>(j) * m_ * 2],
+              m_,
+              channels,
+              ws.values.data(),
+              ws.scratch.data());
     ws.values.swap(ws.scratch);
   }
 }
@@ -290,40 +333,68 @@ void PermutohedralLattice::splat_and_blur(const float* in, const float* in_scale
 // Slices one point's channels [begin, end) from its d+1 vertices, in the reference's float order
 // for `order`; the first vertex initialises the row.
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void slice_range(
-    const int32_t* __restrict offsets, const float* __restrict weights, size_t d1, float alpha,
-    const float* __restrict values, size_t ch, int begin, int end, SliceOrder order, float* __restrict out) {
+    const int32_t* __restrict offsets,
+    const float* __restrict weights,
+    size_t d1,
+    float alpha,
+    const float* __restrict values,
+    size_t ch,
+    int begin,
+    int end,
+    SliceOrder order,
+    float* __restrict out) {
   for (size_t j = 0; j < d1; ++j) {
     const float* __restrict src = values + static_cast<size_t>(offsets[j]) * ch;
     if (order == SliceOrder::kWeightTimesAlphaFirst) {
       const float w = weights[j] * alpha;
       if (j == 0) {
-        for (int c = begin; c < end; ++c) out[c] = w * src[c];
+        for (int c = begin; c < end; ++c)
+          out[c] = w * src[c];
       } else {
-        for (int c = begin; c < end; ++c) out[c] += w * src[c];
+        for (int c = begin; c < end; ++c)
+          out[c] += w * src[c];
       }
     } else {
       const float w = weights[j];
       if (j == 0) {
-        for (int c = begin; c < end; ++c) out[c] = w * src[c] * alpha;
+        for (int c = begin; c < end; ++c)
+          out[c] = w * src[c] * alpha;
       } else {
-        for (int c = begin; c < end; ++c) out[c] += w * src[c] * alpha;
+        for (int c = begin; c < end; ++c)
+          out[c] += w * src[c] * alpha;
       }
     }
   }
 }
 
-void PermutohedralLattice::slice_point(size_t i, const float* values, int channels,
-                                       const std::vector<ChannelRange>& ranges, float* out_row) const {
+void PermutohedralLattice::slice_point(size_t i,
+                                       const float* values,
+                                       int channels,
+                                       const std::vector<ChannelRange>& ranges,
+                                       float* out_row) const {
   const size_t d1 = static_cast<size_t>(d_ + 1);
   for (const ChannelRange& r : ranges) {
-    slice_range(&offset_[i * d1], &barycentric_[i * d1], d1, alpha_, values, static_cast<size_t>(channels), r.begin,
-                r.end, r.order, out_row);
+    slice_range(&offset_[i * d1],
+                &barycentric_[i * d1],
+                d1,
+                alpha_,
+                values,
+                static_cast<size_t>(channels),
+                r.begin,
+                r.end,
+                r.order,
+                out_row);
   }
 }
 
-void PermutohedralLattice::filter(const float* in, int channels, float* out, LatticeWorkspace& ws) const {
+void PermutohedralLattice::filter(const float* in,
+                                  int channels,
+                                  float* out,
+                                  LatticeWorkspace& ws) const {
   filter(in, nullptr, channels, {}, ws, [&](size_t i, const float* row) {
-    std::memcpy(out + i * static_cast<size_t>(channels), row, static_cast<size_t>(channels) * sizeof(float));
+    std::memcpy(out + i * static_cast<size_t>(channels),
+                row,
+                static_cast<size_t>(channels) * sizeof(float));
   });
 }
 

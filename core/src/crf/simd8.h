@@ -26,8 +26,12 @@ PM_ALWAYS_INLINE f8 load8(const float* p) {
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
-PM_ALWAYS_INLINE void store8(float* p, f8 v) { std::memcpy(p, &v, sizeof(v)); }
-PM_ALWAYS_INLINE f8 splat8(float x) { return f8{x, x, x, x, x, x, x, x}; }
+PM_ALWAYS_INLINE void store8(float* p, f8 v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+PM_ALWAYS_INLINE f8 splat8(float x) {
+  return f8{x, x, x, x, x, x, x, x};
+}
 
 /// Sum of the 8 lanes in a fixed pairwise order.
 PM_ALWAYS_INLINE float horizontal_sum(f8 v) {
@@ -37,11 +41,14 @@ PM_ALWAYS_INLINE float horizontal_sum(f8 v) {
 /// Largest of the 8 lanes.
 PM_ALWAYS_INLINE float horizontal_max(f8 v) {
   float m = v[0];
-  for (int i = 1; i < 8; ++i) m = v[i] > m ? v[i] : m;
+  for (int i = 1; i < 8; ++i)
+    m = v[i] > m ? v[i] : m;
   return m;
 }
 
-/// exp(x) for x ≤ 0, 8 lanes at once; the same arithmetic as exp_nonpositive (fast_exp.h).
+/// exp(x) for x ≤ 0, 8 lanes at once: Cody–Waite reduction x = m·ln2 + r and the degree-6
+/// minimax polynomial of Cephes' expf for e^r on |r| ≤ ln2/2 (about 1 ulp). Results below 2^-125
+/// flush to 0, which cannot change a softmax whose largest term is 1.
 PM_ALWAYS_INLINE f8 exp8_nonpositive(f8 x) {
   const i8 tiny = x < splat8(-87.0f);
   x = tiny ? splat8(-87.0f) : x;

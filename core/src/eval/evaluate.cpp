@@ -11,6 +11,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
+#include "pseudomask/core/common/parse.h"
 #include "pseudomask/core/io/label_io.h"
 #include "pseudomask/core/labels/threshold.h"
 
@@ -234,17 +235,7 @@ std::vector<float> parse_thresholds(const std::string& spec) {
       out.push_back(static_cast<float>(std::round((start + i * step) * 1e6) / 1e6));
     }
   } else {
-    std::istringstream in(spec);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-      try {
-        size_t used = 0;
-        out.push_back(std::stof(item, &used));
-        PM_CHECK(used == item.size(), "");
-      } catch (const std::exception&) {
-        PM_FAIL("--thresholds {}: '{}' is not a number", spec, item);
-      }
-    }
+    out = parse_float_list(spec, "--thresholds");
     std::sort(out.begin(), out.end());
   }
   PM_CHECK(!out.empty(), "--thresholds {}: no thresholds", spec);

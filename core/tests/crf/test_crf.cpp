@@ -35,20 +35,23 @@ LabelMap annotation_ranks(const std::string& path) {
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   LabelMap out(rgb.width, rgb.height);
   for (size_t p = 0; p < codes.size(); ++p) {
-    out.labels[p] = static_cast<uint8_t>(std::lower_bound(distinct.begin(), distinct.end(), codes[p]) - distinct.begin());
+    out.labels[p] = static_cast<uint8_t>(
+        std::lower_bound(distinct.begin(), distinct.end(), codes[p]) - distinct.begin());
   }
   return out;
 }
 
 TEST(CrfUnary, FromLabelsReproducesTheReferenceUnariesBitForBit) {
   for (int image : {1, 2}) {
-    const LabelMap ranks = annotation_ranks(test::shared_data("crf/anno" + std::to_string(image) + ".png"));
+    const LabelMap ranks =
+        annotation_ranks(test::shared_data("crf/anno" + std::to_string(image) + ".png"));
     for (int m : {2, 3, 21}) {
       const Unary u = unary_from_labels(ranks, m, 0.7, /*zero_unsure=*/true);
-      const NDArray want = read_npy(test::shared_data("crf/reference/im" + std::to_string(image) + "_unary_M" +
-                                                      std::to_string(m) + ".npy"));
+      const NDArray want = read_npy(test::shared_data("crf/reference/im" + std::to_string(image) +
+                                                      "_unary_M" + std::to_string(m) + ".npy"));
       ASSERT_EQ(static_cast<size_t>(want.numel()), u.energy.size());
-      EXPECT_EQ(std::memcmp(want.data<float>(), u.energy.data(), u.energy.size() * sizeof(float)), 0)
+      EXPECT_EQ(std::memcmp(want.data<float>(), u.energy.data(), u.energy.size() * sizeof(float)),
+                0)
           << "im" << image << " M" << m;
     }
   }
@@ -56,9 +59,9 @@ TEST(CrfUnary, FromLabelsReproducesTheReferenceUnariesBitForBit) {
   LabelMap one(2, 1);
   one.labels = {1, 0};
   const Unary u = unary_from_labels(one, 21, 0.7, true);
-  EXPECT_EQ(bits(u.energy[0]), 0x3eb69e19u);      // −ln 0.7, label 0 at the known pixel
-  EXPECT_EQ(bits(u.energy[2]), 0x408663fcu);      // −ln(0.3/20), label 1 at the known pixel
-  EXPECT_EQ(bits(u.energy[1]), 0x4042d975u);      // ln 21 at the unknown pixel
+  EXPECT_EQ(bits(u.energy[0]), 0x3eb69e19u);  // −ln 0.7, label 0 at the known pixel
+  EXPECT_EQ(bits(u.energy[2]), 0x408663fcu);  // −ln(0.3/20), label 1 at the known pixel
+  EXPECT_EQ(bits(u.energy[1]), 0x4042d975u);  // ln 21 at the unknown pixel
   EXPECT_THROW(unary_from_labels(one, 21, 1.0, true), Error);
   one.labels = {22, 0};
   EXPECT_THROW(unary_from_labels(one, 21, 0.7, true), Error);
@@ -83,13 +86,17 @@ Small small_case(int w, int h, int m, uint32_t seed) {
   std::mt19937 rng(seed);
   Small s{RgbImage(w, h), Unary{}};
   std::uniform_int_distribution<int> byte(0, 255);
-  for (auto& v : s.image.pixels) v = static_cast<uint8_t>(byte(rng) / 64 * 64);
+  for (auto& v : s.image.pixels)
+    v = static_cast<uint8_t>(byte(rng) / 64 * 64);
   std::vector<float> probs(static_cast<size_t>(m) * w * h);
   std::uniform_real_distribution<float> u01(0.0f, 1.0f);
   for (int p = 0; p < w * h; ++p) {
     float sum = 0;
-    for (int l = 0; l < m; ++l) sum += probs[static_cast<size_t>(l) * w * h + p] = u01(rng) + (l == (p / 7) % m ? 2.0f : 0.0f);
-    for (int l = 0; l < m; ++l) probs[static_cast<size_t>(l) * w * h + p] /= sum;
+    for (int l = 0; l < m; ++l)
+      sum += probs[static_cast<size_t>(l) * w * h + p] =
+          u01(rng) + (l == (p / 7) % m ? 2.0f : 0.0f);
+    for (int l = 0; l < m; ++l)
+      probs[static_cast<size_t>(l) * w * h + p] /= sum;
   }
   s.unary = unary_from_probabilities(probs.data(), m, static_cast<size_t>(w) * h);
   return s;
@@ -108,7 +115,8 @@ TEST(CrfBatch, BatchedResultsEqualIndividualRunsBitForBit) {
     for (size_t i = 0; i < batch.size(); ++i) {
       const CrfResult alone = crf.infer(*batch[i]);
       EXPECT_EQ(together[i].map.labels, alone.map.labels) << "group " << group << " crf " << i;
-      EXPECT_EQ(std::memcmp(together[i].q.data(), alone.q.data(), alone.q.size() * sizeof(float)), 0)
+      EXPECT_EQ(std::memcmp(together[i].q.data(), alone.q.data(), alone.q.size() * sizeof(float)),
+                0)
           << "group " << group << " crf " << i;
     }
   }
@@ -120,7 +128,8 @@ TEST(CrfModel, PottsEqualsTheNegatedIdentityMatrix) {
   CrfParams matrix = potts;
   for (auto& t : matrix.terms) {
     t.compat.assign(16, 0.0f);
-    for (int l = 0; l < 4; ++l) t.compat[static_cast<size_t>(l * 5)] = -t.weight;
+    for (int l = 0; l < 4; ++l)
+      t.compat[static_cast<size_t>(l * 5)] = -t.weight;
   }
   const CrfResult a = DenseCrf2D(s.image, potts).infer(s.unary);
   const CrfResult b = DenseCrf2D(s.image, matrix).infer(s.unary);
@@ -139,18 +148,22 @@ TEST(CrfModel, ZeroIterationsIsTheSoftmaxOfTheUnaryAndMarginalsSumToOne) {
   const size_t n = 16 * 9;
   for (size_t px = 0; px < n; ++px) {
     double z = 0;
-    for (int l = 0; l < 5; ++l) z += std::exp(-static_cast<double>(s.unary.energy[l * n + px]));
+    for (int l = 0; l < 5; ++l)
+      z += std::exp(-static_cast<double>(s.unary.energy[l * n + px]));
     for (int l = 0; l < 5; ++l) {
-      EXPECT_NEAR(r.q[l * n + px], std::exp(-static_cast<double>(s.unary.energy[l * n + px])) / z, 2e-6);
+      EXPECT_NEAR(
+          r.q[l * n + px], std::exp(-static_cast<double>(s.unary.energy[l * n + px])) / z, 2e-6);
     }
   }
   p.iterations = 10;
   for (Normalization mode : {Normalization::kNone, Normalization::kBefore, Normalization::kAfter}) {
-    for (auto& t : p.terms) t.normalization = mode;
+    for (auto& t : p.terms)
+      t.normalization = mode;
     const CrfResult q = DenseCrf2D(s.image, p).infer(s.unary);
     for (size_t px = 0; px < n; ++px) {
       double sum = 0;
-      for (int l = 0; l < 5; ++l) sum += q.q[l * n + px];
+      for (int l = 0; l < 5; ++l)
+        sum += q.q[l * n + px];
       ASSERT_NEAR(sum, 1.0, 1e-5);
     }
   }
@@ -168,7 +181,9 @@ TEST(CrfModel, ArgmaxTiesGoToTheLowestLabel) {
 }
 
 // Exact Gaussian filtering, O(N²), the obviously correct reference the lattice approximates.
-std::vector<double> brute_force_filter(const std::vector<float>& f, int d, const std::vector<float>& v) {
+std::vector<double> brute_force_filter(const std::vector<float>& f,
+                                       int d,
+                                       const std::vector<float>& v) {
   const size_t n = v.size();
   std::vector<double> out(n, 0.0);
   for (size_t i = 0; i < n; ++i) {
@@ -190,8 +205,10 @@ TEST(CrfLattice, NormalisedFilterApproximatesExactGaussianFiltering) {
     std::uniform_real_distribution<float> pos(0.0f, 6.0f), val(0.0f, 1.0f);
     const size_t n = 24 * 24;
     std::vector<float> f(n * static_cast<size_t>(d)), v(n), ones(n, 1.0f), out(n), norm(n);
-    for (auto& x : f) x = pos(rng);
-    for (size_t i = 0; i < n; ++i) v[i] = 0.5f + 0.5f * std::sin(f[i * d] + f[i * d + 1]);  // smooth signal
+    for (auto& x : f)
+      x = pos(rng);
+    for (size_t i = 0; i < n; ++i)
+      v[i] = 0.5f + 0.5f * std::sin(f[i * d] + f[i * d + 1]);  // smooth signal
     const PermutohedralLattice lat = PermutohedralLattice::build(f.data(), n, d);
     LatticeWorkspace ws;
     lat.filter(v.data(), 1, out.data(), ws);
@@ -199,9 +216,13 @@ TEST(CrfLattice, NormalisedFilterApproximatesExactGaussianFiltering) {
     const std::vector<double> exact = brute_force_filter(f, d, v);
     const std::vector<double> exact_norm = brute_force_filter(f, d, std::vector<float>(n, 1.0f));
     double err = 0;
-    for (size_t i = 0; i < n; ++i) err += std::fabs(out[i] / norm[i] - exact[i] / exact_norm[i]);
+    for (size_t i = 0; i < n; ++i)
+      err += std::fabs(out[i] / norm[i] - exact[i] / exact_norm[i]);
     err /= static_cast<double>(n);
-    std::printf("[ lattice ] d=%d: %zu vertices, mean |normalised lattice − exact| = %.4f\n", d, lat.num_vertices(), err);
+    std::printf("[ lattice ] d=%d: %zu vertices, mean |normalised lattice − exact| = %.4f\n",
+                d,
+                lat.num_vertices(),
+                err);
     // The lattice blurs with a slightly different effective width than the exact Gaussian and is
     // coarser in 5-D; a wrong blur or slice gives errors several times larger.
     EXPECT_LT(err, d == 2 ? 0.03 : 0.08);
@@ -213,7 +234,8 @@ TEST(CrfLattice, FilterIsLinearAndRejectsBadDimensions) {
   std::uniform_real_distribution<float> u(0.0f, 3.0f);
   const size_t n = 200;
   std::vector<float> f(n * 3), a(n * 2), b(n * 2), ab(n * 2), ra(n * 2), rb(n * 2), rab(n * 2);
-  for (auto& x : f) x = u(rng);
+  for (auto& x : f)
+    x = u(rng);
   for (size_t i = 0; i < a.size(); ++i) {
     a[i] = u(rng);
     b[i] = u(rng);
@@ -224,7 +246,8 @@ TEST(CrfLattice, FilterIsLinearAndRejectsBadDimensions) {
   lat.filter(a.data(), 2, ra.data(), ws);
   lat.filter(b.data(), 2, rb.data(), ws);
   lat.filter(ab.data(), 2, rab.data(), ws);
-  for (size_t i = 0; i < ra.size(); ++i) EXPECT_NEAR(rab[i], ra[i] + rb[i], 1e-4 * (1 + std::fabs(rab[i])));
+  for (size_t i = 0; i < ra.size(); ++i)
+    EXPECT_NEAR(rab[i], ra[i] + rb[i], 1e-4 * (1 + std::fabs(rab[i])));
   EXPECT_THROW(PermutohedralLattice::build(f.data(), n, 0), Error);
   EXPECT_THROW(PermutohedralLattice::build(f.data(), n, 17), Error);
 }

@@ -21,10 +21,13 @@ struct Case {
   int iterations;
 };
 
-std::string reference_file(const std::string& name) { return test::shared_data("crf/reference/" + name); }
+std::string reference_file(const std::string& name) {
+  return test::shared_data("crf/reference/" + name);
+}
 
 Unary load_unary(int image, int labels, size_t pixels) {
-  const NDArray a = read_npy(reference_file("im" + std::to_string(image) + "_unary_M" + std::to_string(labels) + ".npy"));
+  const NDArray a = read_npy(
+      reference_file("im" + std::to_string(image) + "_unary_M" + std::to_string(labels) + ".npy"));
   EXPECT_EQ(a.shape(), (std::vector<int64_t>{labels, static_cast<int64_t>(pixels)}));
   Unary u;
   u.labels = labels;
@@ -41,25 +44,40 @@ TEST_P(CrfReference, LabelsAgreeWithTheReference) {
   params.iterations = c.iterations;
   const DenseCrf2D crf(image, params);
   const CrfResult r = crf.infer(load_unary(c.image, c.labels, image.num_pixels()));
-  const std::string stem = "im" + std::to_string(c.image) + "_M" + std::to_string(c.labels) + "_it" +
-                           std::to_string(c.iterations);
+  const std::string stem = "im" + std::to_string(c.image) + "_M" + std::to_string(c.labels) +
+                           "_it" + std::to_string(c.iterations);
   const LabelMap want = read_label_png(reference_file(stem + "_labels.png"));
   ASSERT_EQ(want.labels.size(), r.map.labels.size());
   size_t same = 0;
-  for (size_t p = 0; p < want.labels.size(); ++p) same += want.labels[p] == r.map.labels[p];
+  for (size_t p = 0; p < want.labels.size(); ++p)
+    same += want.labels[p] == r.map.labels[p];
   const double agreement = static_cast<double>(same) / static_cast<double>(want.labels.size());
-  std::printf("[ crf ref ] %s: %zu/%zu pixels agree (%.4f %%)\n", stem.c_str(), same, want.labels.size(),
+  std::printf("[ crf ref ] %s: %zu/%zu pixels agree (%.4f %%)\n",
+              stem.c_str(),
+              same,
+              want.labels.size(),
               100.0 * agreement);
   EXPECT_GE(agreement, 0.998);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCases, CrfReference,
-                         ::testing::Values(Case{1, 2, 5}, Case{1, 2, 10}, Case{1, 3, 5}, Case{1, 3, 10},
-                                           Case{1, 21, 5}, Case{1, 21, 10}, Case{2, 2, 5}, Case{2, 2, 10},
-                                           Case{2, 3, 5}, Case{2, 3, 10}, Case{2, 21, 5}, Case{2, 21, 10}),
+INSTANTIATE_TEST_SUITE_P(AllCases,
+                         CrfReference,
+                         ::testing::Values(Case{1, 2, 5},
+                                           Case{1, 2, 10},
+                                           Case{1, 3, 5},
+                                           Case{1, 3, 10},
+                                           Case{1, 21, 5},
+                                           Case{1, 21, 10},
+                                           Case{2, 2, 5},
+                                           Case{2, 2, 10},
+                                           Case{2, 3, 5},
+                                           Case{2, 3, 10},
+                                           Case{2, 21, 5},
+                                           Case{2, 21, 10}),
                          [](const ::testing::TestParamInfo<Case>& i) {
-                           return "im" + std::to_string(i.param.image) + "_M" + std::to_string(i.param.labels) +
-                                  "_it" + std::to_string(i.param.iterations);
+                           return "im" + std::to_string(i.param.image) + "_M" +
+                                  std::to_string(i.param.labels) + "_it" +
+                                  std::to_string(i.param.iterations);
                          });
 
 TEST(CrfReferenceQ, MarginalsMatchWithinTolerance) {
@@ -76,7 +94,9 @@ TEST(CrfReferenceQ, MarginalsMatchWithinTolerance) {
       max_diff = std::max(max_diff, d);
       sum_diff += d;
     }
-    std::printf("[ crf ref ] im%d_M2_it10 Q: max |dQ| %.3g, mean |dQ| %.3g\n", image, max_diff,
+    std::printf("[ crf ref ] im%d_M2_it10 Q: max |dQ| %.3g, mean |dQ| %.3g\n",
+                image,
+                max_diff,
                 sum_diff / static_cast<double>(want.size()));
     EXPECT_LT(max_diff, 1e-5);  // the reference README: builds of the reference differ by ≤ 2.2e-6
   }

@@ -34,7 +34,8 @@ std::string find_by_stem(const std::string& dir,
                          const std::string& stem,
                          const std::vector<std::string>& exts);
 
-/// The image `<dir>/<stem>.jpg` (or .jpeg, .png, any case); throws naming the folder if none exists.
+/// The image `<dir>/<stem>.jpg` (or .jpeg, .png, any case); throws naming the folder if none
+/// exists.
 std::string find_image(const std::string& dir, const std::string& stem);
 
 /// Deterministic shard of a list for cluster array jobs: items i with i % n == index.

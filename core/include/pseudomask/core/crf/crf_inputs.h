@@ -19,6 +19,9 @@ void softmax_labels(std::vector<float>& planes, int labels);
 /// Unary from a label PNG for a CRF: labels 0..num_labels−1 with probability gt_prob, and 255
 /// (ignore) as "unknown" (the same energy log M for every label, pydensecrf's zero_unsure).
 /// num_labels ≤ 0 means max label + 1 (at least 2). Throws naming `name` for labels out of range.
-Unary unary_from_label_map(const LabelMap& labels, int num_labels, double gt_prob, const std::string& name);
+Unary unary_from_label_map(const LabelMap& labels,
+                           int num_labels,
+                           double gt_prob,
+                           const std::string& name);
 
 }  // namespace pm

@@ -23,7 +23,8 @@ enum class Normalization {
 struct PairwiseTerm {
   float sxy = 3.0f;   ///< spatial standard deviation, pixels
   float srgb = 0.0f;  ///< colour standard deviation (0..255 units); 0 = Gaussian kernel
-  float weight = 3.0f;  ///< Potts compatibility w: μ(l, l') = w·[l ≠ l'] (the "compat" of pydensecrf)
+  float weight =
+      3.0f;  ///< Potts compatibility w: μ(l, l') = w·[l ≠ l'] (the "compat" of pydensecrf)
   /// Optional full label compatibility, M×M row-major, used instead of Potts for CRFs with M
   /// labels (symmetrised as (m + mᵀ)/2). As in the reference, μ here is an energy added as
   /// μ·K̃Q, so Potts w equals the matrix −w·I.
@@ -59,7 +60,7 @@ struct CrfResult {
   /// Marginals Q, (labels, N) label-major, each pixel's column summing to 1; empty when the
   /// caller asked for labels only (CrfOutputs::kLabels).
   std::vector<float> q;
-  LabelMap map;          ///< argmax_l Q (lowest label wins ties)
+  LabelMap map;  ///< argmax_l Q (lowest label wins ties)
 };
 
 /// What infer() returns besides the label map.
@@ -91,13 +92,15 @@ class DenseCrf2D {
   const CrfParams& params() const { return params_; }
 
   /// Mean-field inference for one CRF.
-  CrfResult infer(const Unary& unary, CrfWorkspace* workspace = nullptr,
+  CrfResult infer(const Unary& unary,
+                  CrfWorkspace* workspace = nullptr,
                   CrfOutputs outputs = CrfOutputs::kLabelsAndMarginals) const;
 
   /// Mean-field inference for a batch of CRFs sharing the lattices. CRFs are filtered together
   /// in groups of up to `max_group_channels` label channels (a memory/speed trade-off: one
   /// lattice traversal serves the whole group); results are identical to running each alone.
-  std::vector<CrfResult> infer_batch(const std::vector<const Unary*>& batch, int max_group_channels = 48,
+  std::vector<CrfResult> infer_batch(const std::vector<const Unary*>& batch,
+                                     int max_group_channels = 48,
                                      CrfWorkspace* workspace = nullptr,
                                      CrfOutputs outputs = CrfOutputs::kLabelsAndMarginals) const;
 
@@ -111,7 +114,9 @@ class DenseCrf2D {
     std::vector<float> norm_before;  // empty = 1
     std::vector<float> norm_after;   // empty = 1
   };
-  void infer_group(const std::vector<const Unary*>& group, CrfWorkspace& ws, CrfOutputs outputs,
+  void infer_group(const std::vector<const Unary*>& group,
+                   CrfWorkspace& ws,
+                   CrfOutputs outputs,
                    std::vector<CrfResult>& out) const;
 
   int width_ = 0;

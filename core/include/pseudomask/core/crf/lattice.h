@@ -64,16 +64,26 @@ class PermutohedralLattice {
   /// channel range uses (empty = one range of kWeightTimesAlphaFirst, or kAlphaLast if
   /// channels ≤ 2, like the reference).
   template <class Sink>
-  void filter(const float* in, const float* in_scale, int channels,
-              const std::vector<ChannelRange>& ranges, LatticeWorkspace& ws, Sink&& sink) const;
+  void filter(const float* in,
+              const float* in_scale,
+              int channels,
+              const std::vector<ChannelRange>& ranges,
+              LatticeWorkspace& ws,
+              Sink&& sink) const;
 
   /// Convenience form: out[i * channels + c] = filtered values.
   void filter(const float* in, int channels, float* out, LatticeWorkspace& ws) const;
 
   /// Splat + blur only: leaves the blurred lattice values in ws.values (row m+1 for vertex m).
-  void splat_and_blur(const float* in, const float* in_scale, int channels, LatticeWorkspace& ws) const;
+  void splat_and_blur(const float* in,
+                      const float* in_scale,
+                      int channels,
+                      LatticeWorkspace& ws) const;
   /// Slices point i out of blurred values into out_row (channels wide).
-  void slice_point(size_t i, const float* values, int channels, const std::vector<ChannelRange>& ranges,
+  void slice_point(size_t i,
+                   const float* values,
+                   int channels,
+                   const std::vector<ChannelRange>& ranges,
                    float* out_row) const;
 
  private:
@@ -81,21 +91,24 @@ class PermutohedralLattice {
   size_t m_ = 0;  // lattice vertices
   int d_ = 0;
   float alpha_ = 1.0f;
-  std::vector<int32_t> offset_;      // n × (d+1): vertex index + 1 of each simplex corner
-  std::vector<float> barycentric_;   // n × (d+1)
-  std::vector<int32_t> neighbors_;   // (d+1) × m × 2: blur neighbours (index + 1, 0 = none)
+  std::vector<int32_t> offset_;     // n × (d+1): vertex index + 1 of each simplex corner
+  std::vector<float> barycentric_;  // n × (d+1)
+  std::vector<int32_t> neighbors_;  // (d+1) × m × 2: blur neighbours (index + 1, 0 = none)
 };
 
 template <class Sink>
-void PermutohedralLattice::filter(const float* in, const float* in_scale, int channels,
-                                  const std::vector<ChannelRange>& ranges, LatticeWorkspace& ws,
+void PermutohedralLattice::filter(const float* in,
+                                  const float* in_scale,
+                                  int channels,
+                                  const std::vector<ChannelRange>& ranges,
+                                  LatticeWorkspace& ws,
                                   Sink&& sink) const {
   splat_and_blur(in, in_scale, channels, ws);
   std::vector<ChannelRange> default_ranges;
   const std::vector<ChannelRange>* r = &ranges;
   if (ranges.empty()) {
-    default_ranges.push_back({0, channels,
-                              channels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst});
+    default_ranges.push_back(
+        {0, channels, channels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst});
     r = &default_ranges;
   }
   std::vector<float> row(static_cast<size_t>(channels));
