@@ -14,6 +14,7 @@
 
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/half.h"
+#include "../support/expect_error.h"
 #include "pseudomask/core/io/npy.h"
 
 namespace pm {
@@ -25,19 +26,7 @@ std::string fixture(const std::string& name) {
   return std::string(PM_FIXTURE_DIR) + "/npy/" + name;
 }
 
-/// Runs `fn`, expects a pm::Error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no pm::Error thrown";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const std::string& part : parts) {
-      EXPECT_NE(msg.find(part), std::string::npos) << "message: " << msg << "\nmissing: " << part;
-    }
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << "message is not one line: " << msg;
-  }
-}
+using test::expect_error;
 
 template <class T>
 void expect_values(const NDArray& a, const std::vector<T>& expected, const std::string& what) {

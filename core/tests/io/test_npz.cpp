@@ -13,6 +13,7 @@
 
 #include "../../src/io/zip.h"
 #include "pseudomask/core/common/files.h"
+#include "../support/expect_error.h"
 #include "pseudomask/core/io/npy.h"
 
 namespace pm {
@@ -24,19 +25,7 @@ std::string fixture(const std::string& name) {
   return std::string(PM_FIXTURE_DIR) + "/npy/" + name;
 }
 
-/// Runs `fn`, expects a pm::Error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no pm::Error thrown";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const std::string& part : parts) {
-      EXPECT_NE(msg.find(part), std::string::npos) << "message: " << msg << "\nmissing: " << part;
-    }
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << "message is not one line: " << msg;
-  }
-}
+using test::expect_error;
 
 uint32_t rd32(const std::vector<uint8_t>& b, size_t pos) {
   return b[pos] | b[pos + 1] << 8 | b[pos + 2] << 16 | static_cast<uint32_t>(b[pos + 3]) << 24;
