@@ -12,10 +12,13 @@
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
+#include "pseudomask/core/crf/crf_inputs.h"
+#include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/datasets/classes.h"
 #include "pseudomask/core/datasets/dataset.h"
 #include "pseudomask/core/eval/evaluate.h"
 #include "pseudomask/core/io/cam_file.h"
+#include "pseudomask/core/io/image_io.h"
 #include "pseudomask/core/io/label_io.h"
 #include "pseudomask/core/labels/morphology.h"
 
@@ -123,6 +126,46 @@ void make_inputs(const std::vector<std::string>& ids,
   });
 }
 
+// Argmax of a (C, H, W) probability map.
+LabelMap argmax_labels(const std::vector<float>& probs, int labels, int w, int h) {
+  LabelMap out(w, h);
+  const size_t n = out.num_pixels();
+  for (size_t p = 0; p < n; ++p) {
+    int best = 0;
+    for (int l = 1; l < labels; ++l)
+      best = probs[static_cast<size_t>(l) * n + p] > probs[static_cast<size_t>(best) * n + p]
+                 ? l
+                 : best;
+    out.labels[p] = static_cast<uint8_t>(best);
+  }
+  return out;
+}
+
+// A real segmentation network's probabilities (shared/data/voc_sample/probs_espnetv2), as label
+// maps by argmax and after a dense CRF with URN's parameters (skipping files that exist).
+void segment_with_crf(const std::vector<std::string>& ids,
+                      const std::string& data,
+                      const std::string& out,
+                      int jobs) {
+  parallel_for(ids.size(), jobs, [&](size_t k) {
+    const std::string plain = out + "/seg_argmax/" + ids[k] + ".png";
+    const std::string refined = out + "/seg_crf/" + ids[k] + ".png";
+    if (fs::exists(plain) && fs::exists(refined))
+      return;
+    const RgbImage image = read_image(find_image(data + "/JPEGImages", ids[k]));
+    int labels = 0;
+    const std::vector<float> probs = read_label_planes(
+        data + "/probs_espnetv2/" + ids[k] + ".npy", image.width, image.height, &labels);
+    write_label_png(plain, argmax_labels(probs, labels, image.width, image.height));
+    const DenseCrf2D crf(image, CrfParams::preset("urn"));
+    const CrfResult r =
+        crf.infer(unary_from_probabilities(probs.data(), labels, image.num_pixels()),
+                  nullptr,
+                  CrfOutputs::kLabels);
+    write_label_png(refined, r.map);
+  });
+}
+
 int run_demo(const DemoCommand& c) {
   const std::string data = c.data.empty() ? default_data_dir() : c.data;
   const std::string gt_dir = data + "/SegmentationClass";
@@ -131,16 +174,16 @@ int run_demo(const DemoCommand& c) {
   for (const auto& p : list_files(gt_dir, {".png"}))
     ids.push_back(file_stem(p));
   std::printf("pseudomask demo on %zu images of %s\n", ids.size(), data.c_str());
-  std::printf("1/3 making noisy pseudo-masks and CAM files in %s\n", c.out.c_str());
+  std::printf("1/4 making noisy pseudo-masks and CAM files in %s\n", c.out.c_str());
   make_inputs(ids, gt_dir, c.out, c.jobs);
 
   EvalOptions options;
   options.jobs = c.jobs;
-  std::printf("2/3 evaluating the noisy pseudo-masks\n\n");
+  std::printf("2/4 evaluating the noisy pseudo-masks\n\n");
   const EvalReport masks = evaluate_label_dirs(gt_dir, c.out + "/noisy_masks", ids, options);
   std::printf("%s\n", metrics_table(masks.metrics, voc_class_names()).c_str());
 
-  std::printf("3/3 evaluating the CAM files over background thresholds 0.05..0.95\n\n");
+  std::printf("3/4 evaluating the CAM files over background thresholds 0.05..0.95\n\n");
   const CamSweepReport cams =
       evaluate_cam_dir(gt_dir, c.out + "/cams", ids, parse_thresholds("0.05:0.95:0.05"), options);
   for (size_t j = 0; j < cams.thresholds.size(); ++j) {
@@ -151,8 +194,28 @@ int run_demo(const DemoCommand& c) {
                 percent(cams.metrics[j].mean_recall).c_str(),
                 j == cams.best_index ? "  <- best" : "");
   }
+  nlohmann::json seg;
+  if (fs::is_directory(data + "/probs_espnetv2")) {
+    std::printf(
+        "\n4/4 a real network's predictions (ESPNetv2), argmax vs. dense CRF (URN parameters)\n");
+    segment_with_crf(ids, data, c.out, c.jobs);
+    const EvalReport plain = evaluate_label_dirs(gt_dir, c.out + "/seg_argmax", ids, options);
+    const EvalReport refined = evaluate_label_dirs(gt_dir, c.out + "/seg_crf", ids, options);
+    for (const auto& [name, m] :
+         {std::make_pair("argmax", &plain.metrics), std::make_pair("+ CRF ", &refined.metrics)}) {
+      std::printf("  %s: mIoU %s  precision %s  recall %s  pixel accuracy %s\n",
+                  name,
+                  percent(m->mean_iou).c_str(),
+                  percent(m->mean_precision).c_str(),
+                  percent(m->mean_recall).c_str(),
+                  percent(m->pixel_accuracy).c_str());
+    }
+    seg = {{"argmax", metrics_json(plain.metrics, voc_class_names())},
+           {"crf_urn", metrics_json(refined.metrics, voc_class_names())}};
+  }
   nlohmann::json report = {
       {"data", data},
+      {"segmentation", seg},
       {"images", ids.size()},
       {"noisy_masks", metrics_json(masks.metrics, voc_class_names())},
       {"cams_best_threshold", cams.thresholds[cams.best_index]},
@@ -174,7 +237,9 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand("demo", "Run the end-to-end demo on the built-in sample data");
   sub->footer(
       "Makes noisy pseudo-masks (dilated, eroded, class-swapped) and CAM-like maps from the real\n"
-      "PASCAL VOC sample, writes them in the formats the WSSS tools use, and evaluates both.\n"
+      "PASCAL VOC sample, writes them in the formats the WSSS tools use, and evaluates both; then\n"
+      "refines a real network's probabilities (probs_espnetv2) with the dense CRF and evaluates "
+      "that.\n"
       "Outputs that exist are kept, so a rerun resumes.\n\nExample:\n  pseudomask demo --out "
       "runs/demo");
   sub->add_option("--data", c->data, "VOC-style sample folder (default: shared/data/voc_sample)");

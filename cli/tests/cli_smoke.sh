@@ -56,6 +56,7 @@ check "existing JSON untouched" grep -q '"keep": true' "$TMP/keep.json"
 "$PM" demo --out "$TMP/demo" > "$TMP/demo.txt"
 check "demo exits 0" test $? -eq 0
 check "demo writes report.json" grep -q '"cams_best_threshold"' "$TMP/demo/report.json"
+check "demo refines a real network's predictions with the CRF" grep -q '"crf_urn"' "$TMP/demo/report.json"
 check "demo wrote 8 CAM files" test "$(ls "$TMP/demo/cams" | wc -l)" -eq 8
 "$PM" eval-cam --gt "$GT" --cams "$TMP/demo/cams" --thresholds 0.1:0.9:0.1 --json "$TMP/cam.json" --quiet > "$TMP/cam.txt"
 check "eval-cam exits 0" test $? -eq 0

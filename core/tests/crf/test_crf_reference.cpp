@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "../support/test_paths.h"
+#include "pseudomask/core/crf/crf_inputs.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/image_io.h"
 #include "pseudomask/core/io/label_io.h"
@@ -99,6 +100,43 @@ TEST(CrfReferenceQ, MarginalsMatchWithinTolerance) {
                 max_diff,
                 sum_diff / static_cast<double>(want.size()));
     EXPECT_LT(max_diff, 1e-5);  // the reference README: builds of the reference differ by ≤ 2.2e-6
+  }
+}
+
+}  // namespace
+}  // namespace pm
+
+namespace pm {
+namespace {
+
+// URN's cyclic mask M_c on real VOC images: argmax of the 21-label CRF with URN's parameters over
+// a real network's probabilities, as the official URN code computes it with pydensecrf. The
+// reference PNG stores B = M_c, which an RGB reader sees as its third channel.
+TEST(CrfReferenceUrn, CyclicMaskAgreesWithTheUrnReference) {
+  const std::string dir = test::shared_data("voc_sample/");
+  for (const char* id :
+       {"2007_000032", "2007_000061", "2007_000063", "2007_000129", "2007_000175"}) {
+    const RgbImage image = read_image(dir + "JPEGImages/" + id + ".jpg");
+    int labels = 0;
+    const std::vector<float> probs = read_label_planes(
+        dir + "probs_espnetv2/" + id + ".npy", image.width, image.height, &labels);
+    ASSERT_EQ(labels, 21);
+    const DenseCrf2D crf(image, CrfParams::preset("urn"));
+    const CrfResult r =
+        crf.infer(unary_from_probabilities(probs.data(), labels, image.num_pixels()),
+                  nullptr,
+                  CrfOutputs::kLabels);
+    const RgbImage ref = read_image(dir + "urn_reference/" + id + ".png");
+    size_t same = 0;
+    for (size_t p = 0; p < r.map.labels.size(); ++p)
+      same += r.map.labels[p] == ref.pixels[3 * p + 2];
+    const double agreement = static_cast<double>(same) / static_cast<double>(r.map.labels.size());
+    std::printf("[ crf ref ] URN M_c %s: %zu/%zu pixels agree (%.4f %%)\n",
+                id,
+                same,
+                r.map.labels.size(),
+                100.0 * agreement);
+    EXPECT_GE(agreement, 0.998) << id;
   }
 }
 
