@@ -64,6 +64,16 @@ check "eval-cam reports the best threshold" grep -q '"best_threshold"' "$TMP/cam
 "$PM" inspect "$TMP/demo/cams/2007_000032.npy" > "$TMP/inspect.txt"
 check "inspect shows the CAM keys" grep -q "keys \[ 0 14 \]" "$TMP/inspect.txt"
 
+# inspect every fixture (valid, hostile and malformed): a clean answer or a one-line error, never a crash
+crashed=0
+for f in "$ROOT"/tests/fixtures/cams/* "$ROOT"/tests/fixtures/npy/*.np? "$ROOT"/tests/fixtures/images/*.png; do
+  [ -f "$f" ] || continue
+  "$PM" inspect "$f" > /dev/null 2>&1
+  rc=$?
+  if [ $rc -gt 1 ]; then echo "  inspect crashed (rc=$rc) on $f"; crashed=$((crashed + 1)); fi
+done
+check "inspect never crashes on the fixtures" test $crashed -eq 0
+
 # crf: reference unaries in, the reference's labels out (checked with eval: 100 % pixel accuracy)
 mkdir -p "$TMP/crf/img" "$TMP/crf/unary" "$TMP/crf/gt"
 for k in 1 2; do

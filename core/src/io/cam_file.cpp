@@ -738,7 +738,7 @@ void check_writable(const CamFile& cams) {
   PM_CHECK(cams.cam.ndim() == 3 || cams.high_res.ndim() == 3,
            "write_cam_file: neither 'cam' nor 'high_res' is a (K, H, W) array");
   for (const NDArray* a : {&cams.cam, &cams.high_res}) {
-    if (a->ndim() == 0)
+    if (a->empty())
       continue;
     PM_CHECK(a->ndim() == 3 && static_cast<size_t>(a->dim(0)) == cams.keys.size(),
              "write_cam_file: map of shape {} for {} keys",
@@ -770,11 +770,11 @@ std::vector<uint8_t> encode_cam_file(const CamFile& cams) {
                                      {static_cast<int64_t>(cams.keys.size())});
   NDArray cam, high_res;
   std::vector<std::pair<std::string, const NDArray*>> dict{{"keys", &keys}};
-  if (cams.cam.ndim() != 0) {
+  if (!cams.cam.empty()) {
     cam = cams.cam.astype(DType::kF32);
     dict.emplace_back("cam", &cam);
   }
-  if (cams.high_res.ndim() != 0) {
+  if (!cams.high_res.empty()) {
     high_res = cams.high_res.astype(DType::kF32);
     dict.emplace_back("high_res", &high_res);
   }

@@ -85,7 +85,7 @@ TEST(CamFileRead, UnsortedListKeysAreSortedWithTheirChannels) {
   // keys [11, 3]: channel 0 belongs to class 11, channel 1 to class 3.
   const CamFile cams = read_cam_file(cam_path("irn_list_keys_unsorted.npy"));
   EXPECT_EQ(cams.keys, (std::vector<int>{3, 11}));
-  EXPECT_EQ(cams.cam.ndim(), 0u);
+  EXPECT_TRUE(cams.cam.empty());
   std::vector<float> expected = ramp(kH * kW, 0.25, kH * kW * 0.25);
   const std::vector<float> first = ramp(kH * kW, 0.25);
   expected.insert(expected.end(), first.begin(), first.end());
@@ -102,7 +102,7 @@ TEST(CamFileRead, AmnBackgroundChannelIsDropped) {
 TEST(CamFileRead, MctformerClassMapsAreStackedInClassOrder) {
   const CamFile cams = read_cam_file(cam_path("mctformer.npy"));
   EXPECT_EQ(cams.keys, (std::vector<int>{0, 4, 11}));
-  EXPECT_EQ(cams.cam.ndim(), 0u);
+  EXPECT_TRUE(cams.cam.empty());
   std::vector<float> expected;
   for (int k : {0, 4, 11}) {
     const std::vector<float> m = ramp(kH * kW, 0.125, k);
@@ -168,7 +168,7 @@ TEST(CamFileWrite, RoundTripsThroughOurReader) {
   write_cam_file(dir + "/a.npy", cams);
   const CamFile back = read_cam_file(dir + "/a.npy");
   EXPECT_EQ(back.keys, (std::vector<int>{0, 7, 19}));
-  EXPECT_EQ(back.cam.ndim(), 0u);
+  EXPECT_TRUE(back.cam.empty());
   // Sorted by key: channels 1, 2, 0 of what was written.
   std::vector<float> expected;
   for (int c : {1, 2, 0}) {

@@ -71,6 +71,7 @@ struct DTypeOf<double> {
 /// Fortran-order and big-endian inputs to this layout, so every NDArray is contiguous C order.
 class NDArray {
  public:
+  /// An empty array: shape (0,), no elements (not a 0-d array, which has one).
   NDArray() = default;
   /// Zero-filled array of the given dtype and shape.
   NDArray(DType dtype, std::vector<int64_t> shape);
@@ -80,6 +81,8 @@ class NDArray {
   int64_t dim(size_t i) const { return shape_.at(i); }
   size_t ndim() const { return shape_.size(); }
   int64_t numel() const;
+  /// True for the default, empty array (shape (0,)): e.g. a CAM member that is absent.
+  bool empty() const { return shape_.size() == 1 && shape_[0] == 0; }
   size_t nbytes() const { return bytes_.size(); }
   /// "(21, 375, 500) float32": for error messages.
   std::string describe() const;
@@ -126,7 +129,7 @@ class NDArray {
   void check_type(DType expected) const;
 
   DType dtype_ = DType::kF32;
-  std::vector<int64_t> shape_;
+  std::vector<int64_t> shape_{0};
   std::vector<uint8_t> bytes_;
 };
 
