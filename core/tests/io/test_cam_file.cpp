@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect_error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/io/cam_file.h"
 #include "pseudomask/core/io/npy.h"
@@ -22,23 +23,9 @@ std::string cam_path(const std::string& name) {
   return std::string(PM_FIXTURE_DIR) + "/cams/" + name;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
-/// np.arange(n) * scale + offset.
-std::vector<float> ramp(int64_t n, double scale, double offset = 0.0) {
-  std::vector<float> v;
-  for (int64_t i = 0; i < n; ++i)
-    v.push_back(static_cast<float>(i * scale + offset));
-  return v;
-}
+using test::ramp;
 
 void expect_map(const NDArray& a, const std::vector<int64_t>& shape, const std::vector<float>& v) {
   ASSERT_EQ(a.dtype(), DType::kF32) << a.describe();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect_error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/io/pickle.h"
 
@@ -40,24 +41,9 @@ std::string operator""_b(const char* text, size_t size) {
   return std::string(text, size);
 }
 
-/// The message of the pm::Error that `f` throws ("" if it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
-/// np.arange(n) * scale + offset, as the fixture script writes it.
-std::vector<float> ramp(int64_t n, double scale, double offset = 0.0) {
-  std::vector<float> v;
-  for (int64_t i = 0; i < n; ++i)
-    v.push_back(static_cast<float>(i * scale + offset));
-  return v;
-}
+using test::ramp;
 
 const PickleValue& at(const PickleValue& dict, const std::string& key) {
   const PickleValue* v = dict.find(key);
