@@ -13,7 +13,9 @@ namespace pm {
 /// stored colour type (gray, gray+alpha, palette, RGB, RGBA, 16-bit; alpha is dropped, 16-bit
 /// is reduced to 8-bit, CMYK JPEGs are refused). The format is taken from the magic bytes,
 /// not the extension. `name` is used in error messages. Corrupt or truncated data throws
-/// pm::Error and never crashes.
+/// pm::Error and never crashes. Limits, checked on the header before anything is allocated: at
+/// most 65535 pixels per side and 2^28 pixels in all; progressive JPEGs with more than 500
+/// scans are refused.
 RgbImage decode_image(const uint8_t* data, size_t size, const std::string& name);
 
 /// Reads a JPEG or PNG file to RGB. Errors name the file.

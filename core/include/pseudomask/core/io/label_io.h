@@ -19,7 +19,8 @@ const Palette& voc_palette();
 
 /// Decodes an 8-bit label PNG held in memory: palette (mode P) or grayscale (mode L). The raw
 /// stored indices are returned, never the palette colours. Other PNG types (RGB, 16-bit,
-/// with alpha) are refused with a message saying what was found. `name` is for errors.
+/// with alpha) are refused with a message saying what was found. `name` is for errors. Same size
+/// limits as decode_image.
 LabelMap decode_label_png(const uint8_t* data, size_t size, const std::string& name);
 
 /// Reads a label PNG file (see decode_label_png). Errors name the file.
