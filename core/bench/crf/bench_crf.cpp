@@ -65,11 +65,13 @@ BENCHMARK(BM_CrfDeepLabIm1)
 void urn_job(benchmark::State& state,
              const RgbImage& image,
              const Unary& full,
-             const Unary& scaled) {
+             const Unary& scaled,
+             int threads = 1) {
   const std::vector<const Unary*> batch(18, &scaled);
   CrfWorkspace ws;
   for (auto _ : state) {
-    const DenseCrf2D crf(image, CrfParams::preset("urn"));
+    DenseCrf2D crf(image, CrfParams::preset("urn"));
+    crf.set_threads(threads);
     benchmark::DoNotOptimize(crf.infer(full, &ws, CrfOutputs::kLabels));
     benchmark::DoNotOptimize(
         crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels));
@@ -88,6 +90,16 @@ void BM_UrnJobVocSize(benchmark::State& state) {
           resized_unary(3, 500, 375));
 }
 BENCHMARK(BM_UrnJobVocSize)->Unit(benchmark::kMillisecond);
+
+// The same with both cores inside the one image (the lattice build stays single-threaded).
+void BM_UrnJobVocSize2Threads(benchmark::State& state) {
+  urn_job(state,
+          resize_bilinear(im1(), 500, 375),
+          resized_unary(21, 500, 375),
+          resized_unary(3, 500, 375),
+          /*threads=*/2);
+}
+BENCHMARK(BM_UrnJobVocSize2Threads)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace pm

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/parallel.h"
 #include "simd8.h"
 
 namespace pm {
@@ -206,7 +207,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(
 // One mean-field update of pixels [0, n), fused: E = −U + messages of every kernel (sliced out of
 // the blurred lattice values), then Q = softmax(E), written over Q (all splats are done).
 __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update(
-    size_t n,
+    size_t p_begin,
+    size_t p_end,
     size_t ch,
     const float* __restrict neg_unary,
     float* __restrict q,
@@ -216,7 +218,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
     size_t ns,
     SliceOrder order,
     float* __restrict message) {
-  for (size_t p = 0; p < n; ++p) {
+  for (size_t p = p_begin; p < p_end; ++p) {
     float* __restrict row = q + p * ch;
     const float* __restrict u = neg_unary + p * ch;
     for (size_t c = 0; c < ch; c += kChannelBlock)
@@ -415,14 +417,16 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
 
   ws.lattices.resize(kernels_.size());
   std::vector<KernelView> views(kernels_.size());
-  std::vector<float> message(ch);
+  const size_t tasks = static_cast<size_t>(std::max(threads_, 1));
+  std::vector<float> messages(tasks * ch);
   for (int it = 0; it < params_.iterations; ++it) {
     for (size_t k = 0; k < kernels_.size(); ++k) {
       const Kernel& kern = kernels_[k];
       kern.lattice.splat_and_blur(ws.q.data(),
                                   kern.norm_before.empty() ? nullptr : kern.norm_before.data(),
                                   channels,
-                                  ws.lattices[k]);
+                                  ws.lattices[k],
+                                  threads_);
       views[k] = {kern.lattice.corner_offsets(),
                   kern.lattice.corner_weights(),
                   static_cast<size_t>(kern.lattice.dim() + 1),
@@ -432,16 +436,20 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
                   kern.term.weight,
                   kern.term.compat.empty() ? nullptr : kern.term.compat.data()};
     }
-    mean_field_update(n,
-                      ch,
-                      ws.neg_unary.data(),
-                      ws.q.data(),
-                      views.data(),
-                      views.size(),
-                      segments.data(),
-                      segments.size(),
-                      order,
-                      message.data());
+    // Pixels are independent here: threads split them.
+    parallel_for(tasks, threads_, [&](size_t t) {
+      mean_field_update(n * t / tasks,
+                        n * (t + 1) / tasks,
+                        ch,
+                        ws.neg_unary.data(),
+                        ws.q.data(),
+                        views.data(),
+                        views.size(),
+                        segments.data(),
+                        segments.size(),
+                        order,
+                        &messages[t * ch]);
+    });
   }
 
   out.resize(group.size());

@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/parallel.h"
 #include "simd8.h"
 
 namespace pm {
@@ -255,6 +256,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
     const float* __restrict in,
     const float* __restrict in_scale,
     size_t ch,
+    size_t c_begin,
+    size_t c_end,
     float* __restrict values) {
   for (size_t i = 0; i < n; ++i) {
     const float* __restrict src = in + i * ch;
@@ -263,11 +266,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
       float* __restrict row = values + static_cast<size_t>(offsets[i * d1 + j]) * ch;
       const float w = weights[i * d1 + j];
       if (ch % kChannelBlock == 0) {  // 8-float blocks, no scalar tail
-        for (size_t c = 0; c < ch; c += kChannelBlock) {
+        for (size_t c = c_begin; c < c_end; c += kChannelBlock) {
           detail::store8(row + c, detail::load8(row + c) + w * (detail::load8(src + c) * s));
         }
       } else {
-        for (size_t c = 0; c < ch; ++c)
+        for (size_t c = c_begin; c < c_end; ++c)
           row[c] += w * (src[c] * s);
       }
     }
@@ -276,12 +279,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_axis(
     const int32_t* __restrict neighbors,
-    size_t m,
+    size_t v_begin,
+    size_t v_end,
     int channels,
     const float* __restrict old_values,
     float* __restrict new_values) {
   const size_t ch = static_cast<size_t>(channels);
-  for (size_t v = 0; v < m; ++v) {
+  for (size_t v = v_begin; v < v_end; ++v) {
     const float* __restrict self = old_values + (v + 1) * ch;
     const float* __restrict a = old_values + static_cast<size_t>(neighbors[2 * v]) * ch;
     const float* __restrict b = old_values + static_cast<size_t>(neighbors[2 * v + 1]) * ch;
@@ -299,33 +303,45 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_ax
   }
 }
 
-void PermutohedralLattice::splat_and_blur(const float* in,
-                                          const float* in_scale,
-                                          int channels,
-                                          LatticeWorkspace& ws) const {
+void PermutohedralLattice::splat_and_blur(
+    const float* in, const float* in_scale, int channels, LatticeWorkspace& ws, int threads) const {
   const size_t ch = static_cast<size_t>(channels);
   const size_t size = (m_ + 1) * ch;
   if (ws.values.size() < size)
     ws.values.resize(size);
   if (ws.scratch.size() < size)
     ws.scratch.resize(size);
-  std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
+  // Splat: threads split the channel blocks, so every value is summed by one thread in point order.
+  const size_t blocks = ch % kChannelBlock == 0 ? ch / kChannelBlock : 1;
+  const size_t block_width = ch % kChannelBlock == 0 ? kChannelBlock : ch;
+  const size_t splat_tasks = std::min(blocks, static_cast<size_t>(std::max(threads, 1)));
   std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(size), 0.0f);
-  splat_all(offset_.data(),
-            barycentric_.data(),
-            n_,
-            static_cast<size_t>(d_ + 1),
-            in,
-            in_scale,
-            ch,
-            ws.values.data());
+  parallel_for(splat_tasks, threads, [&](size_t t) {
+    const size_t b0 = blocks * t / splat_tasks, b1 = blocks * (t + 1) / splat_tasks;
+    splat_all(offset_.data(),
+              barycentric_.data(),
+              n_,
+              static_cast<size_t>(d_ + 1),
+              in,
+              in_scale,
+              ch,
+              b0 * block_width,
+              b1 * block_width,
+              ws.values.data());
+  });
+  // Blur: threads split the vertices of each axis.
+  const size_t blur_tasks = std::min(m_, static_cast<size_t>(std::max(threads, 1)));
   for (int j = 0; j <= d_; ++j) {
-    blur_axis(&neighbors_[static_cast<size_t>(j) * m_ * 2],
-              m_,
-              channels,
-              ws.values.data(),
-              ws.scratch.data());
+    const int32_t* neighbors = &neighbors_[static_cast<size_t>(j) * m_ * 2];
+    parallel_for(blur_tasks, threads, [&](size_t t) {
+      blur_axis(neighbors,
+                m_ * t / blur_tasks,
+                m_ * (t + 1) / blur_tasks,
+                channels,
+                ws.values.data(),
+                ws.scratch.data());
+    });
     ws.values.swap(ws.scratch);
   }
 }

@@ -266,3 +266,27 @@ TEST(CrfModel, BadInputsAreRefused) {
 
 }  // namespace
 }  // namespace pm
+
+namespace pm {
+namespace {
+
+TEST(CrfThreads, ResultsAreIdenticalForAnyThreadCount) {
+  const Small a = small_case(61, 47, 21, 21);
+  const Unary u3 = small_case(61, 47, 3, 22).unary;
+  const Unary u2 = small_case(61, 47, 2, 23).unary;
+  const std::vector<const Unary*> batch = {&a.unary, &u3, &u3, &u3, &u2, &u2};
+  DenseCrf2D crf(a.image, CrfParams::preset("urn"));
+  const std::vector<CrfResult> one = crf.infer_batch(batch);
+  for (int threads : {2, 3, 8}) {
+    crf.set_threads(threads);
+    const std::vector<CrfResult> many = crf.infer_batch(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      EXPECT_EQ(many[i].map.labels, one[i].map.labels) << threads << " threads, crf " << i;
+      EXPECT_EQ(std::memcmp(many[i].q.data(), one[i].q.data(), one[i].q.size() * sizeof(float)), 0)
+          << threads << " threads, crf " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pm

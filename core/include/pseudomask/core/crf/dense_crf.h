@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,10 @@ class DenseCrf2D {
   int width() const { return width_; }
   int height() const { return height_; }
   const CrfParams& params() const { return params_; }
+  /// Threads used within this image by infer() (default 1). Results are identical for any
+  /// count; it pays on large images or when there are fewer images than cores.
+  void set_threads(int threads) { threads_ = std::max(threads, 1); }
+  int threads() const { return threads_; }
 
   /// Mean-field inference for one CRF.
   CrfResult infer(const Unary& unary,
@@ -123,6 +128,7 @@ class DenseCrf2D {
   int height_ = 0;
   CrfParams params_;
   std::vector<Kernel> kernels_;
+  int threads_ = 1;
 };
 
 /// Features of a pairwise term at every pixel, pixel-major: (x/sxy, y/sxy) or

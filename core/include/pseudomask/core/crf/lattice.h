@@ -75,10 +75,12 @@ class PermutohedralLattice {
   void filter(const float* in, int channels, float* out, LatticeWorkspace& ws) const;
 
   /// Splat + blur only: leaves the blurred lattice values in ws.values (row m+1 for vertex m).
+  /// `threads` > 1 splits the work (results are identical for any count).
   void splat_and_blur(const float* in,
                       const float* in_scale,
                       int channels,
-                      LatticeWorkspace& ws) const;
+                      LatticeWorkspace& ws,
+                      int threads = 1) const;
   /// Slices point i out of blurred values into out_row (channels wide).
   void slice_point(size_t i,
                    const float* values,
