@@ -9,6 +9,7 @@
 #include "common/batch.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/common/parse.h"
 #include "pseudomask/core/crf/crf_inputs.h"
 #include "pseudomask/core/crf/dense_crf.h"
@@ -99,6 +100,9 @@ int run_crf(const CrfCommand& c) {
   const std::string in_dir = input_dir(c);
   const auto ids = resolve_ids(c.list, in_dir, {!c.labels.empty() ? ".png" : ".npy"});
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
+  // Spare cores (fewer images than --jobs) go inside the images; results do not change.
+  const int threads_per_image =
+      std::max(1, resolve_jobs(c.batch.jobs) / static_cast<int>(std::max<size_t>(ids.size(), 1)));
   const BatchReport report = run_batch(
       "crf",
       ids,
@@ -108,7 +112,8 @@ int run_crf(const CrfCommand& c) {
         thread_local CrfWorkspace workspace;
         const RgbImage image = read_image(find_image(c.images, id));
         const Unary unary = load_unary(c, id, image);
-        const DenseCrf2D crf(image, params);
+        DenseCrf2D crf(image, params);
+        crf.set_threads(threads_per_image);
         const CrfResult r = crf.infer(
             unary, &workspace, c.save_q ? CrfOutputs::kLabelsAndMarginals : CrfOutputs::kLabels);
         if (c.save_q) {
