@@ -159,11 +159,11 @@ std::vector<uint8_t> mutate(const std::vector<uint8_t>& in, std::mt19937& rng) {
 
 // Debug (and sanitizer) builds are ~10x slower; they run fewer mutations to stay near 10 s.
 #ifdef NDEBUG
-constexpr int kMutationsPerFixture = 2000;
+constexpr int kMutationsPerFixture = 3000;
 constexpr int kOpcodeSequences = 40000;
 #else
-constexpr int kMutationsPerFixture = 300;
-constexpr int kOpcodeSequences = 8000;
+constexpr int kMutationsPerFixture = 200;
+constexpr int kOpcodeSequences = 5000;
 #endif
 
 TEST(PickleFuzz, RandomMutationsOfEveryFixture) {

@@ -59,7 +59,8 @@ std::vector<uint8_t> encode_cam_file(const CamFile& cams);
 
 /// Image-level labels from IRN/SEAM's cls_labels.npy (a pickled dict id → multi-hot vector of
 /// 20 (VOC) or 80 (COCO) entries). Integer ids written by IRN's encoding (2007000032) are
-/// turned back into "2007_000032".
+/// turned back into "2007_000032"; other integer ids (not ten digits) are kept as their decimal
+/// text. Vector entries must be 0 or 1 (float, bool or integer dtypes).
 struct ClsLabels {
   int num_classes = 0;                                    ///< vector length (20 or 80)
   std::map<std::string, std::vector<uint8_t>> multi_hot;  ///< id → 0/1 per foreground class
