@@ -24,37 +24,41 @@ constexpr int kMaxLatticeDim = 16;  // features per point; 5 for the bilateral C
 // first-seen order. Keys are stored contiguously (vertex v's key at keys[v*d]).
 class KeyTable {
  public:
-  KeyTable(int d, size_t expected) : d_(static_cast<size_t>(d)) {
+  KeyTable(int d, size_t expected)
+      : d_(static_cast<size_t>(d)), stride_(static_cast<size_t>(d) + 1) {
     size_t cap = 64;
     while (cap < 2 * expected)
       cap *= 2;
-    table_.assign(cap, -1);
+    slots_.assign(cap * stride_, -1);
     keys_.reserve(expected * d_);
   }
 
   /// The id of `key`, inserting it if `create`; -1 if absent and not created.
   int32_t find(const int32_t* key, bool create) {
-    if (create && 2 * (size() + 1) > table_.size())
+    if (create && 2 * (size() + 1) > capacity())
       grow();
-    const size_t mask = table_.size() - 1;
+    const size_t mask = capacity() - 1;
     for (size_t h = hash(key) & mask;; h = (h + 1) & mask) {
-      const int32_t e = table_[h];
-      if (e < 0) {
+      int32_t* slot = &slots_[h * stride_];  // [id, key...]: one cache line per probe
+      if (slot[0] < 0) {
         if (!create)
           return -1;
         PM_CHECK(size() < static_cast<size_t>(std::numeric_limits<int32_t>::max() - 2),
                  "permutohedral lattice: more than 2^31 vertices");
         keys_.insert(keys_.end(), key, key + d_);
-        return table_[h] = static_cast<int32_t>(size() - 1);
+        std::copy(key, key + d_, slot + 1);
+        return slot[0] = static_cast<int32_t>(size() - 1);
       }
-      if (same_key(&keys_[static_cast<size_t>(e) * d_], key))
-        return e;
+      if (same_key(slot + 1, key))
+        return slot[0];
     }
   }
   size_t size() const { return keys_.size() / d_; }
+  /// Keys in id order (vertex v's key at keys()[v·d]).
   const std::vector<int32_t>& keys() const { return keys_; }
 
  private:
+  size_t capacity() const { return slots_.size() / stride_; }
   bool same_key(const int32_t* a, const int32_t* b) const {
     for (size_t i = 0; i < d_; ++i) {
       if (a[i] != b[i])
@@ -72,19 +76,21 @@ class KeyTable {
     return static_cast<size_t>(h);
   }
   void grow() {
-    std::vector<int32_t> bigger(table_.size() * 2, -1);
-    const size_t mask = bigger.size() - 1;
+    std::vector<int32_t> bigger(slots_.size() * 2, -1);
+    const size_t mask = capacity() * 2 - 1;
     for (size_t v = 0; v < size(); ++v) {
       size_t h = hash(&keys_[v * d_]) & mask;
-      while (bigger[h] >= 0)
+      while (bigger[h * stride_] >= 0)
         h = (h + 1) & mask;
-      bigger[h] = static_cast<int32_t>(v);
+      bigger[h * stride_] = static_cast<int32_t>(v);
+      std::copy(&keys_[v * d_], &keys_[v * d_] + d_, &bigger[h * stride_ + 1]);
     }
-    table_.swap(bigger);
+    slots_.swap(bigger);
   }
 
   size_t d_;
-  std::vector<int32_t> table_;
+  size_t stride_;
+  std::vector<int32_t> slots_;  // capacity × (1 + d): id (−1 = free) and the key inline
   std::vector<int32_t> keys_;
 };
 
@@ -187,7 +193,7 @@ struct Embedding {
 // key ± (1, ..., 1, −d, 1, ..., 1) (axis j < d) or key ± (1, ..., 1) (axis d); index + 1, 0 = none.
 std::vector<int32_t> blur_neighbors(KeyTable& table, int d) {
   const size_t m = table.size();
-  const std::vector<int32_t> keys = table.keys();
+  const std::vector<int32_t>& keys = table.keys();  // lookups below never insert
   std::vector<int32_t> neighbors(static_cast<size_t>(d + 1) * m * 2);
   int32_t n1[kMaxLatticeDim + 1], n2[kMaxLatticeDim + 1];
   for (int j = 0; j <= d; ++j) {
@@ -256,21 +262,24 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
     const float* __restrict in,
     const float* __restrict in_scale,
     size_t ch,
-    size_t c_begin,
-    size_t c_end,
+    int32_t v_begin,
+    int32_t v_end,
     float* __restrict values) {
   for (size_t i = 0; i < n; ++i) {
     const float* __restrict src = in + i * ch;
     const float s = in_scale ? in_scale[i] : 1.0f;
     for (size_t j = 0; j < d1; ++j) {
-      float* __restrict row = values + static_cast<size_t>(offsets[i * d1 + j]) * ch;
+      const int32_t o = offsets[i * d1 + j];
+      if (o < v_begin || o >= v_end)
+        continue;  // another thread's vertex
+      float* __restrict row = values + static_cast<size_t>(o) * ch;
       const float w = weights[i * d1 + j];
       if (ch % kChannelBlock == 0) {  // 8-float blocks, no scalar tail
-        for (size_t c = c_begin; c < c_end; c += kChannelBlock) {
+        for (size_t c = 0; c < ch; c += kChannelBlock) {
           detail::store8(row + c, detail::load8(row + c) + w * (detail::load8(src + c) * s));
         }
       } else {
-        for (size_t c = c_begin; c < c_end; ++c)
+        for (size_t c = 0; c < ch; ++c)
           row[c] += w * (src[c] * s);
       }
     }
@@ -312,13 +321,12 @@ void PermutohedralLattice::splat_and_blur(
   if (ws.scratch.size() < size)
     ws.scratch.resize(size);
   std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
-  // Splat: threads split the channel blocks, so every value is summed by one thread in point order.
-  const size_t blocks = ch % kChannelBlock == 0 ? ch / kChannelBlock : 1;
-  const size_t block_width = ch % kChannelBlock == 0 ? kChannelBlock : ch;
-  const size_t splat_tasks = std::min(blocks, static_cast<size_t>(std::max(threads, 1)));
+  // Splat: threads split the vertices (each scans every point but adds only to its own vertex
+  // rows, in point order), so no two threads write the same cache line and the sums do not
+  // depend on the thread count.
   std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(size), 0.0f);
-  parallel_for(splat_tasks, threads, [&](size_t t) {
-    const size_t b0 = blocks * t / splat_tasks, b1 = blocks * (t + 1) / splat_tasks;
+  const size_t tasks = std::max<size_t>(1, std::min(m_, static_cast<size_t>(std::max(threads, 1))));
+  parallel_for(tasks, threads, [&](size_t t) {
     splat_all(offset_.data(),
               barycentric_.data(),
               n_,
@@ -326,12 +334,12 @@ void PermutohedralLattice::splat_and_blur(
               in,
               in_scale,
               ch,
-              b0 * block_width,
-              b1 * block_width,
+              static_cast<int32_t>(1 + m_ * t / tasks),
+              static_cast<int32_t>(1 + m_ * (t + 1) / tasks),
               ws.values.data());
   });
   // Blur: threads split the vertices of each axis.
-  const size_t blur_tasks = std::min(m_, static_cast<size_t>(std::max(threads, 1)));
+  const size_t blur_tasks = tasks;
   for (int j = 0; j <= d_; ++j) {
     const int32_t* neighbors = &neighbors_[static_cast<size_t>(j) * m_ * 2];
     parallel_for(blur_tasks, threads, [&](size_t t) {
