@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "common/batch.h"
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <optional>
 
 #include "common/progress.h"
 #include "pseudomask/core/common/error.h"
@@ -57,23 +55,13 @@ BatchReport run_batch(const std::string& label,
     }
   }
   Progress progress(label, todo.size(), options.quiet);
-  std::vector<std::optional<std::string>> errors(todo.size());
-  std::atomic<size_t> finished{0};
-  parallel_for(todo.size(), options.jobs, [&](size_t i) {
-    try {
-      work(todo[i]);
-    } catch (const Error& e) {
-      if (!options.keep_going)
-        throw;
-      errors[i] = e.what();
-    }
-    progress.update(++finished);
-  });
+  report.failures = for_each_item(
+      todo,
+      options.jobs,
+      options.keep_going,
+      [&](size_t done, size_t) { progress.update(done); },
+      [&](size_t i) { work(todo[i]); });
   progress.finish();
-  for (size_t i = 0; i < todo.size(); ++i) {
-    if (errors[i])
-      report.failures.push_back({todo[i], *errors[i]});
-  }
   report.done = todo.size() - report.failures.size();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   print_failures(report.failures);

@@ -11,14 +11,10 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
 #include "simd8.h"
+#include "slice.h"
 
 namespace pm {
 namespace {
-
-// The probability of a pixel's own label when a CRF is given labels (pydensecrf's gt_prob).
-void check_gt_prob(double gt_prob) {
-  PM_CHECK(gt_prob > 0.0 && gt_prob < 1.0, "gt_prob must be in (0, 1), got {}", gt_prob);
-}
 
 // Per-pixel kernel normalisation from n_i = (K·1)_i, as the reference computes it.
 void make_normalisation(const PermutohedralLattice& lattice,
@@ -61,35 +57,6 @@ struct KernelView {
   float weight;         // Potts w
   const float* compat;  // M×M or nullptr (Potts)
 };
-
-// Slices one point's padded row (ch a multiple of kChannelBlock) from its d+1 vertices in the
-// reference's float order; the first vertex initialises the row.
-PM_ALWAYS_INLINE void slice_row(const int32_t* __restrict offsets,
-                                const float* __restrict weights,
-                                size_t d1,
-                                float alpha,
-                                const float* __restrict values,
-                                size_t ch,
-                                SliceOrder order,
-                                float* __restrict out) {
-  for (size_t j = 0; j < d1; ++j) {
-    const float* __restrict src = values + static_cast<size_t>(offsets[j]) * ch;
-    const bool first = j == 0;
-    if (order == SliceOrder::kWeightTimesAlphaFirst) {
-      const float w = weights[j] * alpha;
-      for (size_t c = 0; c < ch; c += kChannelBlock) {
-        const detail::f8 term = w * detail::load8(src + c);
-        detail::store8(out + c, first ? term : detail::load8(out + c) + term);
-      }
-    } else {
-      const float w = weights[j];
-      for (size_t c = 0; c < ch; c += kChannelBlock) {
-        const detail::f8 term = w * detail::load8(src + c) * alpha;
-        detail::store8(out + c, first ? term : detail::load8(out + c) + term);
-      }
-    }
-  }
-}
 
 // Adds a kernel's message to a pixel's energies (Krähenbühl & Koltun 2011, Algorithm 1, the
 // compatibility transform): Potts E += w·m, or a full matrix E −= μ·m with μ symmetrised.
@@ -204,8 +171,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(
     softmax_row(q + p * ch, ch, segs, ns);
 }
 
-// One mean-field update of pixels [0, n), fused: E = −U + messages of every kernel (sliced out of
-// the blurred lattice values), then Q = softmax(E), written over Q (all splats are done).
+// One mean-field update of pixels [p_begin, p_end), fused: E = −U + messages of every kernel
+// (sliced out of the blurred lattice values), then Q = softmax(E), written over Q (all splats are
+// done).
 __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update(
     size_t p_begin,
     size_t p_end,
@@ -225,14 +193,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
       detail::store8(row + c, detail::load8(u + c));
     for (size_t k = 0; k < nk; ++k) {
       const KernelView& kv = kernels[k];
-      slice_row(kv.offsets + p * kv.d1,
-                kv.weights + p * kv.d1,
-                kv.d1,
-                kv.alpha,
-                kv.values,
-                ch,
-                order,
-                message);
+      detail::slice_corners(kv.offsets + p * kv.d1,
+                            kv.weights + p * kv.d1,
+                            kv.d1,
+                            kv.alpha,
+                            kv.values,
+                            ch,
+                            order,
+                            message);
       add_message(kv, segs, ns, ch, message, kv.after ? kv.after[p] : 1.0f, row);
     }
     softmax_row(row, ch, segs, ns);
@@ -364,10 +332,10 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
     size_t end = start;
     int channels = 0;
     // A group shares one slice order (the reference's ≤ 2-label and wider CRFs differ).
-    const bool narrow = batch[start]->labels <= 2;
+    const SliceOrder order = reference_slice_order(batch[start]->labels);
     while (end < batch.size() &&
            (end == start || (channels + batch[end]->labels <= max_group_channels &&
-                             (batch[end]->labels <= 2) == narrow))) {
+                             reference_slice_order(batch[end]->labels) == order))) {
       channels += batch[end++]->labels;
     }
     std::vector<const Unary*> group(batch.begin() + static_cast<std::ptrdiff_t>(start),
@@ -394,8 +362,7 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
   }
   // The reference slices rows of ≤ 2 values with its scalar code, wider rows with SSE code, in
   // different float orders; groups never mix the two.
-  const SliceOrder order =
-      group.front()->labels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst;
+  const SliceOrder order = reference_slice_order(group.front()->labels);
   // Rows padded with zero channels to whole blocks.
   const size_t ch = (static_cast<size_t>(used) + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
   PM_CHECK(ch <= kMaxRowChannels, "CRF group of {} channels exceeds {}", ch, kMaxRowChannels);
@@ -463,7 +430,7 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
       int best = 0;
       for (int l = 1; l < seg.labels; ++l)
         best = row[l] > row[best] ? l : best;
-      r.map.labels[p] = static_cast<uint8_t>(std::min(best, 255));
+      r.map.labels[p] = static_cast<uint8_t>(best);  // ≤ 255: at most 256 labels
     }
     if (outputs == CrfOutputs::kLabels)
       continue;
@@ -484,8 +451,12 @@ Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, fl
   u.labels = labels;
   u.energy.resize(static_cast<size_t>(labels) * pixels);
   for (size_t i = 0; i < u.energy.size(); ++i) {
-    const float p = std::isnan(probs[i]) ? clip : std::min(std::max(probs[i], clip), 1.0f);
-    u.energy[i] = -std::log(p);
+    PM_CHECK(!std::isnan(probs[i]),
+             "probability {} (label {}, pixel {}) is NaN",
+             i,
+             i / pixels,
+             i % pixels);
+    u.energy[i] = -std::log(std::min(std::max(probs[i], clip), 1.0f));
   }
   return u;
 }
@@ -494,7 +465,7 @@ Unary unary_from_labels(const LabelMap& labels, int num_labels, double gt_prob, 
   PM_CHECK(num_labels >= 2 && num_labels <= 256,
            "CRF label count must be in [2, 256], got {}",
            num_labels);
-  check_gt_prob(gt_prob);
+  PM_CHECK(gt_prob > 0.0 && gt_prob < 1.0, "gt_prob must be in (0, 1), got {}", gt_prob);
   const size_t n = labels.num_pixels();
   const float other = static_cast<float>(-std::log((1.0 - gt_prob) / (num_labels - 1)));
   const float own = static_cast<float>(-std::log(gt_prob));

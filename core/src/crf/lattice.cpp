@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Permutohedral lattice (Adams et al. 2010), following the arithmetic of Krähenbühl's dense CRF
 // code step by step in float, so that its outputs can be reproduced bit for bit. Differences in
-// structure: int32 keys (no overflow on large images), 64-bit sizes, a gather-form splat (a list
-// of contributing corners per vertex, in ascending point order, which sums in exactly the
-// reference's order), and buffers reused across calls.
+// structure: int32 keys (no overflow on large images), 64-bit sizes, 8-lane vector blocks,
+// optional threads that split vertices (same sums for any count), and buffers reused across calls.
 #include "pseudomask/core/crf/lattice.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
 #include "simd8.h"
+#include "slice.h"
 
 namespace pm {
 namespace {
@@ -253,7 +252,8 @@ size_t PermutohedralLattice::memory_bytes() const {
 
 // The splat, in the reference's order: points in sequence, each adding w · (in · scale) to its
 // d+1 vertices' rows (so every vertex sums its contributions in ascending point order). Reads
-// stream through `in`; writes go to the vertex table, which is small enough to stay in cache.
+// stream through `in`; writes go to the vertex table (which falls out of cache for dense
+// lattices such as URN's, 8–35 MB: the main cost there).
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_all(
     const int32_t* __restrict offsets,
     const float* __restrict weights,
@@ -339,13 +339,12 @@ void PermutohedralLattice::splat_and_blur(
               ws.values.data());
   });
   // Blur: threads split the vertices of each axis.
-  const size_t blur_tasks = tasks;
   for (int j = 0; j <= d_; ++j) {
     const int32_t* neighbors = &neighbors_[static_cast<size_t>(j) * m_ * 2];
-    parallel_for(blur_tasks, threads, [&](size_t t) {
+    parallel_for(tasks, threads, [&](size_t t) {
       blur_axis(neighbors,
-                m_ * t / blur_tasks,
-                m_ * (t + 1) / blur_tasks,
+                m_ * t / tasks,
+                m_ * (t + 1) / tasks,
                 channels,
                 ws.values.data(),
                 ws.scratch.data());
@@ -354,72 +353,24 @@ void PermutohedralLattice::splat_and_blur(
   }
 }
 
-// Slices one point's channels [begin, end) from its d+1 vertices, in the reference's float order
-// for `order`; the first vertex initialises the row.
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void slice_range(
-    const int32_t* __restrict offsets,
-    const float* __restrict weights,
-    size_t d1,
-    float alpha,
-    const float* __restrict values,
-    size_t ch,
-    int begin,
-    int end,
-    SliceOrder order,
-    float* __restrict out) {
-  for (size_t j = 0; j < d1; ++j) {
-    const float* __restrict src = values + static_cast<size_t>(offsets[j]) * ch;
-    if (order == SliceOrder::kWeightTimesAlphaFirst) {
-      const float w = weights[j] * alpha;
-      if (j == 0) {
-        for (int c = begin; c < end; ++c)
-          out[c] = w * src[c];
-      } else {
-        for (int c = begin; c < end; ++c)
-          out[c] += w * src[c];
-      }
-    } else {
-      const float w = weights[j];
-      if (j == 0) {
-        for (int c = begin; c < end; ++c)
-          out[c] = w * src[c] * alpha;
-      } else {
-        for (int c = begin; c < end; ++c)
-          out[c] += w * src[c] * alpha;
-      }
-    }
-  }
-}
-
-void PermutohedralLattice::slice_point(size_t i,
-                                       const float* values,
-                                       int channels,
-                                       const std::vector<ChannelRange>& ranges,
-                                       float* out_row) const {
-  const size_t d1 = static_cast<size_t>(d_ + 1);
-  for (const ChannelRange& r : ranges) {
-    slice_range(&offset_[i * d1],
-                &barycentric_[i * d1],
-                d1,
-                alpha_,
-                values,
-                static_cast<size_t>(channels),
-                r.begin,
-                r.end,
-                r.order,
-                out_row);
-  }
-}
-
 void PermutohedralLattice::filter(const float* in,
                                   int channels,
                                   float* out,
                                   LatticeWorkspace& ws) const {
-  filter(in, nullptr, channels, {}, ws, [&](size_t i, const float* row) {
-    std::memcpy(out + i * static_cast<size_t>(channels),
-                row,
-                static_cast<size_t>(channels) * sizeof(float));
-  });
+  splat_and_blur(in, /*in_scale=*/nullptr, channels, ws);
+  const size_t d1 = static_cast<size_t>(d_ + 1);
+  const size_t ch = static_cast<size_t>(channels);
+  const SliceOrder order = reference_slice_order(channels);
+  for (size_t i = 0; i < n_; ++i) {
+    detail::slice_corners(&offset_[i * d1],
+                          &barycentric_[i * d1],
+                          d1,
+                          alpha_,
+                          ws.values.data(),
+                          ch,
+                          order,
+                          out + i * ch);
+  }
 }
 
 }  // namespace pm

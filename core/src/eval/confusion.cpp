@@ -59,27 +59,29 @@ void ConfusionMatrix::add(const LabelMap& gt,
   const size_t count = gt.labels.size();
   for (size_t i = 0; i < count; ++i)
     ++table[(static_cast<size_t>(gt.labels[i]) << 8) | pred.labels[i]];
-  for (int g = 0; g < 256; ++g) {
+  // Check first, so that a refused image adds nothing; only out-of-range pairs can fail.
+  for (int g = 0; g < 256 && policy == OutOfRange::kError; ++g) {
     if (g == ignore)
       continue;
-    for (int p = 0; p < 256; ++p) {
+    for (int p = g < n_ ? n_ : 0; p < 256; ++p) {
       const int64_t c = table[(static_cast<size_t>(g) << 8) | static_cast<size_t>(p)];
       if (c == 0)
         continue;
-      if (g >= n_ || p >= n_) {
-        if (policy == OutOfRange::kExclude)
-          continue;
-        PM_CHECK(g < n_,
-                 "{}: ground-truth label {} is out of range for {} classes ({} pixels)",
-                 name,
-                 g,
-                 n_,
-                 c);
-        PM_FAIL(
-            "{}: predicted label {} is out of range for {} classes ({} pixels)", name, p, n_, c);
-      }
-      counts_[static_cast<size_t>(g) * n_ + p] += c;
+      PM_CHECK(g < n_,
+               "{}: ground-truth label {} is out of range for {} classes ({} pixels)",
+               name,
+               g,
+               n_,
+               c);
+      PM_FAIL("{}: predicted label {} is out of range for {} classes ({} pixels)", name, p, n_, c);
     }
+  }
+  for (int g = 0; g < n_; ++g) {
+    if (g == ignore)
+      continue;
+    for (int p = 0; p < n_; ++p)
+      counts_[static_cast<size_t>(g) * n_ + p] +=
+          table[(static_cast<size_t>(g) << 8) | static_cast<size_t>(p)];
   }
 }
 

@@ -2,10 +2,8 @@
 #include "pseudomask/core/eval/evaluate.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <mutex>
-#include <optional>
 #include <sstream>
 
 #include "pseudomask/core/common/error.h"
@@ -35,31 +33,10 @@ std::string png_in(const std::string& dir, const std::string& id, const char* wh
   return path;
 }
 
-// Runs `work(i)` over all ids in parallel; with keep_going, per-id failures are recorded in
-// list order instead of stopping the run.
 std::vector<EvalFailure> run_items(const std::vector<std::string>& ids,
                                    const EvalOptions& options,
                                    const std::function<void(size_t)>& work) {
-  std::vector<std::optional<std::string>> errors(ids.size());
-  std::atomic<size_t> done{0};
-  parallel_for(ids.size(), options.jobs, [&](size_t i) {
-    try {
-      work(i);
-    } catch (const Error& e) {
-      if (!options.keep_going)
-        throw;
-      errors[i] = e.what();
-    }
-    const size_t d = ++done;
-    if (options.progress)
-      options.progress(d, ids.size());
-  });
-  std::vector<EvalFailure> failures;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (errors[i])
-      failures.push_back({ids[i], *errors[i]});
-  }
-  return failures;
+  return for_each_item(ids, options.jobs, options.keep_going, options.progress, work);
 }
 
 }  // namespace
@@ -105,6 +82,25 @@ void CamThresholdSweep::add(const LabelMap& gt,
                             const std::string& name,
                             int ignore,
                             OutOfRange policy) {
+  std::vector<uint32_t> slots;
+  collect(gt, cams, keys, name, ignore, policy, slots);
+  add_slots(slots);
+}
+
+void CamThresholdSweep::add_slots(const std::vector<uint32_t>& slots) {
+  for (uint32_t s : slots)
+    ++counts_[s];
+}
+
+void CamThresholdSweep::collect(const LabelMap& gt,
+                                const NDArray& cams,
+                                const std::vector<int>& keys,
+                                const std::string& name,
+                                int ignore,
+                                OutOfRange policy,
+                                std::vector<uint32_t>& slots) const {
+  PM_CHECK(counts_.size() < (size_t{1} << 32), "threshold sweep too large");
+  slots.clear();
   PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) == keys.size(),
            "{}: CAMs {} do not match {} keys",
            name,
@@ -148,14 +144,9 @@ void CamThresholdSweep::add(const LabelMap& gt,
               : static_cast<size_t>(
                     std::lower_bound(thresholds_.begin(), thresholds_.end(), peak.value[p]) -
                     thresholds_.begin());
-    ++counts_[slot(g, c < 0 ? 0 : channel_label[static_cast<size_t>(c)], below)];
+    slots.push_back(
+        static_cast<uint32_t>(slot(g, c < 0 ? 0 : channel_label[static_cast<size_t>(c)], below)));
   }
-}
-
-void CamThresholdSweep::merge(const CamThresholdSweep& other) {
-  PM_CHECK(other.counts_.size() == counts_.size(), "cannot merge sweeps of different sizes");
-  for (size_t i = 0; i < counts_.size(); ++i)
-    counts_[i] += other.counts_[i];
 }
 
 ConfusionMatrix CamThresholdSweep::confusion_at(size_t j) const {
@@ -200,10 +191,11 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
     PM_CHECK(cams.high_res.numel() > 0 || cams.keys.empty(),
              "{}: has no 'high_res' maps at image size (only stride-4 'cam')",
              cam_path);
-    CamThresholdSweep local(thresholds, effective_classes(options));
-    local.add(gt, cams.high_res, cams.keys, cam_path, options.ignore, effective_policy(options));
+    thread_local std::vector<uint32_t> slots;  // reused: no allocation per image
+    sweep.collect(
+        gt, cams.high_res, cams.keys, cam_path, options.ignore, effective_policy(options), slots);
     std::lock_guard<std::mutex> lock(mutex);
-    sweep.merge(local);
+    sweep.add_slots(slots);
   });
   report.images = ids.size() - report.failures.size();
   report.thresholds = thresholds;

@@ -138,6 +138,15 @@ TEST(EvalConfusion, IgnoreAndOutOfRangeLabels) {
               std::string::npos)
         << e.what();
   }
+  // A refused image adds nothing, and the next one is counted exactly (the per-thread scratch
+  // table was left clean).
+  EXPECT_EQ(strict.total(), 0);
+  LabelMap ok_pred(3, 1);
+  ok_pred.labels = {1, 0, 1};
+  strict.add(gt, ok_pred, "y.png");
+  EXPECT_EQ(strict.total(), 2);
+  EXPECT_EQ(strict.at(0, 1), 1);
+  EXPECT_EQ(strict.at(1, 1), 1);
   ConfusionMatrix lenient(2);
   lenient.add(gt, pred, "x.png", 255, OutOfRange::kExclude);
   EXPECT_EQ(lenient.total(), 1);

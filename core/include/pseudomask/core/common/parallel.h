@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace pm {
 
@@ -15,5 +17,22 @@ int resolve_jobs(int jobs);
 /// more than necessary. Results must not depend on the thread count: fn must write only to
 /// its own slot.
 void parallel_for(size_t n, int jobs, const std::function<void(size_t)>& fn);
+
+/// Called after each item with (items done, items total); may be empty.
+using ProgressFn = std::function<void(size_t, size_t)>;
+
+/// An item of a batch that failed (kept with keep_going).
+struct ItemFailure {
+  std::string id;
+  std::string message;
+};
+
+/// Runs work(i) for every id on `jobs` threads. A pm::Error stops the run unless keep_going, in
+/// which case it is recorded; failures come back in list order whatever the thread timing.
+std::vector<ItemFailure> for_each_item(const std::vector<std::string>& ids,
+                                       int jobs,
+                                       bool keep_going,
+                                       const ProgressFn& progress,
+                                       const std::function<void(size_t)>& work);
 
 }  // namespace pm

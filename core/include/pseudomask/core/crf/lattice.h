@@ -19,12 +19,10 @@ enum class SliceOrder {
   kAlphaLast,              ///< Σ (w·v)·α  (reference scalar path, value rows ≤ 2)
 };
 
-/// A contiguous range of value channels that is sliced with one SliceOrder.
-struct ChannelRange {
-  int begin = 0;
-  int end = 0;
-  SliceOrder order = SliceOrder::kWeightTimesAlphaFirst;
-};
+/// The order the reference uses for rows of `channels` values.
+inline SliceOrder reference_slice_order(int channels) {
+  return channels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst;
+}
 
 /// Reusable buffers of PermutohedralLattice::filter, so mean-field iterations allocate nothing.
 struct LatticeWorkspace {
@@ -57,21 +55,9 @@ class PermutohedralLattice {
   /// Bytes held by the lattice itself (not counting workspaces).
   size_t memory_bytes() const;
 
-  /// Filters `channels`-wide rows: in[i * channels + c] (optionally multiplied by in_scale[i]
-  /// first), splatted onto the lattice, blurred along its d+1 axes and sliced back. Slice results
-  /// are handed to `sink(i, row)` with row = the `channels` filtered values of point i, so callers
-  /// fuse their own per-pixel work without another buffer. `ranges` say which SliceOrder each
-  /// channel range uses (empty = one range of kWeightTimesAlphaFirst, or kAlphaLast if
-  /// channels ≤ 2, like the reference).
-  template <class Sink>
-  void filter(const float* in,
-              const float* in_scale,
-              int channels,
-              const std::vector<ChannelRange>& ranges,
-              LatticeWorkspace& ws,
-              Sink&& sink) const;
-
-  /// Convenience form: out[i * channels + c] = filtered values.
+  /// Filters `channels`-wide rows, out[i * channels + c] = Σ_j k(f_i, f_j) in[j * channels + c]
+  /// approximately: splat onto the lattice, blur along its d+1 axes, slice back (in the
+  /// reference's order for rows of that width).
   void filter(const float* in, int channels, float* out, LatticeWorkspace& ws) const;
 
   /// Splat + blur only: leaves the blurred lattice values in ws.values (row m+1 for vertex m).
@@ -81,12 +67,6 @@ class PermutohedralLattice {
                       int channels,
                       LatticeWorkspace& ws,
                       int threads = 1) const;
-  /// Slices point i out of blurred values into out_row (channels wide).
-  void slice_point(size_t i,
-                   const float* values,
-                   int channels,
-                   const std::vector<ChannelRange>& ranges,
-                   float* out_row) const;
 
  private:
   size_t n_ = 0;  // points (pixels)
@@ -97,27 +77,5 @@ class PermutohedralLattice {
   std::vector<float> barycentric_;  // n × (d+1)
   std::vector<int32_t> neighbors_;  // (d+1) × m × 2: blur neighbours (index + 1, 0 = none)
 };
-
-template <class Sink>
-void PermutohedralLattice::filter(const float* in,
-                                  const float* in_scale,
-                                  int channels,
-                                  const std::vector<ChannelRange>& ranges,
-                                  LatticeWorkspace& ws,
-                                  Sink&& sink) const {
-  splat_and_blur(in, in_scale, channels, ws);
-  std::vector<ChannelRange> default_ranges;
-  const std::vector<ChannelRange>* r = &ranges;
-  if (ranges.empty()) {
-    default_ranges.push_back(
-        {0, channels, channels <= 2 ? SliceOrder::kAlphaLast : SliceOrder::kWeightTimesAlphaFirst});
-    r = &default_ranges;
-  }
-  std::vector<float> row(static_cast<size_t>(channels));
-  for (size_t i = 0; i < n_; ++i) {
-    slice_point(i, ws.values.data(), channels, *r, row.data());
-    sink(i, row.data());
-  }
-}
 
 }  // namespace pm

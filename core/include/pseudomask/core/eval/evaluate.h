@@ -5,13 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/eval/confusion.h"
 #include "pseudomask/core/io/cam_file.h"
 
 namespace pm {
-
-/// Called after each image with (images done, images total); may be empty.
-using ProgressFn = std::function<void(size_t, size_t)>;
 
 /// Options shared by the label and CAM evaluations.
 struct EvalOptions {
@@ -26,10 +24,7 @@ struct EvalOptions {
 };
 
 /// An image that could not be evaluated (with keep_going).
-struct EvalFailure {
-  std::string id;
-  std::string message;
-};
+using EvalFailure = ItemFailure;
 
 /// The result of evaluating a list of label maps.
 struct EvalReport {
@@ -83,7 +78,17 @@ class CamThresholdSweep {
            const std::string& name,
            int ignore,
            OutOfRange policy);
-  void merge(const CamThresholdSweep& other);
+  /// The work of add() that needs no shared state, so threads can do it in parallel: each
+  /// counted pixel's slot, written to `slots` (cleared first).
+  void collect(const LabelMap& gt,
+               const NDArray& cams,
+               const std::vector<int>& keys,
+               const std::string& name,
+               int ignore,
+               OutOfRange policy,
+               std::vector<uint32_t>& slots) const;
+  /// Counts slots from collect().
+  void add_slots(const std::vector<uint32_t>& slots);
   /// The confusion matrix at threshold index i.
   ConfusionMatrix confusion_at(size_t i) const;
   const std::vector<float>& thresholds() const { return thresholds_; }
