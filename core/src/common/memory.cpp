@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pseudomask/core/common/memory.h"
 
+#include <cstdlib>  // defines __GLIBC__ (through <features.h>) on glibc systems
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

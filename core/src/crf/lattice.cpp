@@ -29,7 +29,7 @@ class KeyTable {
     while (cap < 2 * expected)
       cap *= 2;
     slots_.assign(cap * stride_, -1);
-    keys_.reserve(expected * d_);
+    keys_.reserve(2 * expected * d_);  // dense lattices (URN's) have ~1.1 vertices per point
   }
 
   /// The id of `key`, inserting it if `create`; -1 if absent and not created.
@@ -93,9 +93,11 @@ class KeyTable {
   std::vector<int32_t> keys_;
 };
 
-// The simplex of one point: the d+1 corner keys (each d ints) and barycentric weights.
+// The simplex of one point: its remainder-0 vertex and the rank of each coordinate (which
+// together determine the d+1 corners), and its barycentric weights.
 struct Simplex {
-  int32_t keys[kMaxLatticeDim + 1][kMaxLatticeDim];
+  int32_t rem0[kMaxLatticeDim + 1];
+  int32_t rank[kMaxLatticeDim + 1];
   float weights[kMaxLatticeDim + 2];
 };
 
@@ -179,13 +181,67 @@ struct Embedding {
       s.weights[p + 1] -= v;
     }
     s.weights[0] += 1.0f + s.weights[d + 1];
-    for (int r = 0; r <= d; ++r) {
-      for (int i = 0; i < d; ++i) {
-        s.keys[r][i] =
-            static_cast<int32_t>(rem0[i]) + canonical[r * (d + 1) + static_cast<int>(rank[i])];
-      }
+    for (int i = 0; i <= d; ++i) {
+      s.rem0[i] = static_cast<int32_t>(rem0[i]);
+      s.rank[i] = static_cast<int32_t>(rank[i]);
     }
   }
+
+  // The key of corner r of simplex s (d ints).
+  void corner_key(const Simplex& s, int r, int32_t* key) const {
+    for (int i = 0; i < d; ++i)
+      key[i] = s.rem0[i] + canonical[r * (d + 1) + s.rank[i]];
+  }
+};
+
+// Neighbouring pixels often fall in the same simplex (always for smooth image regions), so a
+// small direct-mapped cache from a simplex (remainder-0 vertex and ranks) to its d+1 vertex ids
+// saves most hash-table lookups while building. It changes no result: a hit returns the ids the
+// table would.
+class SimplexCache {
+ public:
+  explicit SimplexCache(int d)
+      : sig_(static_cast<size_t>(2 * (d + 1))),
+        stride_(sig_ + static_cast<size_t>(d + 1) + 1),
+        entries_(kEntries * stride_, 0) {}
+
+  /// The cached vertex ids (index + 1) of `s`, or nullptr.
+  const int32_t* find(const Simplex& s) {
+    at_ = &entries_[slot(s) * stride_];
+    if (at_[0] == 0 || !same(s, at_ + 1))
+      return nullptr;
+    return at_ + 1 + sig_;
+  }
+  /// Stores the ids of the simplex last passed to find().
+  void store(const Simplex& s, const int32_t* ids) {
+    at_[0] = 1;
+    const size_t half = sig_ / 2;
+    std::copy(s.rem0, s.rem0 + half, at_ + 1);
+    std::copy(s.rank, s.rank + half, at_ + 1 + half);
+    std::copy(ids, ids + half, at_ + 1 + sig_);
+  }
+
+ private:
+  static constexpr size_t kEntries = 4096;
+  size_t slot(const Simplex& s) const {
+    uint32_t h = 2166136261u;
+    const size_t half = sig_ / 2;
+    for (size_t i = 0; i < half; ++i)
+      h = (h ^ static_cast<uint32_t>(s.rem0[i] * 16 + s.rank[i])) * 16777619u;
+    return (h ^ (h >> 15)) & (kEntries - 1);
+  }
+  bool same(const Simplex& s, const int32_t* e) const {
+    const size_t half = sig_ / 2;
+    for (size_t i = 0; i < half; ++i) {
+      if (e[i] != s.rem0[i] || e[half + i] != s.rank[i])
+        return false;
+    }
+    return true;
+  }
+  size_t sig_;     // rem0 and rank: 2(d+1) ints
+  size_t stride_;  // valid flag, signature, d+1 ids
+  std::vector<int32_t> entries_;
+  int32_t* at_ = nullptr;
 };
 
 // Blur neighbours of every vertex along each of the d+1 lattice axes: the vertices at
@@ -214,6 +270,18 @@ std::vector<int32_t> blur_neighbors(KeyTable& table, int d) {
   return neighbors;
 }
 
+// Marks, per point corner, whether it is the first (in point order) to splat onto its vertex:
+// that splat stores instead of adding, so the vertex table needs no clearing before a splat.
+std::vector<uint8_t> first_touches(const std::vector<int32_t>& offsets, size_t m) {
+  std::vector<uint8_t> seen(m + 1, 0), first(offsets.size(), 0);
+  for (size_t k = 0; k < offsets.size(); ++k) {
+    uint8_t& s = seen[static_cast<size_t>(offsets[k])];
+    first[k] = s == 0;
+    s = 1;
+  }
+  return first;
+}
+
 }  // namespace
 
 PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n, int d) {
@@ -233,30 +301,42 @@ PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n
   lat.barycentric_.resize(n * d1);
   const Embedding emb(d);
   KeyTable table(d, n);
+  SimplexCache cache(d);
   Simplex s;
+  int32_t key[kMaxLatticeDim];
   for (size_t i = 0; i < n; ++i) {
     emb.locate(features + i * static_cast<size_t>(d), s);
-    for (size_t r = 0; r < d1; ++r) {
-      lat.offset_[i * d1 + r] = table.find(s.keys[r], /*create=*/true) + 1;
-      lat.barycentric_[i * d1 + r] = s.weights[r];
+    int32_t* ids = &lat.offset_[i * d1];
+    if (const int32_t* cached = cache.find(s)) {
+      std::copy(cached, cached + d1, ids);
+    } else {
+      for (size_t r = 0; r < d1; ++r) {
+        emb.corner_key(s, static_cast<int>(r), key);
+        ids[r] = table.find(key, /*create=*/true) + 1;
+      }
+      cache.store(s, ids);
     }
+    std::copy(s.weights, s.weights + d1, &lat.barycentric_[i * d1]);
   }
   lat.m_ = table.size();
+  lat.first_ = first_touches(lat.offset_, lat.m_);
   lat.neighbors_ = blur_neighbors(table, d);
   return lat;
 }
 
 size_t PermutohedralLattice::memory_bytes() const {
-  return offset_.size() * 4 + barycentric_.size() * 4 + neighbors_.size() * 4;
+  return offset_.size() * 4 + barycentric_.size() * 4 + neighbors_.size() * 4 + first_.size();
 }
 
 // The splat, in the reference's order: points in sequence, each adding w · (in · scale) to its
-// d+1 vertices' rows (so every vertex sums its contributions in ascending point order). Reads
-// stream through `in`; writes go to the vertex table (which falls out of cache for dense
-// lattices such as URN's, 8–35 MB: the main cost there).
+// d+1 vertices' rows (so every vertex sums its contributions in ascending point order); the first
+// contribution to a vertex is stored (0 + x = x), so the table needs no clearing. Reads stream
+// through `in`; writes go to the vertex table (which falls out of cache for dense lattices such
+// as URN's, 8–35 MB: the main cost there).
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_all(
     const int32_t* __restrict offsets,
     const float* __restrict weights,
+    const uint8_t* __restrict first,
     size_t n,
     size_t d1,
     const float* __restrict in,
@@ -274,13 +354,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
         continue;  // another thread's vertex
       float* __restrict row = values + static_cast<size_t>(o) * ch;
       const float w = weights[i * d1 + j];
+      const bool store = first[i * d1 + j] != 0;
       if (ch % kChannelBlock == 0) {  // 8-float blocks, no scalar tail
         for (size_t c = 0; c < ch; c += kChannelBlock) {
-          detail::store8(row + c, detail::load8(row + c) + w * (detail::load8(src + c) * s));
+          const detail::f8 term = w * (detail::load8(src + c) * s);
+          detail::store8(row + c, store ? term : detail::load8(row + c) + term);
         }
       } else {
         for (size_t c = 0; c < ch; ++c)
-          row[c] += w * (src[c] * s);
+          row[c] = store ? w * (src[c] * s) : row[c] + w * (src[c] * s);
       }
     }
   }
@@ -320,15 +402,17 @@ void PermutohedralLattice::splat_and_blur(
     ws.values.resize(size);
   if (ws.scratch.size() < size)
     ws.scratch.resize(size);
+  // Row 0 stands for "no neighbour" and stays 0; every other row is written by the splat.
   std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
+  std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   // Splat: threads split the vertices (each scans every point but adds only to its own vertex
   // rows, in point order), so no two threads write the same cache line and the sums do not
   // depend on the thread count.
-  std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(size), 0.0f);
   const size_t tasks = std::max<size_t>(1, std::min(m_, static_cast<size_t>(std::max(threads, 1))));
   parallel_for(tasks, threads, [&](size_t t) {
     splat_all(offset_.data(),
               barycentric_.data(),
+              first_.data(),
               n_,
               static_cast<size_t>(d_ + 1),
               in,

@@ -76,6 +76,7 @@ class PermutohedralLattice {
   std::vector<int32_t> offset_;     // n × (d+1): vertex index + 1 of each simplex corner
   std::vector<float> barycentric_;  // n × (d+1)
   std::vector<int32_t> neighbors_;  // (d+1) × m × 2: blur neighbours (index + 1, 0 = none)
+  std::vector<uint8_t> first_;      // n × (d+1): 1 if the corner is its vertex's first splat
 };
 
 }  // namespace pm
