@@ -171,6 +171,21 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(
     softmax_row(q + p * ch, ch, segs, ns);
 }
 
+// Pixels ahead whose lattice rows the update prefetches (see prefetch_row).
+constexpr size_t kPrefetchAhead = 4;
+
+// Prefetches the value rows of pixel p's simplex corners in every kernel (if p < end).
+PM_ALWAYS_INLINE void prefetch_corner_rows(
+    const KernelView* kernels, size_t nk, size_t p, size_t end, size_t ch) {
+  if (p >= end)
+    return;
+  for (size_t k = 0; k < nk; ++k) {
+    const KernelView& kv = kernels[k];
+    for (size_t j = 0; j < kv.d1; ++j)
+      detail::prefetch_row(kv.values + static_cast<size_t>(kv.offsets[p * kv.d1 + j]) * ch, ch);
+  }
+}
+
 // One mean-field update of pixels [p_begin, p_end), fused: E = −U + messages of every kernel
 // (sliced out of the blurred lattice values), then Q = softmax(E), written over Q (all splats are
 // done).
@@ -187,6 +202,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
     SliceOrder order,
     float* __restrict message) {
   for (size_t p = p_begin; p < p_end; ++p) {
+    prefetch_corner_rows(kernels, nk, p + kPrefetchAhead, p_end, ch);
     float* __restrict row = q + p * ch;
     const float* __restrict u = neg_unary + p * ch;
     for (size_t c = 0; c < ch; c += kChannelBlock)
@@ -204,6 +220,120 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
       add_message(kv, segs, ns, ch, message, kv.after ? kv.after[p] : 1.0f, row);
     }
     softmax_row(row, ch, segs, ns);
+  }
+}
+
+// The same update for the common case, specialised at compile time: one CRF per row of NB
+// blocks (NB·8 ≥ its labels), Potts kernels only. The row's energies stay in registers through
+// the slices of every kernel and the softmax; the float operations and their order are those of
+// the general update above, so the results are bit for bit the same.
+template <int NB>
+PM_ALWAYS_INLINE void mean_field_update_potts_row(size_t p,
+                                                  int labels,
+                                                  const float* __restrict neg_unary,
+                                                  float* __restrict q,
+                                                  const KernelView* kernels,
+                                                  size_t nk,
+                                                  SliceOrder order) {
+  using detail::f8;
+  constexpr size_t ch = NB * kChannelBlock;
+  const bool alpha_first = order == SliceOrder::kWeightTimesAlphaFirst;
+  f8 e[NB];
+  for (int b = 0; b < NB; ++b)
+    e[b] = detail::load8(neg_unary + p * ch + b * kChannelBlock);
+  for (size_t k = 0; k < nk; ++k) {
+    const KernelView& kv = kernels[k];
+    const int32_t* offsets = kv.offsets + p * kv.d1;
+    const float* weights = kv.weights + p * kv.d1;
+    auto term = [&](size_t j, int b) {  // one corner's share (slice_corners' order)
+      const float* __restrict src = kv.values + static_cast<size_t>(offsets[j]) * ch;
+      const f8 v = detail::load8(src + b * kChannelBlock);
+      return alpha_first ? (weights[j] * kv.alpha) * v : weights[j] * v * kv.alpha;
+    };
+    f8 m[NB];
+    for (int b = 0; b < NB; ++b)
+      m[b] = term(0, b);
+    for (size_t j = 1; j < kv.d1; ++j) {
+      for (int b = 0; b < NB; ++b)
+        m[b] = m[b] + term(j, b);
+    }
+    const float after = kv.after ? kv.after[p] : 1.0f;
+    for (int b = 0; b < NB; ++b)
+      e[b] = e[b] + kv.weight * (m[b] * after);  // add_message, Potts
+  }
+  // softmax_row for one segment.
+  const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  f8 mx = detail::splat8(-1e30f);
+  for (int b = 0; b < NB; ++b) {
+    if (b * static_cast<int>(kChannelBlock) < labels)
+      mx = ((lane < labels - b * static_cast<int>(kChannelBlock)) & (e[b] > mx)) ? e[b] : mx;
+  }
+  const f8 top = detail::splat8(detail::horizontal_max(mx));
+  f8 sum = detail::splat8(0.0f);
+  for (int b = 0; b < NB; ++b) {
+    e[b] = detail::exp8_nonpositive(e[b] - top);
+    if (b * static_cast<int>(kChannelBlock) < labels)
+      sum += (lane < labels - b * static_cast<int>(kChannelBlock)) ? e[b] : detail::splat8(0.0f);
+  }
+  const float total = detail::horizontal_sum(sum);
+  float* __restrict row = q + p * ch;
+  for (int b = 0; b < NB; ++b) {
+    const f8 v = e[b] / total;
+    detail::store8(row + b * kChannelBlock,
+                   (lane < labels - b * static_cast<int>(kChannelBlock)) ? v : detail::splat8(0.0f));
+  }
+}
+
+template <int NB>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update_potts(
+    size_t p_begin,
+    size_t p_end,
+    int labels,
+    const float* __restrict neg_unary,
+    float* __restrict q,
+    const KernelView* kernels,
+    size_t nk,
+    SliceOrder order) {
+  for (size_t p = p_begin; p < p_end; ++p) {
+    prefetch_corner_rows(kernels, nk, p + kPrefetchAhead, p_end, NB * kChannelBlock);
+    mean_field_update_potts_row<NB>(p, labels, neg_unary, q, kernels, nk, order);
+  }
+}
+
+// Whether the specialised update applies: one CRF, Potts kernels, at most 6 blocks (48 labels).
+constexpr int kMaxSpecialisedBlocks = 6;
+bool potts_single(const KernelView* kernels, size_t nk, size_t ns, size_t ch) {
+  if (ns != 1 || ch / kChannelBlock > kMaxSpecialisedBlocks)
+    return false;
+  for (size_t k = 0; k < nk; ++k) {
+    if (kernels[k].compat)
+      return false;
+  }
+  return true;
+}
+
+void mean_field_update_specialised(size_t p_begin,
+                                   size_t p_end,
+                                   size_t ch,
+                                   int labels,
+                                   const float* neg_unary,
+                                   float* q,
+                                   const KernelView* kernels,
+                                   size_t nk,
+                                   SliceOrder order) {
+  switch (ch / kChannelBlock) {
+    case 1:
+      return mean_field_update_potts<1>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
+    case 2:
+      return mean_field_update_potts<2>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
+    case 3:
+      return mean_field_update_potts<3>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
+    case 4:
+      return mean_field_update_potts<4>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
+    case 5:
+      return mean_field_update_potts<5>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
+    default:
+      return mean_field_update_potts<6>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
   }
 }
 
@@ -404,7 +534,20 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
                   kern.term.compat.empty() ? nullptr : kern.term.compat.data()};
     }
     // Pixels are independent here: threads split them.
+    const bool specialised = potts_single(views.data(), views.size(), segments.size(), ch);
     parallel_for(tasks, threads_, [&](size_t t) {
+      if (specialised) {
+        mean_field_update_specialised(n * t / tasks,
+                                      n * (t + 1) / tasks,
+                                      ch,
+                                      segments.front().labels,
+                                      ws.neg_unary.data(),
+                                      ws.q.data(),
+                                      views.data(),
+                                      views.size(),
+                                      order);
+        return;
+      }
       mean_field_update(n * t / tasks,
                         n * (t + 1) / tasks,
                         ch,

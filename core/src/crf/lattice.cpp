@@ -345,7 +345,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
     int32_t v_begin,
     int32_t v_end,
     float* __restrict values) {
+  constexpr size_t kAhead = 4;  // points whose vertex rows are prefetched ahead of use
   for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) {
+      for (size_t j = 0; j < d1; ++j) {
+        detail::prefetch_row(
+            values + static_cast<size_t>(offsets[(i + kAhead) * d1 + j]) * ch, ch, true);
+      }
+    }
     const float* __restrict src = in + i * ch;
     const float s = in_scale ? in_scale[i] : 1.0f;
     for (size_t j = 0; j < d1; ++j) {
@@ -376,7 +383,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_ax
     const float* __restrict old_values,
     float* __restrict new_values) {
   const size_t ch = static_cast<size_t>(channels);
+  constexpr size_t kAhead = 4;  // vertices whose neighbours' rows are prefetched ahead of use
   for (size_t v = v_begin; v < v_end; ++v) {
+    if (v + kAhead < v_end) {
+      detail::prefetch_row(old_values + static_cast<size_t>(neighbors[2 * (v + kAhead)]) * ch, ch);
+      detail::prefetch_row(old_values + static_cast<size_t>(neighbors[2 * (v + kAhead) + 1]) * ch,
+                           ch);
+    }
     const float* __restrict self = old_values + (v + 1) * ch;
     const float* __restrict a = old_values + static_cast<size_t>(neighbors[2 * v]) * ch;
     const float* __restrict b = old_values + static_cast<size_t>(neighbors[2 * v + 1]) * ch;

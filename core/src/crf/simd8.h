@@ -5,6 +5,7 @@
 // every operation is elementwise and FMA contraction is off, all variants compute the same bits
 // as the scalar code they replace.
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -31,6 +32,19 @@ PM_ALWAYS_INLINE void store8(float* p, f8 v) {
 }
 PM_ALWAYS_INLINE f8 splat8(float x) {
   return f8{x, x, x, x, x, x, x, x};
+}
+
+/// Asks for the cache lines of a row of `n` floats ahead of use. Lattice rows are reached through
+/// index tables (a pixel's simplex corners, a vertex's blur neighbours), which hardware prefetchers
+/// cannot follow; on dense lattices (URN's) the rows live in tables far larger than the cache.
+PM_ALWAYS_INLINE void prefetch_row(const float* row, size_t n, bool for_write = false) {
+  constexpr size_t kLine = 64 / sizeof(float);
+  for (size_t c = 0; c < n; c += kLine) {
+    if (for_write)
+      __builtin_prefetch(row + c, 1, 3);
+    else
+      __builtin_prefetch(row + c, 0, 3);
+  }
 }
 
 /// Sum of the 8 lanes in a fixed pairwise order.
