@@ -65,7 +65,9 @@ Dataset open_voc(const std::string& root, const std::string& split, const std::s
   PM_CHECK(is_dir(r / "JPEGImages"), "{}: not a PASCAL VOC folder (no JPEGImages/)", root);
   Dataset d;
   d.name = "voc";
-  d.class_names = voc_class_names();
+  // A VOC-layout dataset with its own label set (e.g. `pseudomask synth`) names it in classes.txt.
+  d.class_names = is_file(r / "classes.txt") ? load_class_names((r / "classes.txt").string())
+                                             : voc_class_names();
   d.image_dir = (r / "JPEGImages").string();
   std::string masks = mask_set;
   if (masks == "auto") {

@@ -431,8 +431,9 @@ std::vector<uint8_t> multi_hot(const PickleValue& v,
            id,
            v.type_name());
   const NDArray& a = v.array();
-  PM_CHECK(a.ndim() == 1 && (a.dim(0) == 20 || a.dim(0) == 80),
-           "{}: label of '{}' has shape {}, expected (20,) or (80,)",
+  PM_CHECK(a.ndim() == 1 && a.dim(0) >= 1 && a.dim(0) <= 254,
+           "{}: label of '{}' has shape {}, expected a vector of 1 to 254 classes (20 for VOC, 80 "
+           "for COCO)",
            name,
            id,
            shape_string(a.shape()));
@@ -790,6 +791,41 @@ void write_cam_file(const std::string& path, const CamFile& cams) {
   std::vector<uint8_t> bytes;
   try {
     bytes = encode_cam_file(cams);
+  } catch (const Error& e) {
+    throw Error(with_context(path, e.what()));
+  }
+  write_file_atomic(path, bytes);
+}
+
+std::vector<uint8_t> encode_cls_labels(const ClsLabels& labels) {
+  PM_CHECK(!labels.multi_hot.empty(), "write_cls_labels: no images");
+  std::vector<NDArray> vectors;
+  vectors.reserve(labels.multi_hot.size());
+  for (const auto& [id, hot] : labels.multi_hot) {
+    PM_CHECK(static_cast<int>(hot.size()) == labels.num_classes,
+             "write_cls_labels: '{}' has {} entries, expected {}",
+             id,
+             hot.size(),
+             labels.num_classes);
+    std::vector<float> values(hot.begin(), hot.end());
+    vectors.push_back(NDArray::from(values, {static_cast<int64_t>(values.size())}));
+  }
+  std::vector<std::pair<std::string, const NDArray*>> dict;
+  size_t i = 0;
+  for (const auto& entry : labels.multi_hot)
+    dict.emplace_back(entry.first, &vectors[i++]);
+  NumpyPickler pickler;
+  pickler.object_scalar_of_dict(dict);
+  const std::string pickle = pickler.finish();
+  std::vector<uint8_t> out = object_npy_header();
+  out.insert(out.end(), pickle.begin(), pickle.end());
+  return out;
+}
+
+void write_cls_labels(const std::string& path, const ClsLabels& labels) {
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = encode_cls_labels(labels);
   } catch (const Error& e) {
     throw Error(with_context(path, e.what()));
   }

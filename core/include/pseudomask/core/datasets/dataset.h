@@ -31,7 +31,9 @@ struct Dataset {
 /// PASCAL VOC 2012 under `root` (the folder holding JPEGImages/). `split` is a name such as
 /// "train", "val", "trainval" or "train_aug", looked up as ImageSets/Segmentation/<split>.txt
 /// and then <root>/<split>.txt, or a path to a list file. `mask_set` is "SegmentationClass",
-/// "SegmentationClassAug" or "auto" (Aug if present, else SegmentationClass).
+/// "SegmentationClassAug" or "auto" (Aug if present, else SegmentationClass). The class names are
+/// VOC's unless <root>/classes.txt exists (one name per line, background first), as in the
+/// datasets `pseudomask synth` writes.
 Dataset open_voc(const std::string& root,
                  const std::string& split,
                  const std::string& mask_set = "auto");
