@@ -5,6 +5,10 @@
 
 namespace pm {
 
+// Largest number of CAM channels a label map can hold: labels 1..254 (0 is background and
+// 255 is ignore).
+constexpr size_t kMaxCamChannels = 254;
+
 CamPeak cam_peaks(const NDArray& cams) {
   PM_CHECK(cams.ndim() == 3, "CAMs must be (K, H, W), got {}", cams.describe());
   const size_t k_count = static_cast<size_t>(cams.dim(0));
@@ -25,6 +29,36 @@ CamPeak cam_peaks(const NDArray& cams) {
   return peak;
 }
 
+LabelMap local_labels_from_cams(const NDArray& cams, float threshold) {
+  PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) <= kMaxCamChannels,
+           "CAMs must be (K, H, W) with K <= {}, got {}",
+           kMaxCamChannels,
+           cams.describe());
+  const CamPeak peak = cam_peaks(cams);
+  LabelMap out(static_cast<int>(cams.dim(2)), static_cast<int>(cams.dim(1)), 0);
+  for (size_t p = 0; p < out.labels.size(); ++p) {
+    if (peak.channel[p] >= 0 && peak.value[p] > threshold)
+      out.labels[p] = static_cast<uint8_t>(peak.channel[p] + 1);
+  }
+  return out;
+}
+
+LabelMap local_labels_to_classes(const LabelMap& local,
+                                 const std::vector<int>& keys,
+                                 const std::string& name) {
+  for (int key : keys) {
+    PM_CHECK(key >= 0 && key < 254, "{}: class key {} out of range", name, key);
+  }
+  LabelMap out = local;
+  for (uint8_t& v : out.labels) {
+    if (v == 0 || v == kIgnoreLabel)
+      continue;
+    PM_CHECK(v <= keys.size(), "{}: label {} has no key ({} keys)", name, v, keys.size());
+    v = static_cast<uint8_t>(keys[v - 1u] + 1);
+  }
+  return out;
+}
+
 LabelMap labels_from_cams(const NDArray& cams,
                           const std::vector<int>& keys,
                           float threshold,
@@ -34,17 +68,7 @@ LabelMap labels_from_cams(const NDArray& cams,
            name,
            cams.describe(),
            keys.size());
-  for (int key : keys) {
-    PM_CHECK(key >= 0 && key < 254, "{}: class key {} out of range", name, key);
-  }
-  const CamPeak peak = cam_peaks(cams);
-  LabelMap out(static_cast<int>(cams.dim(2)), static_cast<int>(cams.dim(1)), 0);
-  for (size_t p = 0; p < out.labels.size(); ++p) {
-    if (peak.channel[p] >= 0 && peak.value[p] > threshold) {
-      out.labels[p] = static_cast<uint8_t>(keys[static_cast<size_t>(peak.channel[p])] + 1);
-    }
-  }
-  return out;
+  return local_labels_to_classes(local_labels_from_cams(cams, threshold), keys, name);
 }
 
 }  // namespace pm

@@ -19,6 +19,16 @@ struct CamPeak {
 /// Computes the per-pixel maximum and argmax of (K, H, W) float32 CAMs.
 CamPeak cam_peaks(const NDArray& cams);
 
+/// The thresholded argmax in local labels: 0 = background (a constant plane at `threshold` in
+/// front, winning ties), k + 1 = CAM channel k. cams: (K, H, W) float32 with K ≤ 254.
+LabelMap local_labels_from_cams(const NDArray& cams, float threshold);
+
+/// Maps local labels to class labels: 0 stays 0, k + 1 becomes keys[k] + 1, and 255 (ignore)
+/// stays 255. Throws naming `name` for a key outside [0, 253] or a label with no key.
+LabelMap local_labels_to_classes(const LabelMap& local,
+                                 const std::vector<int>& keys,
+                                 const std::string& name);
+
 /// IRN/ORANDNet CAM-to-label: a constant background plane at `threshold` is put in front of the
 /// CAMs and the argmax taken, so background wins ties (a class needs cam > threshold);
 /// channel k becomes label keys[k] + 1. cams: (K, H, W) float32 with K = keys.size().

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+#include "pseudomask/core/ensemble/ensemble.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/resize.h"
+
+namespace pm {
+namespace {
+
+// Stride of IRN's low-resolution `cam` member.
+constexpr int kLowResStride = 4;
+
+void check_same_shape(const NDArray& a, const NDArray& b, const char* what) {
+  PM_CHECK(a.dtype() == DType::kF32 && b.dtype() == DType::kF32 && a.shape() == b.shape(),
+           "{}: operands must be float32 of one shape, got {} and {}",
+           what,
+           a.describe(),
+           b.describe());
+}
+
+// out[i] = f(a[i], b[i]) over two float32 arrays of one shape.
+template <class F>
+NDArray elementwise(const NDArray& a, const NDArray& b, const char* what, F f) {
+  check_same_shape(a, b, what);
+  NDArray out(DType::kF32, a.shape());
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  float* po = out.data<float>();
+  const int64_t n = a.numel();
+  for (int64_t i = 0; i < n; ++i)
+    po[i] = f(pa[i], pb[i]);
+  return out;
+}
+
+void add_constant(NDArray& planes, float value) {
+  float* p = planes.data<float>();
+  for (int64_t i = 0; i < planes.numel(); ++i)
+    p[i] += value;
+}
+
+void clamp_negative_to_zero(NDArray& planes) {
+  float* p = planes.data<float>();
+  for (int64_t i = 0; i < planes.numel(); ++i)
+    p[i] = std::max(p[i], 0.0f);
+}
+
+std::string keys_text(const std::vector<int>& keys) {
+  std::string s = "[";
+  for (size_t i = 0; i < keys.size(); ++i)
+    s += (i ? " " : "") + std::to_string(keys[i]);
+  return s + "]";
+}
+
+// The channels of `planes` in the order of `order` (order[k] = source channel of output k).
+NDArray select_channels(const NDArray& planes, const std::vector<size_t>& order) {
+  const int64_t plane = planes.dim(1) * planes.dim(2);
+  NDArray out(DType::kF32, {static_cast<int64_t>(order.size()), planes.dim(1), planes.dim(2)});
+  const float* src = planes.data<float>();
+  float* dst = out.data<float>();
+  for (size_t k = 0; k < order.size(); ++k)
+    std::copy_n(src + static_cast<int64_t>(order[k]) * plane, plane, dst + k * plane);
+  return out;
+}
+
+// b's member reordered to a's keys and resized to `like`'s plane size.
+NDArray align_member(const NDArray& member,
+                     const NDArray& like,
+                     const std::vector<size_t>& order,
+                     const std::string& name,
+                     const char* what,
+                     bool* resized) {
+  PM_CHECK(member.ndim() == 3 && member.dim(0) == static_cast<int64_t>(order.size()),
+           "{}: {} is {}, expected {} channels",
+           name,
+           what,
+           member.describe(),
+           order.size());
+  NDArray out = select_channels(member, order);
+  if (out.dim(1) != like.dim(1) || out.dim(2) != like.dim(2)) {
+    out = resize_planes_bilinear(out, static_cast<int>(like.dim(1)), static_cast<int>(like.dim(2)));
+    *resized = true;
+  }
+  return out;
+}
+
+void check_finite(const NDArray& planes, const std::string& name, const char* what) {
+  if (planes.empty())
+    return;
+  const float* p = planes.data<float>();
+  for (int64_t i = 0; i < planes.numel(); ++i) {
+    PM_CHECK(std::isfinite(p[i]), "{}: {} holds a non-finite value ({})", name, what, p[i]);
+  }
+}
+
+void check_member(const NDArray& planes, size_t keys, const std::string& name, const char* what) {
+  if (planes.empty())
+    return;
+  PM_CHECK(planes.ndim() == 3 && planes.dim(0) == static_cast<int64_t>(keys),
+           "{}: {} is {}, expected ({}, H, W) for {} keys",
+           name,
+           what,
+           planes.describe(),
+           keys,
+           keys);
+  PM_CHECK(planes.dim(1) > 0 && planes.dim(2) > 0, "{}: {} is empty", name, what);
+  check_finite(planes, name, what);
+}
+
+}  // namespace
+
+EnsembleMode parse_ensemble_mode(const std::string& name) {
+  if (name == "or")
+    return EnsembleMode::kOr;
+  if (name == "and")
+    return EnsembleMode::kAnd;
+  if (name == "mean")
+    return EnsembleMode::kMean;
+  PM_FAIL("unknown ensemble mode '{}' (expected or, and or mean)", name);
+}
+
+const char* ensemble_mode_name(EnsembleMode mode) {
+  switch (mode) {
+    case EnsembleMode::kOr:
+      return "or";
+    case EnsembleMode::kAnd:
+      return "and";
+    case EnsembleMode::kMean:
+      return "mean";
+  }
+  return "?";
+}
+
+LowResPolicy parse_low_res_policy(const std::string& name) {
+  if (name == "combine")
+    return LowResPolicy::kCombine;
+  if (name == "downsample")
+    return LowResPolicy::kDownsample;
+  if (name == "none")
+    return LowResPolicy::kNone;
+  PM_FAIL("unknown low-res policy '{}' (expected combine, downsample or none)", name);
+}
+
+const char* low_res_policy_name(LowResPolicy policy) {
+  switch (policy) {
+    case LowResPolicy::kCombine:
+      return "combine";
+    case LowResPolicy::kDownsample:
+      return "downsample";
+    case LowResPolicy::kNone:
+      return "none";
+  }
+  return "?";
+}
+
+// ORANDNet Eq. 1 (OR): the probability that either classifier fires.
+NDArray probabilistic_or(const NDArray& a, const NDArray& b) {
+  return elementwise(a, b, "probabilistic OR", [](float x, float y) { return x + y - x * y; });
+}
+
+// ORANDNet Eq. 1 (AND): the probability that both classifiers fire.
+NDArray probabilistic_and(const NDArray& a, const NDArray& b) {
+  return elementwise(a, b, "probabilistic AND", [](float x, float y) { return x * y; });
+}
+
+NDArray mean_ensemble(const NDArray& a, const NDArray& b) {
+  return elementwise(a, b, "mean ensemble", [](float x, float y) { return (x + y) * 0.5f; });
+}
+
+void normalize_by_class_max(NDArray& planes, float eps) {
+  PM_CHECK(planes.ndim() == 3 && planes.dtype() == DType::kF32,
+           "normalize_by_class_max expects (K, H, W) float32, got {}",
+           planes.describe());
+  const int64_t plane = planes.dim(1) * planes.dim(2);
+  float* data = planes.data<float>();
+  for (int64_t k = 0; k < planes.dim(0); ++k) {
+    float* p = data + k * plane;
+    const float peak = plane > 0 ? *std::max_element(p, p + plane) : 0.0f;
+    if (!(peak > 0.0f))
+      continue;  // an absent class stays as it is: no division by zero
+    const float scale = peak + eps;
+    for (int64_t i = 0; i < plane; ++i)
+      p[i] /= scale;
+  }
+}
+
+NDArray combine_cams(const NDArray& a, const NDArray& b, const EnsembleOptions& options) {
+  check_same_shape(a, b, ensemble_mode_name(options.mode));
+  PM_CHECK(a.ndim() == 3, "ensemble expects (K, H, W) CAMs, got {}", a.describe());
+  NDArray second = b;
+  if (options.official)
+    add_constant(second, kOfficialSecondShift);
+  NDArray out;
+  switch (options.mode) {
+    case EnsembleMode::kOr:
+      out = probabilistic_or(a, second);
+      break;
+    case EnsembleMode::kAnd:
+      out = probabilistic_and(a, second);
+      break;
+    case EnsembleMode::kMean:
+      out = mean_ensemble(a, second);
+      break;
+  }
+  if (!options.official) {
+    normalize_by_class_max(out);  // the paper: each result divided by its per-class maximum
+  } else if (options.mode == EnsembleMode::kMean) {
+    // module/simple_addition.py: ReLU, then / (max_c + 1e-5); OR/AND are left raw.
+    clamp_negative_to_zero(out);
+    normalize_by_class_max(out, kOfficialMaxEpsilon);
+  }
+  return out;
+}
+
+CamFile align_cams(const CamFile& a,
+                   const CamFile& b,
+                   const std::string& name_a,
+                   const std::string& name_b,
+                   bool* resized) {
+  std::map<int, size_t> b_channel;
+  for (size_t k = 0; k < b.keys.size(); ++k) {
+    PM_CHECK(b_channel.emplace(b.keys[k], k).second, "{}: key {} repeats", name_b, b.keys[k]);
+  }
+  std::vector<size_t> order;
+  bool keys_match = a.keys.size() == b.keys.size();
+  for (size_t k = 0; keys_match && k < a.keys.size(); ++k) {
+    const auto it = b_channel.find(a.keys[k]);
+    keys_match = it != b_channel.end();
+    if (keys_match)
+      order.push_back(it->second);
+  }
+  PM_CHECK(keys_match,
+           "{}: keys {} do not match the keys {} of {}",
+           name_b,
+           keys_text(b.keys),
+           keys_text(a.keys),
+           name_a);
+  bool any_resized = false;
+  CamFile out;
+  out.keys = a.keys;
+  if (!a.high_res.empty() && !b.high_res.empty())
+    out.high_res = align_member(b.high_res, a.high_res, order, name_b, "high_res", &any_resized);
+  if (!a.cam.empty() && !b.cam.empty())
+    out.cam = align_member(b.cam, a.cam, order, name_b, "cam", &any_resized);
+  if (resized)
+    *resized = any_resized;
+  return out;
+}
+
+CamFile ensemble_cams(const CamFile& a,
+                      const CamFile& b,
+                      const EnsembleOptions& options,
+                      const std::string& name_a,
+                      const std::string& name_b,
+                      bool* resized) {
+  check_member(a.high_res, a.keys.size(), name_a, "high_res");
+  check_member(a.cam, a.keys.size(), name_a, "cam");
+  check_member(b.high_res, b.keys.size(), name_b, "high_res");
+  check_member(b.cam, b.keys.size(), name_b, "cam");
+  if (a.high_res.empty() != b.high_res.empty()) {
+    PM_FAIL("{}: has no high_res, but {} has one",
+            a.high_res.empty() ? name_a : name_b,
+            a.high_res.empty() ? name_b : name_a);
+  }
+  const CamFile bb = align_cams(a, b, name_a, name_b, resized);
+  CamFile out;
+  out.keys = a.keys;
+  if (!a.high_res.empty())
+    out.high_res = combine_cams(a.high_res, bb.high_res, options);
+  if (options.low_res == LowResPolicy::kCombine && !bb.cam.empty()) {
+    out.cam = combine_cams(a.cam, bb.cam, options);
+  } else if (options.low_res == LowResPolicy::kDownsample && !out.high_res.empty()) {
+    const int h = static_cast<int>(out.high_res.dim(1)), w = static_cast<int>(out.high_res.dim(2));
+    out.cam = resize_planes_bilinear(
+        out.high_res, (h - 1) / kLowResStride + 1, (w - 1) / kLowResStride + 1);
+  }
+  PM_CHECK(!out.high_res.empty() || !out.cam.empty(),
+           "{}: nothing to combine with {} (no high_res in either, and no cam in both)",
+           name_a,
+           name_b);
+  return out;
+}
+
+}  // namespace pm
