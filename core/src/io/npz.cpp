@@ -344,7 +344,7 @@ MemberBytes read_member(const uint8_t* data,
   return bytes;
 }
 
-void ZipWriter::add(const std::string& name, const uint8_t* data, size_t size) {
+void ZipWriter::add(const std::string& name, const uint8_t* data, size_t size, size_t alignment) {
   PM_CHECK(
       !name.empty() && name.size() <= 0xFFFF, "zip: bad member name '{}'", printable_name(name));
   ZipMember m;
@@ -360,7 +360,16 @@ void ZipWriter::add(const std::string& name, const uint8_t* data, size_t size) {
     deflated = deflate_raw(data, size);
   m.compressed_size = compress_ ? deflated.size() : size;
   const bool zip64 = force_zip64_ || m.size >= kMax32 || m.compressed_size >= kMax32;
-  reserve_for(kLocalSize + name.size() + 20 + m.compressed_size, name);
+  // Padding extra field (id "FB", as torch's writer) so that the data starts aligned.
+  size_t padding = 0;
+  const bool pad = !compress_ && alignment > 1;
+  if (pad) {
+    const size_t unpadded = out_.size() + kLocalSize + name.size() + (zip64 ? 20 : 0) + 4;
+    padding = (alignment - unpadded % alignment) % alignment;
+  }
+  const size_t extra_len = (zip64 ? 20 : 0) + (pad ? 4 + padding : 0);
+  PM_CHECK(extra_len <= 0xFFFF, "zip: alignment {} is too large", alignment);
+  reserve_for(kLocalSize + name.size() + extra_len + m.compressed_size, name);
   put32(out_, kLocalSig);
   put16(out_, version_needed(zip64));
   put16(out_, m.flags);
@@ -371,13 +380,18 @@ void ZipWriter::add(const std::string& name, const uint8_t* data, size_t size) {
   put32(out_, zip64 ? kMax32 : m.compressed_size);
   put32(out_, zip64 ? kMax32 : m.size);
   put16(out_, name.size());
-  put16(out_, zip64 ? 20 : 0);
+  put16(out_, extra_len);
   out_.insert(out_.end(), name.begin(), name.end());
   if (zip64) {
     put16(out_, 0x0001);
     put16(out_, 16);
     put64(out_, m.size);
     put64(out_, m.compressed_size);
+  }
+  if (pad) {
+    put16(out_, 0x4246);
+    put16(out_, padding);
+    out_.insert(out_.end(), padding, uint8_t{'Z'});
   }
   if (compress_) {
     out_.insert(out_.end(), deflated.begin(), deflated.end());

@@ -1732,9 +1732,10 @@ class Unpickler {
       build_numpy_dtype(Access::as<DTypeNode>(obj), state);
       return;
     }
-    if (raw == Kind::kDict &&
-        (state.is_none() || (state.kind() == Kind::kDict && state.dict_items().empty()))) {
-      return;  // an OrderedDict without instance attributes
+    if (raw == Kind::kDict && (state.is_none() || state.kind() == Kind::kDict)) {
+      // An OrderedDict's instance attributes (a state dict's `_metadata` of module versions):
+      // already decoded through the whitelist, and not part of the mapping, so dropped.
+      return;
     }
     invalid(fmt::format("BUILD (setstate) on a {} is not supported", obj.type_name()));
   }

@@ -58,8 +58,10 @@ class ZipWriter {
   explicit ZipWriter(bool compress, bool force_zip64 = false)
       : compress_(compress), force_zip64_(force_zip64) {}
 
-  /// Appends a member.
-  void add(const std::string& name, const uint8_t* data, size_t size);
+  /// Appends a member. With `alignment` > 1 a stored (not compressed) member's data starts at
+  /// an offset that is a multiple of `alignment`, padded through a local extra field as
+  /// torch.save does (64), so readers can map the data in place.
+  void add(const std::string& name, const uint8_t* data, size_t size, size_t alignment = 1);
   /// Writes the central directory and returns the whole archive; the writer is left empty.
   std::vector<uint8_t> finish();
 
