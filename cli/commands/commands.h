@@ -12,5 +12,10 @@ void add_eval_cam_command(CLI::App& app, int& exit_code);
 void add_inspect_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_crf_command(CLI::App& app, int& exit_code);
+void add_ensemble_command(CLI::App& app, int& exit_code);
+void add_labels_command(CLI::App& app, int& exit_code);
+void add_urn_command(CLI::App& app, int& exit_code);
+void add_show_command(CLI::App& app, int& exit_code);
+void add_synth_command(CLI::App& app, int& exit_code);
 
 }  // namespace pm::cli

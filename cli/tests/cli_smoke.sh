@@ -6,23 +6,7 @@ set -u
 PM="$1"
 SHARED="$2"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() {  # check NAME CONDITION...
-  local name="$1"; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=$((fail + 1)); fi
-}
-expect_error() {  # expect_error NAME PATTERN -- COMMAND...
-  local name="$1" pattern="$2"; shift 3
-  local out rc
-  out="$("$@" 2>&1 >/dev/null)"; rc=$?
-  if [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] && printf '%s' "$out" | grep -q -- "$pattern"; then
-    echo "ok   $name"
-  else
-    echo "FAIL $name (rc=$rc, stderr: $out)"; fail=$((fail + 1))
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 
 GT="$SHARED/data/voc_sample/SegmentationClass"
 PRED="$ROOT/tests/fixtures/eval/pred"
@@ -91,5 +75,4 @@ mkdir -p "$TMP/crf/badprobs"
 cp "$SHARED/data/crf/reference/im1_unary_M21.npy" "$TMP/crf/badprobs/im2.npy"  # im1's size for im2
 expect_error "crf names a probability map of the wrong size" "im2.npy: expected" -- "$PM" crf --images "$TMP/crf/img" --probs "$TMP/crf/badprobs" --out "$TMP/crf/bad" --quiet
 
-if [ $fail -ne 0 ]; then echo "cli_smoke: $fail check(s) failed"; exit 1; fi
-echo "cli_smoke: all checks passed"
+finish cli_smoke

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+// `pseudomask urn`: URN's uncertainty weights (response scaling + dense CRF) for retraining a
+// segmentation model on its cyclic pseudo-masks M_c.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "commands/commands.h"
+#include "common/batch.h"
+#include "common/report.h"
+#include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/parallel.h"
+#include "pseudomask/core/common/parse.h"
+#include "pseudomask/core/crf/dense_crf.h"
+#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/npy.h"
+#include "pseudomask/core/urn/uncertainty.h"
+#include "pseudomask/core/urn/urn_png.h"
+
+namespace fs = std::filesystem;
+
+namespace pm::cli {
+namespace {
+
+/// Flags of `pseudomask urn`.
+struct UrnCommand {
+  std::string images;             ///< RGB images (<id>.jpg / .png)
+  std::string probs;              ///< probability maps (<id>.npy, (C,H,W) or (C,H·W))
+  std::string out;                ///< output folder (layout in the help footer)
+  std::string list;               ///< optional id list
+  std::string preset = "voc";     ///< voc | coco: scale set and class count
+  std::string scales;             ///< "s1,s2,..." overrides the preset's scales
+  float threshold = 0.05f;        ///< t
+  std::string mode = "hard";      ///< hard | soft | prob
+  int num_classes = -1;           ///< expected C (-1: the preset's 21 / 91; 0: any)
+  bool logits = false;            ///< --probs holds logits: softmax first
+  bool save_uncertainty = false;  ///< also write U as <out>/uncertainty/<id>.npy
+  BatchOptions batch;
+};
+
+/// What the summary needs of one image.
+struct ImageStats {
+  int present = 0;                ///< K
+  double uncertain_fraction = 0;  ///< pixels with G/255 ≤ t
+};
+
+UrnOptions urn_options(const UrnCommand& c) {
+  UrnOptions o = UrnOptions::preset(c.preset);
+  if (!c.scales.empty()) {
+    o.scales = parse_float_list(c.scales, "--scales");
+  }
+  o.threshold = c.threshold;
+  o.mode = parse_urn_weight_mode(c.mode);
+  o.validate();
+  return o;
+}
+
+int expected_classes(const UrnCommand& c) {
+  if (c.num_classes >= 0)
+    return c.num_classes;
+  return c.preset == "coco" ? 91 : 21;  // the official configs: VOC 21, COCO 91 (ids 0–90)
+}
+
+std::string urn_path(const UrnCommand& c, const std::string& id) {
+  return c.out + "/urn/" + id + ".png";
+}
+std::string mask_path(const UrnCommand& c, const std::string& id) {
+  return c.out + "/mask/" + id + ".png";
+}
+std::string weight_path(const UrnCommand& c, const std::string& id) {
+  return c.out + "/weight/" + id + ".png";
+}
+std::string uncertainty_path(const UrnCommand& c, const std::string& id) {
+  return c.out + "/uncertainty/" + id + ".npy";
+}
+
+bool outputs_exist(const UrnCommand& c, const std::string& id) {
+  return fs::exists(urn_path(c, id)) && fs::exists(mask_path(c, id)) &&
+         fs::exists(weight_path(c, id)) &&
+         (!c.save_uncertainty || fs::exists(uncertainty_path(c, id)));
+}
+
+// One image: read, run URN, write the outputs (the official file last).
+ImageStats process_image(const UrnCommand& c,
+                         const UrnOptions& options,
+                         const std::string& id,
+                         int threads) {
+  thread_local CrfWorkspace workspace;
+  const RgbImage image = read_image(find_image(c.images, id));
+  const std::string path = find_by_stem(c.probs, id, {".npy"});
+  PM_CHECK(!path.empty(), "{}/{}.npy: missing probability map", c.probs, id);
+  int classes = 0;
+  const std::vector<float> probs = read_urn_probabilities(
+      path, image.width, image.height, c.logits, expected_classes(c), &classes);
+  DenseCrf2D crf(image, options.crf);
+  crf.set_threads(threads);
+  const UrnResult r = compute_urn(crf, probs.data(), classes, options, &workspace);
+  if (c.save_uncertainty && !r.uncertainty.empty()) {
+    std::vector<float> u(r.uncertainty.begin(), r.uncertainty.end());
+    write_npy(uncertainty_path(c, id), NDArray::from(u, {image.height, image.width}));
+  }
+  write_label_png(mask_path(c, id), r.cyclic_mask);
+  write_gray_png(weight_path(c, id), weight_to_gray(r.weight, image.width, image.height));
+  write_urn_png(urn_path(c, id), r.cyclic_mask, r.weight_byte);
+  return {static_cast<int>(r.present.size()), r.uncertain_fraction()};
+}
+
+// The statistics of an image finished by an earlier run, read back from its official file.
+ImageStats stats_from_file(const UrnCommand& c, const std::string& id, float t) {
+  const UrnLabel label = read_urn_png(urn_path(c, id));
+  size_t uncertain = 0;
+  for (uint8_t g : label.weight_byte.labels)
+    uncertain += is_uncertain(g, t);
+  const size_t n = label.mask.num_pixels();
+  return {static_cast<int>(present_classes(label.mask).size()),
+          n == 0 ? 0.0 : static_cast<double>(uncertain) / static_cast<double>(n)};
+}
+
+// A float32 setting as the decimal the user wrote (0.15, not 0.15000000596046448).
+double shortest(float v) {
+  return std::stod(fmt::format("{}", v));
+}
+
+std::string summary_path(const UrnCommand& c) {
+  if (c.batch.shard.empty())
+    return c.out + "/urn_summary.json";
+  std::string tag = c.batch.shard;
+  std::replace(tag.begin(), tag.end(), '/', '-');
+  return c.out + "/urn_summary.shard" + tag + ".json";
+}
+
+int run_urn(const UrnCommand& c) {
+  const UrnOptions options = urn_options(c);
+  std::vector<std::string> ids = resolve_ids(c.list, c.probs, {".npy"});
+  {  // a list may repeat an id; each is processed once
+    std::unordered_map<std::string, bool> seen;
+    std::vector<std::string> unique;
+    for (const auto& id : ids) {
+      if (!seen[id]) {
+        seen[id] = true;
+        unique.push_back(id);
+      }
+    }
+    ids.swap(unique);
+  }
+  const std::vector<std::string> shard = take_shard(ids, c.batch.shard);
+  std::unordered_map<std::string, size_t> slot_of;
+  for (size_t i = 0; i < shard.size(); ++i)
+    slot_of[shard[i]] = i;
+  std::vector<std::optional<ImageStats>> stats(shard.size());
+  // Spare cores (fewer images than --jobs) go inside the images; results do not change.
+  const int threads_per_image =
+      std::max(1, resolve_jobs(c.batch.jobs) / static_cast<int>(std::max<size_t>(shard.size(), 1)));
+
+  const BatchReport report = run_batch(
+      "urn",
+      ids,
+      c.batch,
+      [&](const std::string& id) { return outputs_exist(c, id); },
+      [&](const std::string& id) {
+        stats[slot_of.at(id)] = process_image(c, options, id, threads_per_image);
+      });
+
+  // Images skipped by --resume count in the summary through their stored files.
+  std::vector<size_t> resumed;
+  for (size_t i = 0; i < shard.size(); ++i) {
+    if (!stats[i] && c.batch.resume && outputs_exist(c, shard[i]))
+      resumed.push_back(i);
+  }
+  parallel_for(resumed.size(), c.batch.jobs, [&](size_t k) {
+    stats[resumed[k]] = stats_from_file(c, shard[resumed[k]], options.threshold);
+  });
+
+  std::map<int, size_t> k_histogram;
+  double fraction_sum = 0;
+  size_t counted = 0;
+  for (const auto& s : stats) {
+    if (!s)
+      continue;
+    ++k_histogram[s->present];
+    fraction_sum += s->uncertain_fraction;
+    ++counted;
+  }
+  nlohmann::json k_json = nlohmann::json::object();
+  for (const auto& [k, count] : k_histogram)
+    k_json[std::to_string(k)] = count;
+  nlohmann::json terms = nlohmann::json::array();
+  for (const auto& t : options.crf.terms) {
+    terms.push_back({{"sxy", shortest(t.sxy)},
+                     {"srgb", shortest(t.srgb)},
+                     {"compat", shortest(t.weight)},
+                     {"kind", t.bilateral() ? "bilateral" : "gaussian"}});
+  }
+  std::vector<double> scales;
+  for (float s : options.scales)
+    scales.push_back(shortest(s));
+  const double mean_fraction = counted == 0 ? 0.0 : fraction_sum / static_cast<double>(counted);
+  write_json(summary_path(c),
+             {{"images_done", report.done},
+              {"images_skipped", report.skipped},
+              {"failures", report.failures.size()},
+              {"seconds", report.seconds},
+              {"wall_seconds_per_image",
+               report.done == 0 ? 0.0 : report.seconds / static_cast<double>(report.done)},
+              {"images_counted", counted},
+              {"mean_uncertain_fraction", mean_fraction},
+              {"k_histogram", k_json},
+              {"mode", urn_weight_mode_name(options.mode)},
+              {"threshold", shortest(options.threshold)},
+              {"scales", scales},
+              {"preset", c.preset},
+              {"shard", c.batch.shard},
+              {"crf", {{"iterations", options.crf.iterations}, {"terms", terms}}},
+              {"outputs",
+               {{"urn", "urn/<id>.png: official 3-channel PNG, B = M_c, G = R = weight byte"},
+                {"mask", "mask/<id>.png: M_c, palette PNG"},
+                {"weight", "weight/<id>.png: round(Y*255), gray PNG"}}}});
+  std::printf(
+      "urn: %zu images done, %zu skipped (existing), %zu failed, mean uncertain fraction %.2f %%, "
+      "%.1f s -> %s\n",
+      report.done,
+      report.skipped,
+      report.failures.size(),
+      100.0 * mean_fraction,
+      report.seconds,
+      c.out.c_str());
+  return 0;  // with --keep-going, failures are listed above and the run still succeeds
+}
+
+}  // namespace
+
+void add_urn_command(CLI::App& app, int& exit_code) {
+  auto c = std::make_shared<UrnCommand>();
+  CLI::App* sub = app.add_subcommand(
+      "urn", "URN uncertainty weights: response scaling + dense CRF over probability maps");
+  sub->footer(
+      "URN (Li et al., AAAI 2022) as its official code computes it: M_c = argmax of the CRF over "
+      "all C classes;\n"
+      "for each class present in M_c (background included) and each scale s, that class's "
+      "probability is raised\n"
+      "to s (others unchanged, no renormalisation) and a K-label CRF gives its binary mask; U = "
+      "max "
+      "over classes\n"
+      "of the population variance over scales, min-max normalised per image (a constant map gives "
+      "U = 0);\n"
+      "W8 = uint8((1 - U) * 255). All 1 + K*S CRFs of an image share one lattice. CRF: URN's "
+      "Gaussian 1/3,\n"
+      "bilateral 67/3/4, 10 iterations, unary -log(clip(p, 1e-5, 1)). Scales: --preset voc "
+      "{0.15,0.2,0.25,4,5,6},\n"
+      "coco {0.4,0.5,0.6,2,3,4}. Inputs are matched by file stem.\n\n"
+      "Weights Y (--mode): hard (official): Y = t where W8/255 <= t, else 1; soft: Y = max(W8/255, "
+      "t);\n"
+      "prob (URN Table 5 baseline): Y = P(M_c), the model's probability of the pseudo-label, no "
+      "scaling run.\n\n"
+      "Outputs:\n"
+      "  <out>/urn/<id>.png     the official 3-channel PNG, written as cv2 writes [M_c, G, G]:\n"
+      "                         B = M_c, G = R = the weight byte (W8 in hard/soft mode, "
+      "uint8(P(M_c)"
+      "*255)\n"
+      "                         in prob mode). TRAP: an RGB reader (PIL, stb) sees (G, G, M_c), so "
+      "the label\n"
+      "                         is the THIRD channel; mmseg's pillow loader swaps it back to "
+      "[M_c, G, G].\n"
+      "  <out>/mask/<id>.png    M_c as a palette PNG (VOC colours, raw indices)\n"
+      "  <out>/weight/<id>.png  the final weight Y as gray round(Y*255) (t = 0.05 -> 13, 1 -> "
+      "255)\n"
+      "  <out>/uncertainty/<id>.npy  U as float32 (H, W), with --save-uncertainty (hard/soft)\n"
+      "  <out>/urn_summary.json images done, mean uncertain fraction (G/255 <= t), K histogram\n"
+      "                         (urn_summary.shardI-N.json with --shard I/N)\n\n"
+      "Example:\n  pseudomask urn --images VOC2012/JPEGImages --probs out/probs --out out/urn "
+      "--preset voc --jobs 16");
+  sub->add_option("--images", c->images, "RGB image folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  sub->add_option(
+         "--probs", c->probs, "Probability maps (<id>.npy, (C,H,W) or (C,H*W), float16/32)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--out", c->out, "Output folder")->required();
+  sub->add_option("--list", c->list, "Image-id list (default: every .npy in --probs)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--preset", c->preset, "voc or coco: scale set and class count")
+      ->capture_default_str();
+  sub->add_option("--scales", c->scales, "Response scales S1,S2,... (overrides the preset's)");
+  sub->add_option("--threshold", c->threshold, "t: the weight of uncertain pixels")
+      ->capture_default_str();
+  sub->add_option("--mode", c->mode, "hard (official), soft or prob")->capture_default_str();
+  sub->add_option("--num-classes",
+                  c->num_classes,
+                  "Expected channels C (default: 21 for voc, 91 for coco; 0 = any)");
+  sub->add_flag("--logits", c->logits, "--probs holds logits: apply a softmax first");
+  sub->add_flag("--save-uncertainty",
+                c->save_uncertainty,
+                "Also write U to <out>/uncertainty/<id>.npy (float32)");
+  add_batch_flags(sub, c->batch);
+  sub->callback([c, &exit_code] { exit_code = run_urn(*c); });
+}
+
+}  // namespace pm::cli

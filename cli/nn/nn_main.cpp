@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// Entry point of the nn module (pseudomask_nn_commands.so): parses and runs the commands of
+// kNnCommandNames with the same conventions as the core executable.
+#include <c10/util/Exception.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "nn/nn_commands.h"
+#include "nn/nn_subcommands.h"
+#include "pseudomask/core/common/error.h"
+
+namespace {
+
+/// The first line of a message (torch errors carry a multi-line context).
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int pm_nn_main(int argc, char** argv) {
+  CLI::App app{"pseudomask: classifier training and CAM extraction (libtorch commands)"};
+  app.name("pseudomask");
+  app.require_subcommand(1);
+  int exit_code = 0;
+  pm::cli::add_train_cls_command(app, exit_code);
+  pm::cli::add_cam_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const pm::Error& e) {
+    std::fprintf(stderr, "pseudomask: error: %s\n", e.what());
+    return 1;
+  } catch (const c10::Error& e) {
+    std::fprintf(
+        stderr, "pseudomask: error: torch: %s\n", first_line(e.what_without_backtrace()).c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pseudomask: internal error: %s\n", first_line(e.what()).c_str());
+    return 2;
+  }
+  return exit_code;
+}

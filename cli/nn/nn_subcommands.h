@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace pm::cli {
+
+/// The nn module's commands; each adds its subcommand and stores its exit code in `exit_code`.
+void add_train_cls_command(CLI::App& app, int& exit_code);
+void add_cam_command(CLI::App& app, int& exit_code);
+
+}  // namespace pm::cli

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+// `pseudomask train-cls`: multi-label classifier training on image-level labels (IRN's
+// train_cam.py; ORANDNet's ResNet-50 and ViT classifiers).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "common/progress.h"
+#include "common/report.h"
+#include "nn/dataset_flags.h"
+#include "nn/nn_subcommands.h"
+#include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/parse.h"
+#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/nn/train/cls_trainer.h"
+
+namespace pm::cli {
+namespace {
+
+/// Images looked at to choose the automatic crop size.
+constexpr size_t kCropProbeImages = 32;
+/// IRN's resize range relative to its crop: long side 320..640 for a 512 crop.
+constexpr double kResizeMinRatio = 320.0 / 512.0;
+constexpr double kResizeMaxRatio = 640.0 / 512.0;
+
+/// Flags of `pseudomask train-cls`.
+struct TrainClsCommand {
+  DatasetFlags data;
+  nn::TrainClsOptions train;
+  int num_classes = 0;      ///< 0 = the dataset's foreground classes
+  int crop = 0;             ///< 0 = auto (median long side, multiple of 16)
+  std::string resize_long;  ///< "MIN,MAX"; "" = auto (0.625..1.25 × crop)
+  bool no_jitter = false;
+  bool quiet = false;
+};
+
+/// The median long side of the first images, rounded up to a multiple of 16: 512 for VOC
+/// (IRN's crop), the image size for small synthetic sets.
+int auto_crop(const std::vector<nn::TrainSample>& samples) {
+  std::vector<int> sides;
+  for (size_t i = 0; i < samples.size() && i < kCropProbeImages; ++i) {
+    const RgbImage img = read_image(samples[i].image_path);
+    sides.push_back(std::max(img.width, img.height));
+  }
+  std::nth_element(sides.begin(), sides.begin() + sides.size() / 2, sides.end());
+  const int median = sides[sides.size() / 2];
+  return (median + 15) / 16 * 16;
+}
+
+int run_train_cls(TrainClsCommand& c) {
+  const Dataset ds = open_dataset_flags(c.data);
+  const auto labels = load_image_labels(ds);
+  std::vector<nn::TrainSample> samples;
+  for (const std::string& id : ds.ids)
+    samples.push_back({id, ds.image_path(id), labels.at(id)});
+  PM_CHECK(!samples.empty(), "{}: split '{}' has no images", c.data.root, c.data.split);
+
+  nn::TrainClsOptions& o = c.train;
+  o.model.num_classes = c.num_classes > 0 ? c.num_classes : ds.num_classes() - 1;
+  o.augment.crop = c.crop > 0 ? c.crop : auto_crop(samples);
+  if (c.resize_long.empty()) {
+    o.augment.resize_long_min = static_cast<int>(std::lround(o.augment.crop * kResizeMinRatio));
+    o.augment.resize_long_max = static_cast<int>(std::lround(o.augment.crop * kResizeMaxRatio));
+  } else {
+    const auto v = parse_float_list(c.resize_long, "--resize-long", 2);
+    o.augment.resize_long_min = static_cast<int>(v[0]);
+    o.augment.resize_long_max = static_cast<int>(v[1]);
+  }
+  if (c.no_jitter)
+    o.augment.jitter = nn::ColorJitter{0, 0, 0, 0};
+
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  std::printf("train-cls: %s, %zu images, %d classes, crop %d (long side %d..%d), %s\n",
+              o.model.arch.c_str(),
+              samples.size(),
+              o.model.num_classes,
+              o.augment.crop,
+              o.augment.resize_long_min,
+              o.augment.resize_long_max,
+              o.device.c_str());
+  std::fflush(stdout);
+  std::unique_ptr<Progress> progress;
+  double epoch_loss = 0, epoch_acc = 0;
+  int64_t epoch_steps = 0;
+  nlohmann::json epochs = nlohmann::json::array();
+  auto on_step = [&](const nn::StepLog& s, int64_t total) {
+    if (!progress)
+      progress = std::make_unique<Progress>("train-cls", static_cast<size_t>(total), c.quiet);
+    progress->update(static_cast<size_t>(s.step + 1));
+    epoch_loss += s.loss;
+    epoch_acc += s.accuracy;
+    ++epoch_steps;
+    const int64_t per_epoch = total / o.epochs;
+    if ((s.step + 1) % per_epoch == 0) {
+      const double loss = epoch_loss / epoch_steps, acc = epoch_acc / epoch_steps;
+      epochs.push_back({{"epoch", s.epoch + 1}, {"loss", loss}, {"accuracy", acc}});
+      if (!c.quiet) {
+        std::fprintf(stderr,
+                     "%sepoch %d/%d: loss %.4f, label accuracy %.1f%%, lr %.3g\n",
+                     tty ? "\r\033[K" : "",
+                     s.epoch + 1,
+                     o.epochs,
+                     loss,
+                     100 * acc,
+                     s.lr);
+      }
+      epoch_loss = epoch_acc = 0;
+      epoch_steps = 0;
+    }
+  };
+  const nn::TrainClsResult r = nn::train_classifier(samples, o, on_step);
+  if (progress)
+    progress->finish();
+  write_json(o.out_dir + "/train_cls_summary.json",
+             {{"arch", o.model.arch},
+              {"num_classes", o.model.num_classes},
+              {"images", samples.size()},
+              {"crop", o.augment.crop},
+              {"resize_long", {o.augment.resize_long_min, o.augment.resize_long_max}},
+              {"epochs", o.epochs},
+              {"batch_size", o.batch_size},
+              {"lr", o.lr},
+              {"head_lr_mult", o.head_lr_mult},
+              {"momentum", o.momentum},
+              {"weight_decay", o.weight_decay},
+              {"seed", o.seed},
+              {"device", o.device},
+              {"start_step", r.start_step},
+              {"steps_run", r.steps.size()},
+              {"total_steps", r.total_steps},
+              {"finished", r.finished},
+              {"final_loss", r.steps.empty() ? 0.0 : r.steps.back().loss},
+              {"epochs_run", epochs},
+              {"seconds", r.seconds},
+              {"model", r.model_path},
+              {"log", r.log_path}});
+  std::printf("train-cls: %zu steps (%lld..%lld of %lld) in %.1f s -> %s\n",
+              r.steps.size(),
+              static_cast<long long>(r.start_step),
+              static_cast<long long>(r.start_step + static_cast<int64_t>(r.steps.size())),
+              static_cast<long long>(r.total_steps),
+              r.seconds,
+              r.finished ? r.model_path.c_str() : (o.out_dir + "/last.pth (use --resume)").c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_train_cls_command(CLI::App& app, int& exit_code) {
+  auto c = std::make_shared<TrainClsCommand>();
+  nn::TrainClsOptions& o = c->train;
+  CLI::App* sub = app.add_subcommand(
+      "train-cls", "Train a multi-label classifier (ResNet or ViT) on image-level labels");
+  sub->footer(
+      "Stage one of WSSS (IRN's train_cam.py). Loss: multi-label soft margin. Optimiser: SGD with "
+      "the poly\n"
+      "schedule lr (1 - t/T)^0.9, the new head at --head-lr-mult x lr. ResNet: output stride 16, "
+      "frozen\n"
+      "BatchNorm statistics, conv1..layer2 frozen; ViT: patch embedding frozen. Augmentation: "
+      "random long\n"
+      "side, flip, colour jitter, crop into a zero canvas, ImageNet normalisation. Writes "
+      "<out>/model.pth\n"
+      "(weights + metadata), <out>/last.pth (for --resume), <out>/train_log.csv and "
+      "train_cls_summary.json.\n"
+      "The official IRN/ORANDNet code passes weight decay as momentum: --momentum 5e-4 "
+      "--weight-decay 0\n"
+      "reproduces it. Archs: resnet50, resnet101, resnet-tiny, deit-base, deit-small, deit-tiny, "
+      "vit-tiny.\n\n"
+      "Example:\n  pseudomask train-cls --dataset VOC2012 --split train_aug --arch resnet50 "
+      "--pretrained resnet50-19c8e357.pth --out runs/cls_r50 --epochs 5 --batch-size 16");
+  add_dataset_flags(sub, c->data, "train");
+  sub->add_option("--out", o.out_dir, "Output folder")->required();
+  sub->add_option("--arch", o.model.arch, "Architecture")->capture_default_str();
+  sub->add_option("--pretrained",
+                  o.pretrained,
+                  "ImageNet .pth of the backbone (torchvision ResNet, timm/DeiT ViT)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--num-classes",
+                  c->num_classes,
+                  "Foreground classes (default: the dataset's, e.g. 20 for VOC)");
+  sub->add_option("--epochs", o.epochs, "Epochs")->capture_default_str();
+  sub->add_option("--batch-size", o.batch_size, "Images per step")->capture_default_str();
+  sub->add_option("--lr", o.lr, "Backbone learning rate")->capture_default_str();
+  sub->add_option("--head-lr-mult", o.head_lr_mult, "Head learning-rate multiplier")
+      ->capture_default_str();
+  sub->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
+  sub->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str();
+  sub->add_option("--clip-grad", o.clip_grad, "Clip the gradient norm (0 = off; ORANDNet ViT: 1)")
+      ->capture_default_str();
+  sub->add_option("--crop", c->crop, "Training crop side (default: median long side, x16)");
+  sub->add_option("--resize-long",
+                  c->resize_long,
+                  "Long-side range MIN,MAX (default: 0.625..1.25 x crop; IRN: 320,640)");
+  sub->add_flag("--no-jitter", c->no_jitter, "No colour jitter");
+  sub->add_option("--image-size",
+                  o.model.image_size,
+                  "ViT: input side of the position embeddings (default: the crop)");
+  sub->add_option("--workers", o.workers, "Threads preparing batches")->capture_default_str();
+  sub->add_option("--threads", o.threads, "Torch threads (0 = torch's default)")
+      ->capture_default_str();
+  sub->add_option("--seed", o.seed, "Seed of data order, augmentation and init")
+      ->capture_default_str();
+  sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_flag("--resume", o.resume, "Continue from <out>/last.pth");
+  sub->add_option("--stop-after",
+                  o.stop_after,
+                  "Stop after this many steps in all, keeping the schedule (resume later)");
+  sub->add_flag("--quiet", c->quiet, "No progress output");
+  sub->callback([c, &exit_code] { exit_code = run_train_cls(*c); });
+}
+
+}  // namespace pm::cli

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: MIT
+# Shared by the CLI smoke scripts (source it): a temporary folder, named checks, and the
+# one-clear-line error convention. Call `finish NAME` at the end.
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+check() {  # check NAME CONDITION...
+  local name="$1"; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=$((fail + 1)); fi
+}
+expect_error() {  # expect_error NAME PATTERN -- COMMAND...: non-zero exit, one stderr line, PATTERN in it
+  local name="$1" pattern="$2"; shift 3
+  local out rc
+  out="$("$@" 2>&1 >/dev/null)"; rc=$?
+  if [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] && printf '%s' "$out" | grep -q -- "$pattern"; then
+    echo "ok   $name"
+  else
+    echo "FAIL $name (rc=$rc, stderr: $out)"; fail=$((fail + 1))
+  fi
+}
+finish() {  # finish NAME: the exit status of the script
+  if [ $fail -ne 0 ]; then echo "$1: $fail check(s) failed"; exit 1; fi
+  echo "$1: all checks passed"
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pseudomask/core/common/image.h"
+#include "pseudomask/core/crf/dense_crf.h"
+
+// URN (Li et al., AAAI 2022): uncertainty estimation via response scaling. The behaviour follows
+// the official code (docs/reference/urn-official-code.md §1–3), which is the reference: the
+// paper's method section could not be read, so its equation numbers are not quoted; the comments
+// name each step as "URN <step>" and the section of that document that specifies it.
+
+namespace pm {
+
+/// How the uncertainty becomes the per-pixel loss weight Y. Every mode derives Y from one byte per
+/// pixel, the "weight byte" G that the official 3-channel PNG stores in its G and R channels, so
+/// that Y can be recomputed from the file, the mode and t alone.
+enum class UrnWeightMode {
+  kHard,  ///< official: G = W8 = uint8((1 − U)·255); Y = t where G/255 ≤ t, else 1
+  kSoft,  ///< G = W8; Y = max(G/255, t) (W itself, floored at t)
+  kProb,  ///< URN Table 5 baseline: G = uint8(P_{M_c}·255), the model's (detached) probability
+          ///< of the pseudo-label; Y = G/255. No response scaling is run.
+};
+
+/// "hard" | "soft" | "prob" → the mode; throws naming the bad value.
+UrnWeightMode parse_urn_weight_mode(const std::string& name);
+/// The mode's name ("hard", "soft", "prob").
+const char* urn_weight_mode_name(UrnWeightMode mode);
+
+/// Options of the URN uncertainty pass, with the official defaults (VOC).
+struct UrnOptions {
+  /// Response scales s_n: each present class's probability is raised to each (VOC set).
+  std::vector<float> scales = {0.15f, 0.2f, 0.25f, 4.0f, 5.0f, 6.0f};
+  float threshold = 0.05f;                    ///< t: the weight of uncertain pixels
+  UrnWeightMode mode = UrnWeightMode::kHard;  ///< how U becomes Y
+  CrfParams crf = CrfParams::preset("urn");   ///< URN's CRF: Gaussian 1/3, bilateral 67/3/4
+  float prob_clip = 1e-5f;                    ///< unary −log(clip(p, prob_clip, 1))
+  /// Label channels filtered per lattice traversal by the scaled CRFs (speed/memory trade-off;
+  /// results do not depend on it).
+  int max_group_channels = 64;
+
+  /// The official settings of a dataset: "voc" (scales {0.15, 0.2, 0.25, 4, 5, 6}) or "coco"
+  /// ({0.4, 0.5, 0.6, 2, 3, 4}); t = 0.05 and URN's CRF for both.
+  static UrnOptions preset(const std::string& dataset);
+  /// Throws pm::Error naming the bad value (empty or non-positive scales, t outside [0, 1], ...).
+  void validate() const;
+};
+
+/// The output of the URN pass on one image. All maps are W×H, row-major.
+struct UrnResult {
+  LabelMap cyclic_mask;          ///< M_c: argmax of the CRF over all C classes
+  std::vector<uint8_t> present;  ///< the classes present in M_c, ascending (K = size)
+  /// U ∈ [0, 1] after per-image min-max normalisation, float64 as in the official numpy code
+  /// (empty in prob mode).
+  std::vector<double> uncertainty;
+  LabelMap weight_byte;         ///< G: W8 (hard, soft) or uint8(P_{M_c}·255) (prob)
+  std::vector<float> weight;    ///< Y, per pixel (see UrnWeightMode)
+  size_t uncertain_pixels = 0;  ///< pixels with G/255 ≤ t (Y = t in hard mode)
+
+  /// uncertain_pixels / pixels.
+  double uncertain_fraction() const;
+};
+
+/// Checks that (C, N) planes are probabilities: no NaN, every value in [0, 1] (1 + 1e-3 allowed
+/// for float16 rounding). Throws "<name>: value v at class c, pixel (x, y) is outside [0, 1] ..."
+/// so that logits passed without --logits are caught.
+void check_probabilities(
+    const float* probs, int classes, int width, int height, const std::string& name);
+
+/// Reads the probability map of one image for URN: a .npy (C, H, W) or (C, H·W), float16/32/64,
+/// as float32 (C, N); with `logits`, a softmax over C first. Throws naming the file when the shape
+/// does not fit the width×height image, when C differs from `expected_classes` (> 0), when C is
+/// outside 2..255, or when values are not probabilities (check_probabilities).
+std::vector<float> read_urn_probabilities(const std::string& path,
+                                          int width,
+                                          int height,
+                                          bool logits,
+                                          int expected_classes,
+                                          int* classes);
+
+/// The classes present in a label map (the official code's set of labels in M_c, background
+/// included), ascending. Ignore (255) is never produced by a CRF and is not listed.
+std::vector<uint8_t> present_classes(const LabelMap& mask);
+
+/// URN response scaling (§1): the K-channel probability map of one variant, (K, N) label-major:
+/// channel k is P_{present[k]}, except channel `scaled` which is P_{present[scaled]}^s
+/// (element-wise power, float32 as numpy computes it). Not renormalised.
+std::vector<float> scale_response(
+    const float* probs, size_t pixels, const std::vector<uint8_t>& present, int scaled, float s);
+
+/// Population variance (ddof = 0) of n values, in numpy's order of operations: mean = Σx / n,
+/// then Σ(x − mean)² / n, in float64.
+double population_variance(const double* values, int n);
+
+/// URN variance over scales (§3): V_c per pixel from the number of scales (out of `samples`) at
+/// which the pixel's binary mask B_{c,n} is 1: the population variance of `ones` ones and
+/// `samples − ones` zeros.
+std::vector<double> variance_over_scales(const std::vector<uint8_t>& ones, int samples);
+
+/// URN max over classes (§3): U_raw = max_c V_c, pixel-wise. Each V_c has the same length.
+std::vector<double> max_over_classes(const std::vector<std::vector<double>>& variances);
+
+/// URN per-image normalisation (§3): U = (U_raw − min) / (max − min + 1e−6). A constant map
+/// (including K = 1) gives U = 0 everywhere, i.e. every pixel certain — as the official code.
+std::vector<double> min_max_normalise(const std::vector<double>& raw);
+
+/// URN weight byte (§3): W8 = uint8((1 − U)·255), truncated as numpy's astype(uint8).
+uint8_t weight_byte_from_uncertainty(double u);
+
+/// The official loss weight (§3, §5): t where W8/255 ≤ t (float32 comparison, as torch), else 1.
+float hard_weight(uint8_t weight_byte, float t);
+/// The soft weight: max(W8/255, t).
+float soft_weight(uint8_t weight_byte, float t);
+/// The probability baseline: G/255 with G = uint8(P·255).
+float prob_weight(uint8_t weight_byte);
+/// The weight byte of the probability baseline: uint8(p·255), truncated.
+uint8_t weight_byte_from_probability(float p);
+/// Y of a weight byte under `mode`.
+float weight_from_byte(uint8_t weight_byte, UrnWeightMode mode, float t);
+/// Whether a pixel counts as uncertain: G/255 ≤ t (float32).
+bool is_uncertain(uint8_t weight_byte, float t);
+
+/// The raw uncertainty U_raw = max_c Var_n[B_{c,n}] (§1–3): for every present class c and scale
+/// s_n, the CRF over the K-channel response-scaled map (scale_response) gives the binary mask
+/// B_{c,n} = [argmax == c]. All K·N CRFs run through `crf`'s shared lattices (infer_batch).
+/// probs: (C, N) float32 of the image `crf` was built on; present: classes of M_c. K = 1 gives
+/// zeros without running a CRF (a 1-label CRF's argmax is 0 everywhere, so the variance is 0).
+std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
+                                                 const float* probs,
+                                                 int classes,
+                                                 const std::vector<uint8_t>& present,
+                                                 const UrnOptions& options,
+                                                 CrfWorkspace* workspace = nullptr);
+
+/// The whole URN pass on one image: M_c from the C-label CRF over `probs`, then (hard, soft) the
+/// response-scaling uncertainty, normalisation, weight byte and Y, or (prob) Y from P_{M_c}.
+/// probs: (C, N) float32 probabilities for the image `crf` was built on (N = width·height),
+/// 2 ≤ C ≤ 255. The result does not depend on crf.threads().
+UrnResult compute_urn(const DenseCrf2D& crf,
+                      const float* probs,
+                      int classes,
+                      const UrnOptions& options,
+                      CrfWorkspace* workspace = nullptr);
+
+}  // namespace pm

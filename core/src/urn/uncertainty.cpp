@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+// URN uncertainty via response scaling, as the official code computes it
+// (docs/reference/urn-official-code.md §1–3): M_c = argmax CRF(P); for every present class c and
+// scale s_n, a K-label CRF over P[L] with channel c raised to s_n gives B_{c,n}; U_raw =
+// max_c Var_n B_{c,n}; U = min-max(U_raw); W8 = uint8((1 − U)·255); Y = t where W8/255 ≤ t.
+#include "pseudomask/core/urn/uncertainty.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "pseudomask/core/common/error.h"
+#include "pseudomask/core/crf/crf_inputs.h"
+
+namespace pm {
+namespace {
+
+// The official code's +1e-6 in the min-max denominator.
+constexpr double kNormEpsilon = 1e-6;
+// Float16 rounds a probability just below 1 to at most 1 + 2^-10; allow that much above 1.
+constexpr float kProbSlack = 1e-3f;
+
+}  // namespace
+
+UrnWeightMode parse_urn_weight_mode(const std::string& name) {
+  if (name == "hard")
+    return UrnWeightMode::kHard;
+  if (name == "soft")
+    return UrnWeightMode::kSoft;
+  if (name == "prob")
+    return UrnWeightMode::kProb;
+  PM_FAIL("--mode {}: expected hard, soft or prob", name);
+}
+
+const char* urn_weight_mode_name(UrnWeightMode mode) {
+  switch (mode) {
+    case UrnWeightMode::kHard:
+      return "hard";
+    case UrnWeightMode::kSoft:
+      return "soft";
+    case UrnWeightMode::kProb:
+      return "prob";
+  }
+  return "?";
+}
+
+UrnOptions UrnOptions::preset(const std::string& dataset) {
+  UrnOptions o;
+  if (dataset == "voc") {
+    o.scales = {0.15f, 0.2f, 0.25f, 4.0f, 5.0f, 6.0f};
+  } else if (dataset == "coco") {
+    o.scales = {0.4f, 0.5f, 0.6f, 2.0f, 3.0f, 4.0f};
+  } else {
+    PM_FAIL("--preset {}: expected voc or coco", dataset);
+  }
+  return o;
+}
+
+void UrnOptions::validate() const {
+  PM_CHECK(!scales.empty() && scales.size() <= 255,
+           "URN needs 1..255 response scales, got {}",
+           scales.size());
+  for (float s : scales)
+    PM_CHECK(std::isfinite(s) && s > 0.0f, "URN response scale must be finite and > 0, got {}", s);
+  PM_CHECK(threshold >= 0.0f && threshold <= 1.0f,
+           "URN threshold t must be in [0, 1], got {}",
+           threshold);
+  PM_CHECK(prob_clip > 0.0f && prob_clip <= 1.0f,
+           "probability clip must be in (0, 1], got {}",
+           prob_clip);
+  PM_CHECK(max_group_channels >= 1, "max_group_channels must be >= 1, got {}", max_group_channels);
+  crf.validate();
+}
+
+double UrnResult::uncertain_fraction() const {
+  const size_t n = cyclic_mask.num_pixels();
+  return n == 0 ? 0.0 : static_cast<double>(uncertain_pixels) / static_cast<double>(n);
+}
+
+void check_probabilities(
+    const float* probs, int classes, int width, int height, const std::string& name) {
+  const size_t n = static_cast<size_t>(width) * height;
+  for (size_t i = 0; i < static_cast<size_t>(classes) * n; ++i) {
+    const float v = probs[i];
+    if (v >= 0.0f && v <= 1.0f + kProbSlack)
+      continue;
+    const size_t p = i % n;
+    PM_CHECK(!std::isnan(v),
+             "{}: NaN at class {}, pixel (x={}, y={})",
+             name,
+             i / n,
+             p % static_cast<size_t>(width),
+             p / static_cast<size_t>(width));
+    PM_FAIL(
+        "{}: value {} at class {}, pixel (x={}, y={}) is outside [0, 1]; pass --logits if "
+        "these are logits",
+        name,
+        v,
+        i / n,
+        p % static_cast<size_t>(width),
+        p / static_cast<size_t>(width));
+  }
+}
+
+std::vector<float> read_urn_probabilities(const std::string& path,
+                                          int width,
+                                          int height,
+                                          bool logits,
+                                          int expected_classes,
+                                          int* classes) {
+  std::vector<float> planes = read_label_planes(path, width, height, classes);
+  PM_CHECK(expected_classes <= 0 || *classes == expected_classes,
+           "{}: {} class channels, expected {}",
+           path,
+           *classes,
+           expected_classes);
+  PM_CHECK(
+      *classes >= 2 && *classes <= 255, "{}: {} class channels (URN needs 2..255)", path, *classes);
+  if (logits)
+    softmax_labels(planes, *classes);
+  check_probabilities(planes.data(), *classes, width, height, path);
+  return planes;
+}
+
+std::vector<uint8_t> present_classes(const LabelMap& mask) {
+  bool seen[256] = {};
+  for (uint8_t v : mask.labels)
+    seen[v] = true;
+  std::vector<uint8_t> out;
+  for (int v = 0; v < 255; ++v) {
+    if (seen[v])
+      out.push_back(static_cast<uint8_t>(v));
+  }
+  return out;
+}
+
+// URN response scaling (§1): P[L] with channel `scaled` replaced by P_c^s, no renormalisation.
+std::vector<float> scale_response(
+    const float* probs, size_t pixels, const std::vector<uint8_t>& present, int scaled, float s) {
+  PM_CHECK(scaled >= 0 && static_cast<size_t>(scaled) < present.size(),
+           "scaled channel {} is out of range for {} present classes",
+           scaled,
+           present.size());
+  std::vector<float> out(present.size() * pixels);
+  for (size_t k = 0; k < present.size(); ++k) {
+    const float* src = probs + static_cast<size_t>(present[k]) * pixels;
+    float* dst = out.data() + k * pixels;
+    if (static_cast<int>(k) == scaled) {
+      for (size_t p = 0; p < pixels; ++p)
+        dst[p] = std::pow(src[p], s);  // float32 power, as numpy's float32 ** float
+    } else {
+      std::copy(src, src + pixels, dst);
+    }
+  }
+  return out;
+}
+
+// numpy's var(ddof=0): mean first, then the mean of squared deviations, in float64.
+double population_variance(const double* values, int n) {
+  PM_CHECK(n >= 1, "variance of {} values", n);
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i)
+    sum += values[i];
+  const double mean = sum / n;
+  double sq = 0.0;
+  for (int i = 0; i < n; ++i)
+    sq += (values[i] - mean) * (values[i] - mean);
+  return sq / n;
+}
+
+// URN variance over scales (§3): Var_n B_{c,n} of binary samples, tabulated by the count of ones.
+std::vector<double> variance_over_scales(const std::vector<uint8_t>& ones, int samples) {
+  PM_CHECK(samples >= 1 && samples <= 255, "variance over {} scales", samples);
+  std::vector<double> table(static_cast<size_t>(samples) + 1);
+  std::vector<double> x(static_cast<size_t>(samples));
+  for (int m = 0; m <= samples; ++m) {
+    for (int i = 0; i < samples; ++i)
+      x[static_cast<size_t>(i)] = i < m ? 1.0 : 0.0;
+    table[static_cast<size_t>(m)] = population_variance(x.data(), samples);
+  }
+  std::vector<double> out(ones.size());
+  for (size_t p = 0; p < ones.size(); ++p) {
+    PM_CHECK(ones[p] <= samples, "{} ones out of {} samples", ones[p], samples);
+    out[p] = table[ones[p]];
+  }
+  return out;
+}
+
+// URN max over classes (§3): U_raw = max_c V_c.
+std::vector<double> max_over_classes(const std::vector<std::vector<double>>& variances) {
+  if (variances.empty())
+    return {};
+  std::vector<double> out = variances[0];
+  for (size_t c = 1; c < variances.size(); ++c) {
+    PM_CHECK(variances[c].size() == out.size(),
+             "class {} has {} variances, class 0 has {}",
+             c,
+             variances[c].size(),
+             out.size());
+    for (size_t p = 0; p < out.size(); ++p)
+      out[p] = std::max(out[p], variances[c][p]);
+  }
+  return out;
+}
+
+// URN per-image normalisation (§3): U = (U_raw − min) / (max − min + 1e−6).
+std::vector<double> min_max_normalise(const std::vector<double>& raw) {
+  if (raw.empty())
+    return {};
+  const auto [lo, hi] = std::minmax_element(raw.begin(), raw.end());
+  const double min = *lo, range = *hi - *lo + kNormEpsilon;
+  std::vector<double> out(raw.size());
+  for (size_t p = 0; p < raw.size(); ++p)
+    out[p] = (raw[p] - min) / range;
+  return out;
+}
+
+// URN weight (§3): W8 = uint8((1 − U)·255), truncating.
+uint8_t weight_byte_from_uncertainty(double u) {
+  const double w = (1.0 - u) * 255.0;
+  return static_cast<uint8_t>(std::clamp(w, 0.0, 255.0));
+}
+
+uint8_t weight_byte_from_probability(float p) {
+  return static_cast<uint8_t>(std::clamp(static_cast<double>(p) * 255.0, 0.0, 255.0));
+}
+
+bool is_uncertain(uint8_t weight_byte, float t) {
+  return static_cast<float>(weight_byte) / 255.0f <= t;
+}
+
+// URN loss weight (§3, §5): Y = t on uncertain pixels, 1 elsewhere.
+float hard_weight(uint8_t weight_byte, float t) {
+  return is_uncertain(weight_byte, t) ? t : 1.0f;
+}
+
+float soft_weight(uint8_t weight_byte, float t) {
+  return std::max(static_cast<float>(weight_byte) / 255.0f, t);
+}
+
+float prob_weight(uint8_t weight_byte) {
+  return static_cast<float>(weight_byte) / 255.0f;
+}
+
+float weight_from_byte(uint8_t weight_byte, UrnWeightMode mode, float t) {
+  switch (mode) {
+    case UrnWeightMode::kHard:
+      return hard_weight(weight_byte, t);
+    case UrnWeightMode::kSoft:
+      return soft_weight(weight_byte, t);
+    case UrnWeightMode::kProb:
+      return prob_weight(weight_byte);
+  }
+  return 1.0f;
+}
+
+std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
+                                                 const float* probs,
+                                                 int classes,
+                                                 const std::vector<uint8_t>& present,
+                                                 const UrnOptions& options,
+                                                 CrfWorkspace* workspace) {
+  const size_t n = static_cast<size_t>(crf.width()) * crf.height();
+  const int k_count = static_cast<int>(present.size());
+  PM_CHECK(k_count >= 1, "URN needs at least one present class");
+  for (uint8_t c : present)
+    PM_CHECK(c < classes, "present class {} is out of range for {} classes", c, classes);
+  if (k_count == 1)
+    return std::vector<double>(n, 0.0);  // one label: B = 1 at every scale, variance 0
+  const int samples = static_cast<int>(options.scales.size());
+
+  // The unscaled K-label energies, shared by every variant; only the scaled channel changes.
+  std::vector<float> selected(static_cast<size_t>(k_count) * n);
+  for (int k = 0; k < k_count; ++k) {
+    const float* src = probs + static_cast<size_t>(present[static_cast<size_t>(k)]) * n;
+    std::copy(src, src + n, selected.begin() + static_cast<std::ptrdiff_t>(k * n));
+  }
+  const Unary base = unary_from_probabilities(selected.data(), k_count, n, options.prob_clip);
+
+  // ones[k][p]: scales at which B_{k,n}(p) = 1. Variants (k, s_n) run in batches of about
+  // max_group_channels channels to bound memory; results do not depend on the batching.
+  std::vector<std::vector<uint8_t>> ones(static_cast<size_t>(k_count), std::vector<uint8_t>(n, 0));
+  const int variants = k_count * samples;
+  const int per_batch = std::max(1, options.max_group_channels / k_count);
+  std::vector<Unary> unaries;
+  std::vector<float> scaled(n);
+  for (int first = 0; first < variants; first += per_batch) {
+    const int last = std::min(variants, first + per_batch);
+    unaries.assign(static_cast<size_t>(last - first), base);
+    std::vector<const Unary*> batch;
+    for (int v = first; v < last; ++v) {
+      const int k = v / samples;
+      const float s = options.scales[static_cast<size_t>(v % samples)];
+      // URN response scaling (§1): channel k ← P_k^s, the others unchanged.
+      const float* src = selected.data() + static_cast<size_t>(k) * n;
+      for (size_t p = 0; p < n; ++p)
+        scaled[p] = std::pow(src[p], s);
+      const Unary u = unary_from_probabilities(scaled.data(), 1, n, options.prob_clip);
+      Unary& variant = unaries[static_cast<size_t>(v - first)];
+      std::copy(u.energy.begin(),
+                u.energy.end(),
+                variant.energy.begin() + static_cast<std::ptrdiff_t>(k * n));
+      batch.push_back(&variant);
+    }
+    const std::vector<CrfResult> results =
+        crf.infer_batch(batch, options.max_group_channels, workspace, CrfOutputs::kLabels);
+    for (int v = first; v < last; ++v) {
+      const int k = v / samples;
+      const LabelMap& map = results[static_cast<size_t>(v - first)].map;
+      std::vector<uint8_t>& count = ones[static_cast<size_t>(k)];
+      for (size_t p = 0; p < n; ++p)
+        count[p] = static_cast<uint8_t>(count[p] + (map.labels[p] == k));  // B_{k,n}
+    }
+  }
+
+  // URN variance over scales, then max over classes (§3).
+  std::vector<std::vector<double>> variances;
+  variances.reserve(ones.size());
+  for (const auto& count : ones)
+    variances.push_back(variance_over_scales(count, samples));
+  return max_over_classes(variances);
+}
+
+UrnResult compute_urn(const DenseCrf2D& crf,
+                      const float* probs,
+                      int classes,
+                      const UrnOptions& options,
+                      CrfWorkspace* workspace) {
+  options.validate();
+  PM_CHECK(classes >= 2 && classes <= 255, "URN needs 2..255 classes, got {}", classes);
+  const size_t n = static_cast<size_t>(crf.width()) * crf.height();
+  UrnResult r;
+  // M_c: the CRF over all C classes (§1).
+  CrfResult full = crf.infer(unary_from_probabilities(probs, classes, n, options.prob_clip),
+                             workspace,
+                             CrfOutputs::kLabels);
+  r.cyclic_mask = std::move(full.map);
+  r.present = present_classes(r.cyclic_mask);
+  r.weight_byte = LabelMap(crf.width(), crf.height());
+  r.weight.resize(n);
+
+  if (options.mode == UrnWeightMode::kProb) {
+    // URN Table 5 baseline: the model's probability of the pseudo-label.
+    for (size_t p = 0; p < n; ++p) {
+      const size_t label = r.cyclic_mask.labels[p];
+      r.weight_byte.labels[p] = weight_byte_from_probability(probs[label * n + p]);
+    }
+  } else {
+    r.uncertainty = min_max_normalise(
+        response_scaling_uncertainty(crf, probs, classes, r.present, options, workspace));
+    for (size_t p = 0; p < n; ++p)
+      r.weight_byte.labels[p] = weight_byte_from_uncertainty(r.uncertainty[p]);
+  }
+  for (size_t p = 0; p < n; ++p) {
+    const uint8_t g = r.weight_byte.labels[p];
+    r.weight[p] = weight_from_byte(g, options.mode, options.threshold);
+    r.uncertain_pixels += is_uncertain(g, options.threshold);
+  }
+  return r;
+}
+
+}  // namespace pm

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#include "pseudomask/nn/train/sgd.h"
+
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <cmath>
+
+#include "pseudomask/core/common/error.h"
+#include "pseudomask/nn/tensor.h"
+
+namespace pm::nn {
+
+PolySgd::PolySgd(std::vector<ParamGroup> groups, const SgdOptions& options)
+    : groups_(std::move(groups)), options_(options) {
+  PM_CHECK(
+      options_.total_steps >= 1, "SGD: total steps must be positive, got {}", options_.total_steps);
+  PM_CHECK(options_.lr > 0, "--lr {}: must be positive", options_.lr);
+  PM_CHECK(options_.momentum >= 0 && options_.momentum < 1,
+           "--momentum {}: must be in [0, 1)",
+           options_.momentum);
+  PM_CHECK(options_.weight_decay >= 0, "--weight-decay {}: must be >= 0", options_.weight_decay);
+  for (const auto& g : groups_)
+    buffers_.emplace_back(g.params.size());
+}
+
+double PolySgd::lr_at(int64_t step) const {
+  const double left = 1.0 - static_cast<double>(step) / static_cast<double>(options_.total_steps);
+  return left <= 0 ? 0.0 : options_.lr * std::pow(left, options_.poly_power);
+}
+
+double PolySgd::step(int64_t step) {
+  const double lr = lr_at(step);
+  torch::NoGradGuard no_grad;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const double group_lr = lr * groups_[g].lr_mult;
+    for (size_t i = 0; i < groups_[g].params.size(); ++i) {
+      torch::Tensor p = groups_[g].params[i].second;
+      if (!p.grad().defined())
+        continue;
+      torch::Tensor d = p.grad();
+      if (options_.weight_decay != 0)
+        d = d.add(p, options_.weight_decay);
+      torch::Tensor& buf = buffers_[g][i];
+      if (options_.momentum != 0) {
+        if (!buf.defined())
+          buf = d.clone();
+        else
+          buf.mul_(options_.momentum).add_(d);
+        d = buf;
+      }
+      p.add_(d, -group_lr);
+    }
+  }
+  return lr;
+}
+
+void PolySgd::zero_grad() {
+  for (auto& g : groups_) {
+    for (auto& [name, p] : g.params) {
+      if (p.grad().defined())
+        p.mutable_grad() = torch::Tensor();
+    }
+  }
+}
+
+void PolySgd::save_state(Checkpoint& ckpt, const std::string& prefix) const {
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    for (size_t i = 0; i < groups_[g].params.size(); ++i) {
+      if (buffers_[g][i].defined())
+        ckpt.tensors.emplace_back(prefix + groups_[g].params[i].first, to_ndarray(buffers_[g][i]));
+    }
+  }
+}
+
+void PolySgd::load_state(const Checkpoint& ckpt,
+                         const std::string& prefix,
+                         const std::string& name) {
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    for (size_t i = 0; i < groups_[g].params.size(); ++i) {
+      const auto& [pname, p] = groups_[g].params[i];
+      const NDArray* a = ckpt.find(prefix + pname);
+      if (a == nullptr) {
+        buffers_[g][i] = torch::Tensor();
+        continue;
+      }
+      const torch::Tensor t = to_tensor(*a);
+      PM_CHECK(t.sizes() == p.sizes(),
+               "{}: momentum of {} is {}, the parameter is {}",
+               name,
+               pname,
+               shape_string(t.sizes().vec()),
+               shape_string(p.sizes().vec()));
+      buffers_[g][i] = t.to(p.device(), p.scalar_type());
+    }
+  }
+}
+
+}  // namespace pm::nn
