@@ -7,23 +7,7 @@
 set -u
 PM="$1"
 SHARED="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fail=0
-check() {  # check NAME CONDITION...
-  local name="$1"; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fail=$((fail + 1)); fi
-}
-expect_error() {  # expect_error NAME PATTERN -- COMMAND...
-  local name="$1" pattern="$2"; shift 3
-  local out rc
-  out="$("$@" 2>&1 >/dev/null)"; rc=$?
-  if [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | grep -c .)" -eq 1 ] && printf '%s' "$out" | grep -q -- "$pattern"; then
-    echo "ok   $name"
-  else
-    echo "FAIL $name (rc=$rc, stderr: $out)"; fail=$((fail + 1))
-  fi
-}
+source "$(dirname "$0")/lib.sh"
 patch_bytes() {  # patch_bytes FILE OFFSET PRINTF_BYTES: overwrite bytes in place
   printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
@@ -84,5 +68,4 @@ check "failed runs wrote no outputs" test ! -e "$TMP/bad_out/urn/2007_000061.png
 expect_error "bad mode is named" "--mode median" -- "$PM" urn --images "$IMG" --probs "$TMP/probs" --out "$TMP/m" --mode median --quiet
 expect_error "bad scale is named" "--scales" -- "$PM" urn --images "$IMG" --probs "$TMP/probs" --out "$TMP/m" --scales 0.5,x --quiet
 
-if [ $fail -ne 0 ]; then echo "urn_smoke: $fail check(s) failed"; exit 1; fi
-echo "urn_smoke: all checks passed"
+finish urn_smoke

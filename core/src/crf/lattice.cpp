@@ -23,13 +23,14 @@ constexpr int kMaxLatticeDim = 16;  // features per point; 5 for the bilateral C
 // first-seen order. Keys are stored contiguously (vertex v's key at keys[v*d]).
 class KeyTable {
  public:
-  KeyTable(int d, size_t expected)
+  /// `points` bounds the vertex count only loosely (DeepLab's lattices have a few vertices per
+  /// hundred points, URN's about 1.1 per point), so the table starts small, where its probes stay
+  /// in cache, and doubles as it fills.
+  KeyTable(int d, size_t points)
       : d_(static_cast<size_t>(d)), stride_(static_cast<size_t>(d) + 1) {
-    size_t cap = 64;
-    while (cap < 2 * expected)
-      cap *= 2;
-    slots_.assign(cap * stride_, -1);
-    keys_.reserve(2 * expected * d_);  // dense lattices (URN's) have ~1.1 vertices per point
+    constexpr size_t kInitialCapacity = size_t{1} << 12;
+    slots_.assign(kInitialCapacity * stride_, -1);
+    keys_.reserve(std::min(points, kInitialCapacity) * d_);
   }
 
   /// The id of `key`, inserting it if `create`; -1 if absent and not created.

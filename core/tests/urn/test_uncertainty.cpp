@@ -2,6 +2,7 @@
 // URN's steps on hand-checkable inputs (docs/reference/urn-official-code.md §1–3).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
