@@ -11,13 +11,16 @@
 namespace pm::cli {
 
 /// Names of the commands the nn module runs (one list for the executable and the module).
-inline constexpr const char* kNnCommandNames[] = {"train-cls", "cam"};
+inline constexpr const char* kNnCommandNames[] = {"train-cls", "cam", "orandnet", "train-seg", "predict"};
 
 /// One-line descriptions for `pseudomask --help`.
 inline constexpr const char* kNnCommandHelp =
     "Commands that need libtorch (loaded from pseudomask_nn_commands.so on demand):\n"
     "  train-cls   Train a multi-label classifier (ResNet or ViT) on image-level labels\n"
-    "  cam         Class activation maps of a trained classifier, in the IRN layout";
+    "  cam         Class activation maps of a trained classifier, in the IRN layout\n"
+    "  train-seg   Train a segmentation model (DeepLab, PSPNet) on pseudo-masks, URN weights\n"
+    "  predict     Segment images: multi-scale, flip, CRF; URN probability maps\n"
+    "  orandnet    ORANDNet: train/infer the FCN-8s that maps the OR of two CAMs to their AND";
 
 /// File name of the module, looked up in the executable's folder.
 inline constexpr const char* kNnModuleFile = "pseudomask_nn_commands.so";

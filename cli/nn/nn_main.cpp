@@ -28,6 +28,9 @@ extern "C" __attribute__((visibility("default"))) int pm_nn_main(int argc, char*
   int exit_code = 0;
   pm::cli::add_train_cls_command(app, exit_code);
   pm::cli::add_cam_command(app, exit_code);
+  pm::cli::add_train_seg_command(app, exit_code);
+  pm::cli::add_predict_command(app, exit_code);
+  pm::cli::add_orandnet_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

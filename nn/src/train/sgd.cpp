@@ -25,7 +25,8 @@ PolySgd::PolySgd(std::vector<ParamGroup> groups, const SgdOptions& options)
 
 double PolySgd::lr_at(int64_t step) const {
   const double left = 1.0 - static_cast<double>(step) / static_cast<double>(options_.total_steps);
-  return left <= 0 ? 0.0 : options_.lr * std::pow(left, options_.poly_power);
+  const double floor = options_.min_lr;
+  return left <= 0 ? floor : (options_.lr - floor) * std::pow(left, options_.poly_power) + floor;
 }
 
 double PolySgd::step(int64_t step) {

@@ -21,6 +21,8 @@ struct SgdOptions {
   double weight_decay = 1e-4;  ///< L2 penalty added to the gradient
   double poly_power = 0.9;     ///< lr_t = lr · (1 - t / total_steps)^power
   int64_t total_steps = 1;     ///< length of the schedule
+  /// mmseg's poly floor: lr_t = (lr - min_lr) · (1 - t/T)^power + min_lr (0 = IRN's schedule).
+  double min_lr = 0;
 };
 
 /// A group of named parameters sharing a learning-rate multiplier.

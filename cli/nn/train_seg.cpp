@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+// `pseudomask train-seg`: segmentation training on pseudo-masks (DeepLab / PSPNet), with URN's
+// per-pixel loss weights, PMM's pretended under-fitting and ORANDNet's scale scheduling.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "common/progress.h"
+#include "common/report.h"
+#include "nn/dataset_flags.h"
+#include "nn/nn_subcommands.h"
+#include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/parse.h"
+#include "pseudomask/nn/seg/seg_trainer.h"
+
+namespace pm::cli {
+namespace {
+
+/// Flags of `pseudomask train-seg`.
+struct TrainSegCommand {
+  DatasetFlags data;
+  std::string val_split;    ///< "" = no validation
+  std::string labels;       ///< pseudo-mask PNGs <id>.png
+  std::string weights;      ///< official URN 3-channel PNGs
+  std::string weight_pngs;  ///< single-channel weight PNGs
+  std::string scale_range = "0.5,2.0";
+  bool no_photometric = false;
+  bool no_flip = false;
+  nn::TrainSegOptions train;
+  bool quiet = false;
+};
+
+std::string required_file(const std::string& dir, const std::string& id, const char* flag) {
+  const std::string p = find_by_stem(dir, id, {".png"});
+  PM_CHECK(!p.empty(), "{}/{}.png: missing ({} has no file for image '{}')", dir, id, flag, id);
+  return p;
+}
+
+int run_train_seg(TrainSegCommand& c) {
+  nn::TrainSegOptions& o = c.train;
+  PM_CHECK(c.weights.empty() || c.weight_pngs.empty(),
+           "--weights and --weight-pngs exclude each other");
+  PM_CHECK(!c.labels.empty() || !c.weights.empty(),
+           "--labels: a folder of pseudo-masks is required (or --weights with URN files, whose "
+           "blue channel is M_c)");
+  const Dataset ds = open_dataset_flags(c.data);
+  if (o.model.num_classes <= 0)
+    o.model.num_classes = ds.num_classes();
+  o.weight_source = !c.weights.empty()       ? nn::WeightSource::kUrnPng
+                    : !c.weight_pngs.empty() ? nn::WeightSource::kGrayPng
+                                             : nn::WeightSource::kNone;
+  const std::string& weight_dir = c.weights.empty() ? c.weight_pngs : c.weights;
+  std::vector<nn::SegTrainSample> train;
+  for (const std::string& id : ds.ids) {
+    nn::SegTrainSample s{id, ds.image_path(id), "", ""};
+    if (!c.labels.empty())
+      s.label_path = required_file(c.labels, id, "--labels");
+    if (!weight_dir.empty())
+      s.weight_path =
+          required_file(weight_dir, id, c.weights.empty() ? "--weight-pngs" : "--weights");
+    train.push_back(s);
+  }
+  PM_CHECK(!train.empty(), "{}: split '{}' has no images", c.data.root, c.data.split);
+  std::vector<nn::SegValSample> val;
+  if (!c.val_split.empty()) {
+    const Dataset vds = open_dataset(c.data.layout, c.data.root, c.val_split);
+    for (const std::string& id : vds.ids)
+      val.push_back({id, vds.image_path(id), vds.mask_path(id)});
+  }
+  const auto range = parse_float_list(c.scale_range, "--scale-range", 2);
+  o.augment.scale_min = range[0];
+  o.augment.scale_max = range[1];
+  o.augment.flip = !c.no_flip;
+  if (c.no_photometric)
+    o.augment.jitter = nn::ColorJitter{0, 0, 0, 0};
+
+  std::printf("train-seg: %s, %zu images (%zu val), %d classes, crop %d, %s%s%s\n",
+              o.model.arch.c_str(),
+              train.size(),
+              val.size(),
+              o.model.num_classes,
+              o.augment.crop,
+              o.device.c_str(),
+              o.weight_source == nn::WeightSource::kNone ? "" : ", URN weights",
+              o.scale_schedule.empty() ? "" : (", scale schedule " + o.scale_schedule).c_str());
+  std::fflush(stdout);
+  std::unique_ptr<Progress> progress;
+  auto on_step = [&](const nn::SegStepLog& s, int64_t total) {
+    if (!progress)
+      progress = std::make_unique<Progress>("train-seg", static_cast<size_t>(total), c.quiet);
+    progress->update(static_cast<size_t>(s.step + 1));
+  };
+  auto on_val = [&](const nn::SegValLog& v) {
+    if (!c.quiet)
+      std::fprintf(
+          stderr, "\nstep %lld: val mIoU %.2f%%\n", static_cast<long long>(v.step), 100 * v.miou);
+  };
+  const nn::TrainSegResult r = nn::train_segmentation(train, val, o, on_step, on_val);
+  if (progress)
+    progress->finish();
+  nlohmann::json vals = nlohmann::json::array();
+  for (const auto& v : r.validations)
+    vals.push_back({{"step", v.step}, {"miou", v.miou}, {"pixel_accuracy", v.pixel_accuracy}});
+  write_json(o.out_dir + "/train_seg_summary.json",
+             {{"arch", o.model.arch},
+              {"num_classes", o.model.num_classes},
+              {"images", train.size()},
+              {"val_images", val.size()},
+              {"labels", c.labels},
+              {"weights", weight_dir},
+              {"weight_thresh", o.weight_thresh},
+              {"normalize_by_weight", o.loss.normalize_by_weight},
+              {"pus_beta", o.loss.pus_beta},
+              {"pus_k", o.loss.pus_k},
+              {"scale_schedule", o.scale_schedule},
+              {"crop", o.augment.crop},
+              {"batch_size", o.batch_size},
+              {"lr", o.lr},
+              {"min_lr", o.min_lr},
+              {"seed", o.seed},
+              {"device", o.device},
+              {"start_step", r.start_step},
+              {"steps_run", r.steps.size()},
+              {"total_steps", r.total_steps},
+              {"finished", r.finished},
+              {"final_loss", r.steps.empty() ? 0.0 : r.steps.back().loss},
+              {"validations", vals},
+              {"best_miou", r.best_miou},
+              {"seconds", r.seconds},
+              {"model", r.model_path},
+              {"log", r.log_path}});
+  std::printf("train-seg: %zu steps (%lld..%lld of %lld) in %.1f s -> %s\n",
+              r.steps.size(),
+              static_cast<long long>(r.start_step),
+              static_cast<long long>(r.start_step + static_cast<int64_t>(r.steps.size())),
+              static_cast<long long>(r.total_steps),
+              r.seconds,
+              r.finished ? r.model_path.c_str() : (o.out_dir + "/last.pth (use --resume)").c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_train_seg_command(CLI::App& app, int& exit_code) {
+  auto c = std::make_shared<TrainSegCommand>();
+  nn::TrainSegOptions& o = c->train;
+  o.model.num_classes = 0;
+  CLI::App* sub = app.add_subcommand(
+      "train-seg", "Train a segmentation model (DeepLab, PSPNet) on pseudo-masks");
+  sub->footer(
+      "Loss: cross-entropy ignoring 255, averaged over all pixels (the official URN/mmseg code;\n"
+      "--normalize-weights divides by the weight sum instead), in both heads (PSPNet aux x0.4).\n"
+      "--weights DIR: official URN PNGs (B = M_c, G = R = W8): weight t where W8/255 <= t, else 1\n"
+      "(--weight-thresh -1 uses W8/255). --pus-beta/--pus-k: PMM's pretended under-fitting.\n"
+      "--scale-schedule 8:2,4:4,2:6: ORANDNet's curriculum (downsample 8x until epoch 2, ...).\n"
+      "Archs: deeplab-largefov|deeplabv2|pspnet - resnet50|resnet101|tiny (output stride 8).\n\n"
+      "Example:\n  pseudomask train-seg --dataset VOC2012 --split train_aug --val-split val "
+      "--labels out/pseudo --arch deeplabv2-resnet101 --pretrained resnet101-5d3b4d8f.pth "
+      "--out runs/seg --iterations 20000 --batch-size 10 --crop 321");
+  add_dataset_flags(sub, c->data, "train");
+  sub->add_option("--val-split", c->val_split, "Validation split with ground truth (mIoU)");
+  sub->add_option("--labels", c->labels, "Pseudo-mask PNGs <id>.png")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--weights", c->weights, "Official URN 3-channel PNGs (M_c + weights)")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--weight-pngs", c->weight_pngs, "Single-channel weight PNGs (weight x 255)")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--weight-thresh", o.weight_thresh, "URN weight threshold t (<0: raw weights)")
+      ->capture_default_str();
+  sub->add_flag("--normalize-weights", o.loss.normalize_by_weight, "Divide by the weight sum");
+  sub->add_option("--pus-beta", o.loss.pus_beta, "PMM PUS threshold beta (0 = off; VOC 0.5)");
+  sub->add_option("--pus-k", o.loss.pus_k, "PMM PUS clamp k (VOC 0.5)");
+  sub->add_option("--aux-weight", o.loss.aux_weight, "Auxiliary head loss weight")
+      ->capture_default_str();
+  sub->add_option("--out", o.out_dir, "Output folder")->required();
+  sub->add_option("--arch", o.model.arch, "Architecture")->capture_default_str();
+  sub->add_option("--pretrained", o.pretrained, "torchvision ImageNet ResNet .pth")
+      ->check(CLI::ExistingFile);
+  sub->add_option(
+      "--num-classes", o.model.num_classes, "Classes incl. background (default: the dataset's)");
+  sub->add_option("--iterations", o.iterations, "Budget in steps");
+  sub->add_option("--epochs", o.epochs, "Budget in epochs");
+  sub->add_option("--batch-size", o.batch_size, "Images per step")->capture_default_str();
+  sub->add_option("--lr", o.lr, "Backbone learning rate")->capture_default_str();
+  sub->add_option("--head-lr-mult", o.head_lr_mult, "Head learning-rate multiplier")
+      ->capture_default_str();
+  sub->add_option("--min-lr", o.min_lr, "Poly schedule floor")->capture_default_str();
+  sub->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
+  sub->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str();
+  sub->add_option("--crop", o.augment.crop, "Training crop side")->capture_default_str();
+  sub->add_option("--scale-range", c->scale_range, "Random rescale MIN,MAX")->capture_default_str();
+  sub->add_flag("--no-flip", c->no_flip, "No random horizontal flip");
+  sub->add_flag("--no-photometric", c->no_photometric, "No photometric distortion");
+  sub->add_option("--scale-schedule", o.scale_schedule, "ORANDNet curriculum FACTOR:EPOCH,...");
+  sub->add_option("--label-downsample", o.label_downsample, "nearest or majority")
+      ->capture_default_str();
+  sub->add_option("--val-every", o.val_every, "Validate every N steps (0 = at the end)");
+  sub->add_flag("--keep-best", o.keep_best, "Write best.pth at the best val mIoU");
+  sub->add_option("--workers", o.workers, "Threads preparing batches")->capture_default_str();
+  sub->add_option("--threads", o.threads, "Torch threads (0 = torch's default)")
+      ->capture_default_str();
+  sub->add_option("--seed", o.seed, "Seed")->capture_default_str();
+  sub->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_flag("--resume", o.resume, "Continue from <out>/last.pth");
+  sub->add_option("--stop-after", o.stop_after, "Stop after this many steps in all (resume later)");
+  sub->add_flag("--quiet", c->quiet, "No progress output");
+  sub->callback([c, &exit_code] { exit_code = run_train_seg(*c); });
+}
+
+}  // namespace pm::cli

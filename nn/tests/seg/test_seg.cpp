@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+// Segmentation models, loss, scale scheduling, training and prediction (issue 8).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/urn/urn_png.h"
+#include "pseudomask/nn/seg/scale_schedule.h"
+#include "pseudomask/nn/seg/seg_loss.h"
+#include "pseudomask/nn/seg/seg_model.h"
+#include "pseudomask/nn/seg/seg_predict.h"
+#include "pseudomask/nn/seg/seg_trainer.h"
+#include "support/expect_error.h"
+#include "support/test_paths.h"
+
+namespace pm::nn {
+namespace {
+
+// ---- scale schedule ----------------------------------------------------------------------
+
+TEST(ScaleSchedule, ParsesCumulativeBoundaries) {
+  const auto s = parse_scale_schedule("8:2,4:4,2:6");
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(scale_factor_at(s, 0), 8);
+  EXPECT_EQ(scale_factor_at(s, 1), 8);
+  EXPECT_EQ(scale_factor_at(s, 2), 4);
+  EXPECT_EQ(scale_factor_at(s, 3), 4);
+  EXPECT_EQ(scale_factor_at(s, 5), 2);
+  EXPECT_EQ(scale_factor_at(s, 6), 1);
+  EXPECT_EQ(scale_factor_at(parse_scale_schedule(""), 0), 1);
+}
+
+TEST(ScaleSchedule, BadSpecsNameTheProblem) {
+  test::expect_error([] { parse_scale_schedule("8-2"); }, {"--scale-schedule", "FACTOR:EPOCH"});
+  test::expect_error([] { parse_scale_schedule("8:x"); }, {"--scale-schedule", "'x'"});
+  test::expect_error([] { parse_scale_schedule("0:2"); }, {"factor 0", ">= 1"});
+  test::expect_error([] { parse_scale_schedule("8:4,4:4"); }, {"epoch 4", "increase"});
+  test::expect_error([] { parse_label_downsample("mode"); }, {"--label-downsample", "mode"});
+}
+
+LabelMap pattern_labels() {
+  // 4x4 in 2x2 blocks: block (0,0) = 3 of label 1 and one 2; block (1,0) all 255;
+  // block (0,1) 2 of 7 and 2 of 5 (tie → 5); block (1,1) one 4 and three 255.
+  LabelMap m(4, 4);
+  const uint8_t v[16] = {1, 1, 255, 255, 1, 2, 255, 255, 7, 5, 4, 255, 7, 5, 255, 255};
+  std::copy(v, v + 16, m.labels.begin());
+  return m;
+}
+
+TEST(ScaleSchedule, MajorityDownsamplingVotesWithinBlocks) {
+  const LabelMap out = downsample_labels(pattern_labels(), 2, LabelDownsample::kMajority);
+  ASSERT_EQ(out.width, 2);
+  ASSERT_EQ(out.height, 2);
+  EXPECT_EQ(out.at(0, 0), 1);
+  EXPECT_EQ(out.at(1, 0), 255);
+  EXPECT_EQ(out.at(0, 1), 5);
+  EXPECT_EQ(out.at(1, 1), 4);  // any real label beats ignore
+}
+
+TEST(ScaleSchedule, DownsamplingNeverInventsLabels) {
+  LabelMap m(37, 23);
+  for (size_t i = 0; i < m.labels.size(); ++i)
+    m.labels[i] = (i * 7 % 13 < 6) ? static_cast<uint8_t>(3 * (i % 5)) : 255;  // 0,3,6,9,12,255
+  for (auto mode : {LabelDownsample::kNearest, LabelDownsample::kMajority}) {
+    for (int f : {2, 3, 8}) {
+      const LabelMap out = downsample_labels(m, f, mode);
+      EXPECT_EQ(out.width, downsampled_side(37, f));
+      EXPECT_EQ(out.height, downsampled_side(23, f));
+      for (uint8_t l : out.labels)
+        EXPECT_TRUE(l == 255 || l % 3 == 0) << "invented label " << int(l);
+    }
+  }
+  EXPECT_EQ(downsampled_side(5, 8), 1);
+  EXPECT_EQ(downsampled_side(500, 8), 63);
+}
+
+// ---- loss --------------------------------------------------------------------------------
+
+TEST(SegLoss, WeightedCrossEntropyHandComputed) {
+  // One image, 2 classes, 1x3 pixels. Logits (0, 0) → ℓ = ln 2 for either label;
+  // (ln 3, 0) with label 1 → ℓ = ln 4.
+  const torch::Tensor logits =
+      torch::tensor({0.0f, 0.0f, std::log(3.0f), 0.0f, 0.0f, 0.0f}).view({1, 2, 1, 3});
+  const torch::Tensor labels = torch::tensor({0L, 255L, 1L}, torch::kInt64).view({1, 1, 3});
+  const torch::Tensor weights = torch::tensor({0.5f, 1.0f, 0.05f}).view({1, 1, 3});
+  const double ln2 = std::log(2.0), ln4 = std::log(4.0);
+  // ℓ = (ln 2, 0 (ignored), ln 4): pixel 0 has logits (0, 0)... class 1 pixel 2 has (ln3, 0).
+  SegLossOptions o;
+  const double official = seg_head_loss(logits, labels, weights, o).item<double>();
+  EXPECT_NEAR(official, (0.5 * ln2 + 0.05 * ln4) / 3.0, 1e-6);  // mean over all 3 pixels
+  o.normalize_by_weight = true;
+  const double normalised = seg_head_loss(logits, labels, weights, o).item<double>();
+  EXPECT_NEAR(normalised, (0.5 * ln2 + 0.05 * ln4) / 0.55, 1e-6);  // ignored weight excluded
+  // No weights: normalised = torch's ignore_index mean over the 2 valid pixels.
+  EXPECT_NEAR(
+      seg_head_loss(logits, labels, torch::Tensor(), o).item<double>(), (ln2 + ln4) / 2.0, 1e-6);
+}
+
+TEST(SegLoss, PretendedUnderfittingClampsOnlyBelowBeta) {
+  const torch::Tensor l = torch::tensor({0.1f, 0.2f, 1.2f});          // mean 0.5
+  EXPECT_TRUE(torch::equal(pretended_underfitting(l, 0.5, 0.3), l));  // mean not < β
+  const torch::Tensor c = pretended_underfitting(l, 0.6, 0.3);
+  EXPECT_FLOAT_EQ(c[2].item<float>(), 0.3f);
+  EXPECT_FLOAT_EQ(c[0].item<float>(), 0.1f);
+  // The clamped pixel gets no gradient.
+  torch::Tensor x = torch::tensor({0.1f, 0.2f, 1.2f}, torch::requires_grad());
+  pretended_underfitting(x, 0.6, 0.3).sum().backward();
+  EXPECT_FLOAT_EQ(x.grad()[2].item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(x.grad()[0].item<float>(), 1.0f);
+}
+
+TEST(SegLoss, UpsamplesLogitsToLabels) {
+  const torch::Tensor logits = torch::zeros({2, 3, 2, 2});
+  const torch::Tensor labels = torch::zeros({2, 16, 16}, torch::kInt64);
+  EXPECT_NEAR(seg_head_loss(logits, labels, {}, {}).item<double>(), std::log(3.0), 1e-6);
+}
+
+// ---- models ------------------------------------------------------------------------------
+
+TEST(SegModel, OutputStrideEightAndAuxHead) {
+  for (const std::string head : {"deeplab-largefov", "deeplabv2", "pspnet"}) {
+    SegModelOptions o;
+    o.arch = head + "-tiny";
+    o.num_classes = 5;
+    SegModel m(o);
+    m->train();
+    const SegOutput out = m->forward(torch::randn({2, 3, 64, 48}));
+    EXPECT_EQ(out.logits.sizes(), torch::IntArrayRef({2, 5, 8, 6})) << head;
+    EXPECT_EQ(out.aux.defined(), head == "pspnet") << head;
+    if (out.aux.defined()) {
+      EXPECT_EQ(out.aux.sizes(), torch::IntArrayRef({2, 5, 8, 6}));
+    }
+    m->eval();
+    EXPECT_FALSE(m->forward(torch::randn({1, 3, 64, 48})).aux.defined());
+    EXPECT_EQ(m->predict_logits(torch::randn({1, 3, 33, 41})).sizes(),
+              torch::IntArrayRef({1, 5, 33, 41}));
+  }
+}
+
+TEST(SegModel, BackboneNamesMatchTorchvision) {
+  SegModelOptions o;
+  o.arch = "deeplabv2-tiny";
+  SegModel m(o);
+  bool found = false;
+  for (const auto& p : m->backbone_parameters())
+    found = found || p.first == "backbone.layer4.0.conv2.weight";
+  EXPECT_TRUE(found);
+  EXPECT_EQ(m->head_parameters().size(), 8u);  // 4 ASPP convs, weight + bias
+  test::expect_error(
+      [] {
+        SegModel bad(SegModelOptions{"deeplabv3-tiny", 21, false});
+      },
+      {"--arch", "deeplabv3-tiny"});
+}
+
+// ---- predict -----------------------------------------------------------------------------
+
+TEST(SegPredict, ProbabilitiesSumToOneWithScalesFlipAndWindows) {
+  torch::manual_seed(1);
+  SegModelOptions o;
+  o.arch = "deeplabv2-tiny";
+  o.num_classes = 4;
+  SegModel m(o);
+  m->eval();
+  RgbImage img(50, 37);
+  for (size_t i = 0; i < img.pixels.size(); ++i)
+    img.pixels[i] = static_cast<uint8_t>(i * 31 % 251);
+  PredictOptions p;
+  p.scales = {0.75, 1.0, 1.5};
+  p.flip = true;
+  p.window = 32;
+  const torch::Tensor probs = predict_probabilities(m, img, p, torch::kCPU);
+  ASSERT_EQ(probs.sizes(), torch::IntArrayRef({4, 37, 50}));
+  EXPECT_LT((probs.sum(0) - 1).abs().max().item<float>(), 1e-5f);
+  // A single window larger than the image equals whole-image inference.
+  PredictOptions whole, big;
+  big.window = 64;
+  EXPECT_TRUE(torch::allclose(predict_probabilities(m, img, whole, torch::kCPU),
+                              predict_probabilities(m, img, big, torch::kCPU)));
+  const LabelMap lab = argmax_labels(probs);
+  EXPECT_EQ(lab.width, 50);
+  EXPECT_EQ(lab.at(3, 4), probs.select(2, 3).select(1, 4).argmax().item<int64_t>());
+}
+
+// ---- training ----------------------------------------------------------------------------
+
+/// Images with a bright square (class 1) or dark square (class 2) on grey, and their masks.
+std::vector<SegTrainSample> write_tiny_seg_set(const std::string& dir, int n) {
+  std::filesystem::create_directories(dir);
+  std::vector<SegTrainSample> out;
+  for (int i = 0; i < n; ++i) {
+    RgbImage img(32, 32);
+    LabelMap lab(32, 32, 0);
+    std::fill(img.pixels.begin(), img.pixels.end(), 128);
+    const int cls = 1 + i % 2, x0 = (i * 5) % 16, y0 = (i * 3) % 16;
+    for (int y = y0; y < y0 + 14; ++y)
+      for (int x = x0; x < x0 + 14; ++x) {
+        for (int c = 0; c < 3; ++c)
+          img.pixels[(y * 32 + x) * 3 + c] = cls == 1 ? 240 : 10;
+        lab.at(x, y) = static_cast<uint8_t>(cls);
+      }
+    const std::string id = "s" + std::to_string(i);
+    write_png_rgb(dir + "/" + id + ".png", img);
+    write_label_png(dir + "/" + id + "_m.png", lab);
+    LabelMap wb(32, 32, 255);
+    wb.at(0, 0) = 10;  // one uncertain pixel
+    write_urn_png(dir + "/" + id + "_u.png", lab, wb);
+    out.push_back(
+        {id, dir + "/" + id + ".png", dir + "/" + id + "_m.png", dir + "/" + id + "_u.png"});
+  }
+  return out;
+}
+
+TrainSegOptions tiny_options(const std::string& out) {
+  TrainSegOptions o;
+  o.model.arch = "deeplabv2-tiny";
+  o.model.num_classes = 3;
+  o.out_dir = out;
+  o.iterations = 12;
+  o.batch_size = 4;
+  o.lr = 0.05;
+  o.min_lr = 0;
+  o.augment.crop = 32;
+  o.augment.scale_min = 0.75;
+  o.augment.scale_max = 1.25;
+  o.threads = 1;
+  o.workers = 1;
+  o.seed = 3;
+  return o;
+}
+
+TEST(SegTrainer, LossDecreasesAndSeedsReproduce) {
+  test::TempDir dir("seg_train");
+  const auto samples = write_tiny_seg_set(dir.str() + "/data", 8);
+  std::vector<SegValSample> val;
+  for (int i = 0; i < 2; ++i)
+    val.push_back({samples[i].id, samples[i].image_path, samples[i].label_path});
+  TrainSegOptions o = tiny_options(dir.str() + "/a");
+  o.scale_schedule = "2:1";  // first epoch (2 steps) at half size
+  o.keep_best = true;
+  const TrainSegResult a = train_segmentation(samples, val, o);
+  ASSERT_EQ(a.steps.size(), 12u);
+  EXPECT_EQ(a.steps[0].scale, 2);
+  EXPECT_EQ(a.steps[2].scale, 1);
+  double first = 0, last = 0;
+  for (int i = 0; i < 3; ++i) {
+    first += a.steps[i].loss;
+    last += a.steps[a.steps.size() - 1 - i].loss;
+  }
+  EXPECT_LT(last, first * 0.8);
+  EXPECT_TRUE(a.finished);
+  EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/model.pth"));
+  EXPECT_TRUE(std::filesystem::exists(o.out_dir + "/best.pth"));
+  ASSERT_EQ(a.validations.size(), 1u);
+  EXPECT_GE(a.validations[0].miou, 0.0);
+
+  // Same seed, same losses; a stopped-and-resumed run continues the same schedule.
+  o.out_dir = dir.str() + "/b";
+  o.stop_after = 5;
+  const TrainSegResult b1 = train_segmentation(samples, val, o);
+  o.stop_after = 0;
+  o.resume = true;
+  const TrainSegResult b2 = train_segmentation(samples, val, o);
+  ASSERT_EQ(b1.steps.size() + b2.steps.size(), 12u);
+  EXPECT_EQ(b2.start_step, 5);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_DOUBLE_EQ(b1.steps[i].loss, a.steps[i].loss);
+  EXPECT_NEAR(b2.steps[0].loss, a.steps[5].loss, 1e-4 * a.steps[5].loss);
+
+  const SegModel m = load_seg_model(o.out_dir + "/model.pth");
+  EXPECT_EQ(m->options().num_classes, 3);
+}
+
+TEST(SegTrainer, UrnWeightsAndErrors) {
+  test::TempDir dir("seg_urn");
+  auto samples = write_tiny_seg_set(dir.str() + "/data", 4);
+  LabelMap labels;
+  SegTrainSample s = samples[0];
+  s.label_path.clear();
+  const auto w = read_loss_weights(s, WeightSource::kUrnPng, 0.05, &labels);
+  ASSERT_EQ(w.size(), 32u * 32u);
+  EXPECT_FLOAT_EQ(w[0], 0.05f);  // 10/255 ≤ 0.05 → t
+  EXPECT_FLOAT_EQ(w[1], 1.0f);
+  EXPECT_EQ(labels.labels, read_label_png(samples[0].label_path).labels);  // M_c from channel B
+  EXPECT_NEAR(read_loss_weights(s, WeightSource::kUrnPng, -1, nullptr)[0], 10 / 255.0, 1e-6);
+
+  TrainSegOptions o = tiny_options(dir.str() + "/out");
+  o.weight_source = WeightSource::kUrnPng;
+  o.iterations = 2;
+  EXPECT_EQ(train_segmentation(samples, {}, o).steps.size(), 2u);
+
+  o.weight_source = WeightSource::kNone;
+  o.model.num_classes = 2;  // label 2 out of range
+  test::expect_error([&] { train_segmentation(samples, {}, o); }, {"_m.png", "label 2"});
+  o.model.num_classes = 3;
+  o.epochs = 1;
+  test::expect_error([&] { train_segmentation(samples, {}, o); }, {"exactly one budget"});
+  test::expect_error([&] { load_seg_model(samples[0].image_path); }, {samples[0].image_path});
+}
+
+}  // namespace
+}  // namespace pm::nn
