@@ -139,12 +139,7 @@ int run_crf(const CrfCommand& c) {
               {"seconds", report.seconds},
               {"iterations", params.iterations},
               {"terms", terms}});
-  std::printf("crf: %zu images refined, %zu skipped (existing), %zu failed, %.1f s -> %s\n",
-              report.done,
-              report.skipped,
-              report.failures.size(),
-              report.seconds,
-              c.out.c_str());
+  print_batch_line("crf", "refined", report, c.out);
   return 0;
 }
 

@@ -226,13 +226,7 @@ int run_labels(const LabelsCommand& c) {
                     {"foreground", counts.share(counts.foreground)},
                     {"ignore", counts.share(counts.ignore)}}}});
   write_json(c.out + "/labels_summary.json", summary);
-  std::printf("labels (%s): %zu images written, %zu skipped (existing), %zu failed, %.1f s -> %s\n",
-              c.mode.c_str(),
-              report.done,
-              report.skipped,
-              report.failures.size(),
-              report.seconds,
-              c.out.c_str());
+  print_batch_line("labels (" + c.mode + ")", "written", report, c.out);
   return 0;
 }
 

@@ -204,12 +204,7 @@ int run_show(ShowCommand& c) {
               {"output", c.out},
               {"contact_sheet", sheet},
               {"images_per_row", panels_per_row}});
-  std::printf("show: %zu images drawn, %zu skipped (existing), %zu failed, %.1f s -> %s\n",
-              report.done,
-              report.skipped,
-              report.failures.size(),
-              report.seconds,
-              c.out.c_str());
+  print_batch_line("show", "drawn", report, c.out);
   return 0;
 }
 

@@ -80,4 +80,19 @@ void add_batch_flags(CLI::App* sub, BatchOptions& o) {
   sub->add_flag("--quiet", o.quiet, "No progress output");
 }
 
+void print_batch_line(const std::string& label,
+                      const std::string& verb,
+                      const BatchReport& report,
+                      const std::string& out) {
+  std::printf("%s: %zu images%s%s, %zu skipped (existing), %zu failed, %.1f s -> %s\n",
+              label.c_str(),
+              report.done,
+              verb.empty() ? "" : " ",
+              verb.c_str(),
+              report.skipped,
+              report.failures.size(),
+              report.seconds,
+              out.c_str());
+}
+
 }  // namespace pm::cli

@@ -50,6 +50,13 @@ BatchReport run_batch(const std::string& label,
                       const std::function<bool(const std::string&)>& done,
                       const std::function<void(const std::string&)>& work);
 
+/// Prints a batch command's closing line: "<label>: N images[ verb], N skipped (existing),
+/// N failed, T s -> <out>".
+void print_batch_line(const std::string& label,
+                      const std::string& verb,
+                      const BatchReport& report,
+                      const std::string& out);
+
 /// Adds --jobs, --shard, --resume, --keep-going and --quiet to a subcommand.
 void add_batch_flags(CLI::App* sub, BatchOptions& options);
 

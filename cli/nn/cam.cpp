@@ -121,12 +121,7 @@ int run_cam(const CamCommand& c) {
        {"images_skipped", report.skipped},
        {"failures", report.failures.size()},
        {"seconds", report.seconds}});
-  std::printf("cam: %zu images, %zu skipped (existing), %zu failed, %.1f s -> %s\n",
-              report.done,
-              report.skipped,
-              report.failures.size(),
-              report.seconds,
-              c.out.c_str());
+  print_batch_line("cam", "", report, c.out);
   return report.failures.empty() ? 0 : 1;
 }
 

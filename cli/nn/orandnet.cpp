@@ -196,12 +196,7 @@ int run_infer(const InferCommand& c) {
               {"images_skipped", report.skipped},
               {"failures", report.failures.size()},
               {"seconds", report.seconds}});
-  std::printf("orandnet infer: %zu images, %zu skipped (existing), %zu failed, %.1f s -> %s\n",
-              report.done,
-              report.skipped,
-              report.failures.size(),
-              report.seconds,
-              c.out.c_str());
+  print_batch_line("orandnet infer", "", report, c.out);
   return report.failures.empty() ? 0 : 1;
 }
 
