@@ -245,17 +245,17 @@ PM_ALWAYS_INLINE void mean_field_update_potts_row(size_t p,
     const KernelView& kv = kernels[k];
     const int32_t* offsets = kv.offsets + p * kv.d1;
     const float* weights = kv.weights + p * kv.d1;
-    auto term = [&](size_t j, int b) {  // one corner's share (slice_corners' order)
+    // Slice in slice_corners' order: corner 0 initialises, the others add. (No lambda here: a
+    // helper that is not inlined into the target_clones variant would pass vectors across ABIs.)
+    f8 m[NB] = {};
+    for (size_t j = 0; j < kv.d1; ++j) {
       const float* __restrict src = kv.values + static_cast<size_t>(offsets[j]) * ch;
-      const f8 v = detail::load8(src + b * kChannelBlock);
-      return alpha_first ? (weights[j] * kv.alpha) * v : weights[j] * v * kv.alpha;
-    };
-    f8 m[NB];
-    for (int b = 0; b < NB; ++b)
-      m[b] = term(0, b);
-    for (size_t j = 1; j < kv.d1; ++j) {
-      for (int b = 0; b < NB; ++b)
-        m[b] = m[b] + term(j, b);
+      const float w = alpha_first ? weights[j] * kv.alpha : weights[j];
+      for (int b = 0; b < NB; ++b) {
+        const f8 v = detail::load8(src + b * kChannelBlock);
+        const f8 term = alpha_first ? w * v : w * v * kv.alpha;
+        m[b] = j == 0 ? term : m[b] + term;
+      }
     }
     const float after = kv.after ? kv.after[p] : 1.0f;
     for (int b = 0; b < NB; ++b)
