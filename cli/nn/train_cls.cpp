@@ -11,6 +11,7 @@
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
+#include "nn/train_report.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parse.h"
@@ -137,13 +138,7 @@ int run_train_cls(TrainClsCommand& c) {
               {"seconds", r.seconds},
               {"model", r.model_path},
               {"log", r.log_path}});
-  std::printf("train-cls: %zu steps (%lld..%lld of %lld) in %.1f s -> %s\n",
-              r.steps.size(),
-              static_cast<long long>(r.start_step),
-              static_cast<long long>(r.start_step + static_cast<int64_t>(r.steps.size())),
-              static_cast<long long>(r.total_steps),
-              r.seconds,
-              r.finished ? r.model_path.c_str() : (o.out_dir + "/last.pth (use --resume)").c_str());
+  print_training_line("train-cls", r, o.out_dir);
   return 0;
 }
 

@@ -748,6 +748,28 @@ void check_writable(const CamFile& cams) {
   }
 }
 
+/// The bytes np.save writes for a dict of arrays (a 0-d object array holding the pickled dict).
+std::vector<uint8_t> npy_of_dict(const std::vector<std::pair<std::string, const NDArray*>>& dict) {
+  NumpyPickler pickler;
+  pickler.object_scalar_of_dict(dict);
+  const std::string pickle = pickler.finish();
+  std::vector<uint8_t> out = object_npy_header();
+  out.insert(out.end(), pickle.begin(), pickle.end());
+  return out;
+}
+
+/// Encodes with `encode` (whose errors get the path as context), then writes atomically.
+template <typename Encode>
+void write_encoded(const std::string& path, Encode encode) {
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = encode();
+  } catch (const Error& e) {
+    throw Error(with_context(path, e.what()));
+  }
+  write_file_atomic(path, bytes);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -779,22 +801,11 @@ std::vector<uint8_t> encode_cam_file(const CamFile& cams) {
     high_res = cams.high_res.astype(DType::kF32);
     dict.emplace_back("high_res", &high_res);
   }
-  NumpyPickler pickler;
-  pickler.object_scalar_of_dict(dict);
-  const std::string pickle = pickler.finish();
-  std::vector<uint8_t> out = object_npy_header();
-  out.insert(out.end(), pickle.begin(), pickle.end());
-  return out;
+  return npy_of_dict(dict);
 }
 
 void write_cam_file(const std::string& path, const CamFile& cams) {
-  std::vector<uint8_t> bytes;
-  try {
-    bytes = encode_cam_file(cams);
-  } catch (const Error& e) {
-    throw Error(with_context(path, e.what()));
-  }
-  write_file_atomic(path, bytes);
+  write_encoded(path, [&] { return encode_cam_file(cams); });
 }
 
 std::vector<uint8_t> encode_cls_labels(const ClsLabels& labels) {
@@ -814,22 +825,11 @@ std::vector<uint8_t> encode_cls_labels(const ClsLabels& labels) {
   size_t i = 0;
   for (const auto& entry : labels.multi_hot)
     dict.emplace_back(entry.first, &vectors[i++]);
-  NumpyPickler pickler;
-  pickler.object_scalar_of_dict(dict);
-  const std::string pickle = pickler.finish();
-  std::vector<uint8_t> out = object_npy_header();
-  out.insert(out.end(), pickle.begin(), pickle.end());
-  return out;
+  return npy_of_dict(dict);
 }
 
 void write_cls_labels(const std::string& path, const ClsLabels& labels) {
-  std::vector<uint8_t> bytes;
-  try {
-    bytes = encode_cls_labels(labels);
-  } catch (const Error& e) {
-    throw Error(with_context(path, e.what()));
-  }
-  write_file_atomic(path, bytes);
+  write_encoded(path, [&] { return encode_cls_labels(labels); });
 }
 
 ClsLabels decode_cls_labels(const uint8_t* data, size_t size, const std::string& name) {

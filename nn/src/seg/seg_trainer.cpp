@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pseudomask/nn/seg/seg_trainer.h"
 
-#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/types.h>
 
@@ -234,14 +233,8 @@ TrainSegResult train_segmentation(const std::vector<SegTrainSample>& samples,
                                   const SegValCallback& on_val) {
   o.validate();
   const auto start = std::chrono::steady_clock::now();
-  PM_CHECK(samples.size() >= static_cast<size_t>(o.batch_size),
-           "--batch-size {}: the training set has only {} images",
-           o.batch_size,
-           samples.size());
-  if (o.threads > 0)
-    at::set_num_threads(o.threads);
-  const torch::Device device = parse_device(o.device);
-  torch::manual_seed(o.seed);
+  const torch::Device device =
+      start_training(samples.size(), o.batch_size, o.threads, o.device, o.seed);
   std::filesystem::create_directories(o.out_dir);
 
   SegModelOptions mo = o.model;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pseudomask/nn/train/cls_trainer.h"
 
-#include <ATen/Parallel.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/utils/clip_grad.h>
 
@@ -164,14 +163,8 @@ TrainClsResult train_classifier(const std::vector<TrainSample>& samples,
                                 const StepCallback& on_step) {
   o.validate();
   const auto start = std::chrono::steady_clock::now();
-  PM_CHECK(samples.size() >= static_cast<size_t>(o.batch_size),
-           "--batch-size {}: the training set has only {} images",
-           o.batch_size,
-           samples.size());
-  if (o.threads > 0)
-    at::set_num_threads(o.threads);
-  const torch::Device device = parse_device(o.device);
-  torch::manual_seed(o.seed);
+  const torch::Device device =
+      start_training(samples.size(), o.batch_size, o.threads, o.device, o.seed);
 
   ClassifierOptions mo = o.model;
   if (mo.is_vit() && mo.image_size == 0)

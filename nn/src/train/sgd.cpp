@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "pseudomask/nn/train/sgd.h"
 
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/utils.h>
 
 #include <cmath>
 
@@ -94,6 +96,19 @@ void PolySgd::load_state(const Checkpoint& ckpt,
       buffers_[g][i] = t.to(p.device(), p.scalar_type());
     }
   }
+}
+
+torch::Device start_training(
+    size_t samples, int batch_size, int threads, const std::string& device, uint64_t seed) {
+  PM_CHECK(samples >= static_cast<size_t>(batch_size),
+           "--batch-size {}: the training set has only {} images",
+           batch_size,
+           samples);
+  if (threads > 0)
+    at::set_num_threads(threads);
+  const torch::Device parsed = parse_device(device);
+  torch::manual_seed(seed);
+  return parsed;
 }
 
 }  // namespace pm::nn

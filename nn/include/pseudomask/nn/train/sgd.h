@@ -56,4 +56,9 @@ class PolySgd {
   SgdOptions options_;
 };
 
+/// The set-up every trainer starts with: checks that `samples` fill one batch, sets torch's
+/// intra-op threads (0 = torch's default), seeds torch, and returns the parsed device.
+torch::Device start_training(
+    size_t samples, int batch_size, int threads, const std::string& device, uint64_t seed);
+
 }  // namespace pm::nn
