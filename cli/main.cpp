@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   pm::cli::add_show_command(app, exit_code);
   pm::cli::add_synth_command(app, exit_code);
   pm::cli::add_demo_command(app, exit_code);
+  pm::cli::add_selfcheck_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,7 @@ void add_eval_command(CLI::App& app, int& exit_code);
 void add_eval_cam_command(CLI::App& app, int& exit_code);
 void add_inspect_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
+void add_selfcheck_command(CLI::App& app, int& exit_code);
 void add_crf_command(CLI::App& app, int& exit_code);
 void add_ensemble_command(CLI::App& app, int& exit_code);
 void add_labels_command(CLI::App& app, int& exit_code);

@@ -1,232 +1,80 @@
 // SPDX-License-Identifier: MIT
-// `pseudomask demo`: the end-to-end run on built-in data. For now it evaluates noisy
-// pseudo-masks and synthetic CAMs made from the real VOC sample in shared/data/voc_sample;
-// later stages of the pipeline join it as they land.
+// `pseudomask demo`: the whole WSSS pipeline on the built-in synthetic dataset. Two classifiers
+// and their CAMs, the ORANDNet ensemble, pseudo-masks, segmentation training with scale
+// scheduling, URN's cyclic masks and uncertainty weights, retraining, evaluation, and a report.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "commands/commands.h"
 #include "common/report.h"
+#include "pipeline/demo_plan.h"
+#include "pipeline/demo_report.h"
+#include "pipeline/step_runner.h"
+#include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
-#include "pseudomask/core/common/parallel.h"
-#include "pseudomask/core/crf/crf_inputs.h"
-#include "pseudomask/core/crf/dense_crf.h"
-#include "pseudomask/core/datasets/classes.h"
-#include "pseudomask/core/datasets/dataset.h"
-#include "pseudomask/core/eval/evaluate.h"
-#include "pseudomask/core/io/cam_file.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
-#include "pseudomask/core/labels/morphology.h"
 
 namespace fs = std::filesystem;
 
 namespace pm::cli {
 namespace {
 
-constexpr int kNoiseRadius = 4;     // dilation / erosion radius of the noisy masks (pixels)
-constexpr int kCamBlurRadius = 12;  // box-blur radius that turns masks into CAM-like maps
-
 /// Flags of `pseudomask demo`.
 struct DemoCommand {
-  std::string data;  ///< VOC-style sample folder (JPEGImages/, SegmentationClass/)
-  std::string out = "runs/demo";
+  DemoConfig config;
+  int parallel = 2;
   int jobs = 0;
+  bool dry_run = false;
+  bool quiet = false;
 };
 
-std::string default_data_dir() {
-  if (const char* env = std::getenv("PM_SHARED_DIR"))
-    return std::string(env) + "/data/voc_sample";
-  return std::string(PM_SHARED_DIR) + "/data/voc_sample";
+std::string self_executable(const char* fallback) {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(fallback) : self.string();
 }
 
-// A noisy pseudo-mask, as a weak method would make it: ignore → background, then image k is
-// over-extended (dilated), under-extended (eroded) or has a class confused with another.
-LabelMap noisy_mask(const LabelMap& gt, size_t k) {
-  const LabelMap base = replace_label(gt, kIgnoreLabel, 0);
-  if (k % 3 == 0)
-    return dilate_foreground(base, kNoiseRadius);
-  if (k % 3 == 1)
-    return erode_foreground(base, kNoiseRadius);
-  uint8_t first = 0;
-  for (uint8_t v : base.labels) {
-    if (v != 0 && (first == 0 || v < first))
-      first = v;
-  }
-  return first ? replace_label(base, first, static_cast<uint8_t>(first % 20 + 1)) : base;
+void write_report(const DemoConfig& c, const nlohmann::json& results, const std::string& md) {
+  const std::string dir = c.out + "/report";
+  fs::create_directories(dir);
+  write_json(dir + "/results.json", results);
+  write_file_atomic(dir + "/results.md", md);
+  write_file_atomic(dir + "/index.html", demo_results_html(results));
 }
 
-// Box blur of a 0/1 plane with an integral image; borders use the clipped window's mean.
-std::vector<float> box_blur(const std::vector<float>& plane, int w, int h, int r) {
-  std::vector<double> integral(static_cast<size_t>(w + 1) * (h + 1), 0.0);
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      integral[static_cast<size_t>(y + 1) * (w + 1) + x + 1] =
-          plane[static_cast<size_t>(y) * w + x] +
-          integral[static_cast<size_t>(y) * (w + 1) + x + 1] +
-          integral[static_cast<size_t>(y + 1) * (w + 1) + x] -
-          integral[static_cast<size_t>(y) * (w + 1) + x];
-    }
-  }
-  std::vector<float> out(plane.size());
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      const int x0 = std::max(0, x - r), x1 = std::min(w, x + r + 1);
-      const int y0 = std::max(0, y - r), y1 = std::min(h, y + r + 1);
-      auto at = [&](int xx, int yy) { return integral[static_cast<size_t>(yy) * (w + 1) + xx]; };
-      const double sum = at(x1, y1) - at(x0, y1) - at(x1, y0) + at(x0, y0);
-      out[static_cast<size_t>(y) * w + x] = static_cast<float>(sum / ((x1 - x0) * (y1 - y0)));
-    }
-  }
-  return out;
-}
-
-// CAM-like maps from a mask: each present class's blurred mask, peaked at 1 inside the object
-// and fading over its boundary, in the IRN layout (high_res at image size, cam at stride 4).
-CamFile cams_from_mask(const LabelMap& gt) {
-  CamFile cams;
-  cams.keys = image_labels_from_mask(gt, 21, "mask");
-  const int w = gt.width, h = gt.height;
-  const int64_t k_count = static_cast<int64_t>(cams.keys.size());
-  const int sw = (w - 1) / 4 + 1, sh = (h - 1) / 4 + 1;
-  cams.high_res = NDArray(DType::kF32, {k_count, h, w});
-  cams.cam = NDArray(DType::kF32, {k_count, sh, sw});
-  for (int64_t k = 0; k < k_count; ++k) {
-    std::vector<float> plane(gt.num_pixels());
-    for (size_t p = 0; p < plane.size(); ++p)
-      plane[p] = gt.labels[p] == cams.keys[static_cast<size_t>(k)] + 1;
-    const std::vector<float> blurred = box_blur(plane, w, h, kCamBlurRadius);
-    std::copy(blurred.begin(), blurred.end(), cams.high_res.data<float>() + k * w * h);
-    for (int y = 0; y < sh; ++y) {
-      for (int x = 0; x < sw; ++x) {
-        cams.cam.data<float>()[(k * sh + y) * sw + x] =
-            blurred[static_cast<size_t>(4 * y) * w + 4 * x];
-      }
-    }
-  }
-  return cams;
-}
-
-// Writes the demo's inputs (skipping files that exist, so a rerun resumes).
-void make_inputs(const std::vector<std::string>& ids,
-                 const std::string& gt_dir,
-                 const std::string& out,
-                 int jobs) {
-  parallel_for(ids.size(), jobs, [&](size_t k) {
-    const std::string mask_path = out + "/noisy_masks/" + ids[k] + ".png";
-    const std::string cam_path = out + "/cams/" + ids[k] + ".npy";
-    if (fs::exists(mask_path) && fs::exists(cam_path))
-      return;
-    const LabelMap gt = read_label_png(gt_dir + "/" + ids[k] + ".png");
-    write_label_png(mask_path, noisy_mask(gt, k));
-    write_cam_file(cam_path, cams_from_mask(gt));
-  });
-}
-
-// Argmax of a (C, H, W) probability map.
-LabelMap argmax_labels(const std::vector<float>& probs, int labels, int w, int h) {
-  LabelMap out(w, h);
-  const size_t n = out.num_pixels();
-  for (size_t p = 0; p < n; ++p) {
-    int best = 0;
-    for (int l = 1; l < labels; ++l)
-      best = probs[static_cast<size_t>(l) * n + p] > probs[static_cast<size_t>(best) * n + p]
-                 ? l
-                 : best;
-    out.labels[p] = static_cast<uint8_t>(best);
-  }
-  return out;
-}
-
-// A real segmentation network's probabilities (shared/data/voc_sample/probs_espnetv2), as label
-// maps by argmax and after a dense CRF with URN's parameters (skipping files that exist).
-void segment_with_crf(const std::vector<std::string>& ids,
-                      const std::string& data,
-                      const std::string& out,
-                      int jobs) {
-  parallel_for(ids.size(), jobs, [&](size_t k) {
-    const std::string plain = out + "/seg_argmax/" + ids[k] + ".png";
-    const std::string refined = out + "/seg_crf/" + ids[k] + ".png";
-    if (fs::exists(plain) && fs::exists(refined))
-      return;
-    const RgbImage image = read_image(find_image(data + "/JPEGImages", ids[k]));
-    int labels = 0;
-    const std::vector<float> probs = read_label_planes(
-        data + "/probs_espnetv2/" + ids[k] + ".npy", image.width, image.height, &labels);
-    write_label_png(plain, argmax_labels(probs, labels, image.width, image.height));
-    const DenseCrf2D crf(image, CrfParams::preset("urn"));
-    const CrfResult r =
-        crf.infer(unary_from_probabilities(probs.data(), labels, image.num_pixels()),
-                  nullptr,
-                  CrfOutputs::kLabels);
-    write_label_png(refined, r.map);
-  });
-}
-
-int run_demo(const DemoCommand& c) {
-  const std::string data = c.data.empty() ? default_data_dir() : c.data;
-  const std::string gt_dir = data + "/SegmentationClass";
-  PM_CHECK(fs::is_directory(gt_dir), "{}: no SegmentationClass/ folder (use --data)", data);
-  std::vector<std::string> ids;
-  for (const auto& p : list_files(gt_dir, {".png"}))
-    ids.push_back(file_stem(p));
-  std::printf("pseudomask demo on %zu images of %s\n", ids.size(), data.c_str());
-  std::printf("1/4 making noisy pseudo-masks and CAM files in %s\n", c.out.c_str());
-  make_inputs(ids, gt_dir, c.out, c.jobs);
-
-  EvalOptions options;
-  options.jobs = c.jobs;
-  std::printf("2/4 evaluating the noisy pseudo-masks\n\n");
-  const EvalReport masks = evaluate_label_dirs(gt_dir, c.out + "/noisy_masks", ids, options);
-  std::printf("%s\n", metrics_table(masks.metrics, voc_class_names()).c_str());
-
-  std::printf("3/4 evaluating the CAM files over background thresholds 0.05..0.95\n\n");
-  const CamSweepReport cams =
-      evaluate_cam_dir(gt_dir, c.out + "/cams", ids, parse_thresholds("0.05:0.95:0.05"), options);
-  for (size_t j = 0; j < cams.thresholds.size(); ++j) {
-    std::printf("  threshold %.2f: mIoU %s  precision %s  recall %s%s\n",
-                cams.thresholds[j],
-                percent(cams.metrics[j].mean_iou).c_str(),
-                percent(cams.metrics[j].mean_precision).c_str(),
-                percent(cams.metrics[j].mean_recall).c_str(),
-                j == cams.best_index ? "  <- best" : "");
-  }
-  nlohmann::json seg;
-  if (fs::is_directory(data + "/probs_espnetv2")) {
-    std::printf(
-        "\n4/4 a real network's predictions (ESPNetv2), argmax vs. dense CRF (URN parameters)\n");
-    segment_with_crf(ids, data, c.out, c.jobs);
-    const EvalReport plain = evaluate_label_dirs(gt_dir, c.out + "/seg_argmax", ids, options);
-    const EvalReport refined = evaluate_label_dirs(gt_dir, c.out + "/seg_crf", ids, options);
-    for (const auto& [name, m] :
-         {std::make_pair("argmax", &plain.metrics), std::make_pair("+ CRF ", &refined.metrics)}) {
-      std::printf("  %s: mIoU %s  precision %s  recall %s  pixel accuracy %s\n",
-                  name,
-                  percent(m->mean_iou).c_str(),
-                  percent(m->mean_precision).c_str(),
-                  percent(m->mean_recall).c_str(),
-                  percent(m->pixel_accuracy).c_str());
-    }
-    seg = {{"argmax", metrics_json(plain.metrics, voc_class_names())},
-           {"crf_urn", metrics_json(refined.metrics, voc_class_names())}};
-  }
-  nlohmann::json report = {
-      {"data", data},
-      {"segmentation", seg},
-      {"images", ids.size()},
-      {"noisy_masks", metrics_json(masks.metrics, voc_class_names())},
-      {"cams_best_threshold", cams.thresholds[cams.best_index]},
-      {"cams_best", metrics_json(cams.metrics[cams.best_index], voc_class_names())}};
-  write_json(c.out + "/report.json", report);
-  write_file_atomic(c.out + "/report.md", metrics_table(masks.metrics, voc_class_names()));
-  std::printf("\nnoisy pseudo-masks: mIoU %s %%; CAMs: best mIoU %s %% at threshold %.2f\n",
-              percent(masks.metrics.mean_iou).c_str(),
-              percent(cams.metrics[cams.best_index].mean_iou).c_str(),
-              cams.thresholds[cams.best_index]);
-  std::printf("report: %s/report.json, %s/report.md\n", c.out.c_str(), c.out.c_str());
+int run_demo(DemoCommand c) {
+  PM_CHECK(c.config.train_images >= 20, "--size must be at least 20 images");
+  PM_CHECK(c.config.seeds >= 1 && c.config.seeds <= 10, "--seeds must be 1..10");
+  PM_CHECK(c.config.epoch_scale > 0, "--epoch-scale must be positive");
+  const int cores = c.jobs > 0 ? c.jobs : static_cast<int>(std::thread::hardware_concurrency());
+  c.parallel = std::max(1, c.parallel);
+  c.config.threads_per_step = std::max(1, cores / c.parallel);
+  const std::vector<Step> steps = demo_steps(c.config);
+  RunOptions o;
+  o.program = self_executable("pseudomask");
+  o.state_dir = c.config.out + "/pipeline";
+  o.parallel = c.parallel;
+  o.threads_per_step = c.config.threads_per_step;
+  o.dry_run = c.dry_run;
+  o.quiet = c.quiet;
+  std::printf("pseudomask demo: %zu steps, %d at a time, %d thread(s) each -> %s\n",
+              steps.size(),
+              o.parallel,
+              o.threads_per_step,
+              c.config.out.c_str());
+  std::fflush(stdout);
+  const std::vector<StepResult> results = run_steps(steps, o);
+  if (c.dry_run)
+    return 0;
+  const nlohmann::json doc = collect_demo_results(c.config, results);
+  const std::string md = demo_results_markdown(doc);
+  write_report(c.config, doc, md);
+  std::printf("\n%s\n```json\n%s\n```\n", md.c_str(), doc.at("pseudo_masks").dump().c_str());
+  std::printf("```json\n%s\n```\n", doc.at("segmentation").dump().c_str());
+  std::printf("\nreport: %s/report/index.html (results.md, results.json)\n", c.config.out.c_str());
   return 0;
 }
 
@@ -234,19 +82,41 @@ int run_demo(const DemoCommand& c) {
 
 void add_demo_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<DemoCommand>();
-  CLI::App* sub = app.add_subcommand("demo", "Run the end-to-end demo on the built-in sample data");
+  CLI::App* sub = app.add_subcommand(
+      "demo", "Run the whole WSSS pipeline on the built-in synthetic dataset, with a report");
   sub->footer(
-      "Makes noisy pseudo-masks (dilated, eroded, class-swapped) and CAM-like maps from the real\n"
-      "PASCAL VOC sample, writes them in the formats the WSSS tools use, and evaluates both; then\n"
-      "refines a real network's probabilities (probs_espnetv2) with the dense CRF and evaluates "
-      "that.\n"
-      "Outputs that exist are kept, so a rerun resumes.\n\nExample:\n  pseudomask demo --out "
-      "runs/demo");
-  sub->add_option("--data", c->data, "VOC-style sample folder (default: shared/data/voc_sample)");
-  sub->add_option("--out", c->out, "Output folder")->capture_default_str();
-  sub->add_option("--jobs", c->jobs, "Threads (0 = all cores)")
+      "Steps (each a pseudomask command with its inputs and outputs on disk under --out):\n"
+      "  synth -> train-cls A (resnet-tiny) and B (vit-tiny) -> cam -> ensemble or/and/mean ->\n"
+      "  orandnet train/infer -> eval-cam and labels --mode crf per CAM set -> train-seg on the\n"
+      "  ORANDNet+CRF pseudo-masks (plain, scale scheduling) -> predict --crf urn on train (M_c)\n"
+      "  -> urn (hard, prob) -> train-seg on M_c (plain, URN weights t = 0.05, probability\n"
+      "  weights) -> predict + eval on val -> report/{results.md,results.json,index.html}.\n"
+      "A step whose done marker (<out>/pipeline/done/<step>.json) exists is skipped, so a rerun\n"
+      "resumes; logs are in <out>/pipeline/logs/. Independent steps run --parallel at a time.\n"
+      "The default takes about 15 minutes on 2 CPU cores; --size and --epoch-scale scale it.\n\n"
+      "Example:\n  pseudomask demo --out runs/demo\n"
+      "  pseudomask demo --out runs/demo_big --size 5000 --image-size 160 --seeds 3 --device "
+      "cuda");
+  sub->add_option("--out", c->config.out, "Output folder")->capture_default_str();
+  sub->add_option("--size", c->config.train_images, "Training images (val: a fifth)")
+      ->capture_default_str();
+  sub->add_option("--image-size", c->config.image_size, "Image side in pixels")
+      ->capture_default_str()
+      ->check(CLI::Range(64, 512));
+  sub->add_option("--data-seed", c->config.data_seed, "Seed of the synthetic dataset")
+      ->capture_default_str();
+  sub->add_option("--seeds", c->config.seeds, "Segmentation runs per variant (1-10)")
+      ->capture_default_str();
+  sub->add_option("--epoch-scale", c->config.epoch_scale, "Multiplies every training budget")
+      ->capture_default_str();
+  sub->add_option("--device", c->config.device, "Torch device: cpu, cuda or cuda:N")
+      ->capture_default_str();
+  sub->add_option("--parallel", c->parallel, "Steps at once")->capture_default_str();
+  sub->add_option("--jobs", c->jobs, "Cores to use in all (0 = all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--dry-run", c->dry_run, "Print the steps' commands, run nothing");
+  sub->add_flag("--quiet", c->quiet, "No per-step lines");
   sub->callback([c, &exit_code] { exit_code = run_demo(*c); });
 }
 

@@ -19,6 +19,7 @@
 #include "pseudomask/core/io/image_io.h"
 #include "pseudomask/nn/cam/cnn_cam.h"
 #include "pseudomask/nn/cam/vit_cam.h"
+#include "pseudomask/nn/threads.h"
 #include "pseudomask/nn/train/cls_trainer.h"
 
 namespace fs = std::filesystem;
@@ -84,7 +85,8 @@ int run_cam(const CamCommand& c) {
     cnn.scales.push_back(s);
   const nn::VitCamOptions vit_options{c.vit_size};
   const int jobs = resolve_jobs(c.batch.jobs);
-  at::set_num_threads(c.threads > 0 ? c.threads : std::max(1, resolve_jobs(0) / std::max(1, jobs)));
+  nn::set_torch_threads(c.threads > 0 ? c.threads
+                                      : std::max(1, resolve_jobs(0) / std::max(1, jobs)));
   ModelPool pool(c.model, c.device);
   pool.release(first);
 

@@ -20,6 +20,7 @@
 #include "pseudomask/core/io/cam_file.h"
 #include "pseudomask/nn/orandnet/orandnet.h"
 #include "pseudomask/nn/tensor.h"
+#include "pseudomask/nn/threads.h"
 
 namespace fs = std::filesystem;
 
@@ -98,7 +99,7 @@ int run_train(TrainCommand c) {
   fs::create_directories(c.out);
   o.model_path = c.out + "/model.pth";
   if (c.threads > 0)
-    at::set_num_threads(c.threads);
+    nn::set_torch_threads(c.threads);
   std::printf("orandnet train: %zu images, width %s, loss %s, %s crop, %lld steps, %s\n",
               ids.size(),
               c.width.c_str(),
@@ -164,7 +165,8 @@ int run_infer(const InferCommand& c) {
   pairs.official = model.official_pair;  // the OR the model was trained on
   const std::vector<std::string> ids = resolve_ids(pairs.list, pairs.cams1, {".npy"});
   const int jobs = resolve_jobs(c.batch.jobs);
-  at::set_num_threads(c.threads > 0 ? c.threads : std::max(1, resolve_jobs(0) / std::max(1, jobs)));
+  nn::set_torch_threads(c.threads > 0 ? c.threads
+                                      : std::max(1, resolve_jobs(0) / std::max(1, jobs)));
   fs::create_directories(c.out);
   const auto load = make_loader(pairs);
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".npy"; };

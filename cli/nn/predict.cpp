@@ -19,6 +19,7 @@
 #include "pseudomask/core/io/npy.h"
 #include "pseudomask/nn/seg/seg_predict.h"
 #include "pseudomask/nn/tensor.h"
+#include "pseudomask/nn/threads.h"
 
 namespace pm::cli {
 namespace {
@@ -55,7 +56,7 @@ int run_predict(PredictCommand& c) {
   if (c.probs)
     fs::create_directories(prob_dir);
   if (resolve_jobs(c.batch.jobs) > 1)
-    at::set_num_threads(1);  // parallel over images instead
+    nn::set_torch_threads(1);  // parallel over images instead
   auto done = [&](const std::string& id) {
     return (c.no_labels || fs::exists(label_dir + "/" + id + ".png")) &&
            (!c.probs || fs::exists(prob_dir + "/" + id + ".npy"));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# End-to-end checks of the pseudomask program: the demo, eval's outputs, and that bad input
+# End-to-end checks of the pseudomask program: selfcheck, eval's outputs, and that bad input
 # gives one clear line naming the file and a non-zero exit without touching existing outputs.
 set -u
 PM="$1"
@@ -37,11 +37,11 @@ echo '{"keep": true}' > "$TMP/keep.json"
 expect_error "failed run keeps existing outputs" "2007_000063" -- "$PM" eval --gt "$GT" --pred "$TMP/bad" --list "$TMP/list.txt" --json "$TMP/keep.json" --quiet
 check "existing JSON untouched" grep -q '"keep": true' "$TMP/keep.json"
 
-"$PM" demo --out "$TMP/demo" > "$TMP/demo.txt"
-check "demo exits 0" test $? -eq 0
-check "demo writes report.json" grep -q '"cams_best_threshold"' "$TMP/demo/report.json"
-check "demo refines a real network's predictions with the CRF" grep -q '"crf_urn"' "$TMP/demo/report.json"
-check "demo wrote 8 CAM files" test "$(ls "$TMP/demo/cams" | wc -l)" -eq 8
+"$PM" selfcheck --out "$TMP/demo" > "$TMP/demo.txt"
+check "selfcheck exits 0" test $? -eq 0
+check "selfcheck writes report.json" grep -q '"cams_best_threshold"' "$TMP/demo/report.json"
+check "selfcheck refines a real network's predictions with the CRF" grep -q '"crf_urn"' "$TMP/demo/report.json"
+check "selfcheck wrote 8 CAM files" test "$(ls "$TMP/demo/cams" | wc -l)" -eq 8
 "$PM" eval-cam --gt "$GT" --cams "$TMP/demo/cams" --thresholds 0.1:0.9:0.1 --json "$TMP/cam.json" --quiet > "$TMP/cam.txt"
 check "eval-cam exits 0" test $? -eq 0
 check "eval-cam reports the best threshold" grep -q '"best_threshold"' "$TMP/cam.json"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# End-to-end checks of `pseudomask ensemble` and `pseudomask labels`: two CAM sets (the demo's
+# End-to-end checks of `pseudomask ensemble` and `pseudomask labels`: two CAM sets (selfcheck's
 # CAMs, made from the VOC sample's ground truth, and a copy shifted right by 24 pixels at half
 # resolution) are combined, turned into pseudo-masks and evaluated against the ground truth.
 # Usage: ensemble_labels_smoke.sh PSEUDOMASK SHARED_DIR   (needs python3, standard library only)
@@ -16,8 +16,8 @@ VOC="$SHARED/data/voc_sample"
 GT="$VOC/SegmentationClass"
 
 # --- two CAM sets ---------------------------------------------------------------------------
-"$PM" demo --out "$TMP/demo" > /dev/null
-check "demo writes the first CAM set" test "$(ls "$TMP/demo/cams" | wc -l)" -eq 8
+"$PM" selfcheck --out "$TMP/demo" > /dev/null
+check "selfcheck writes the first CAM set" test "$(ls "$TMP/demo/cams" | wc -l)" -eq 8
 A="$TMP/demo/cams"
 B="$TMP/shifted"
 

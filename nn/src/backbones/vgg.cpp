@@ -2,6 +2,7 @@
 #include "pseudomask/nn/backbones/vgg.h"
 
 #include <torch/nn/functional/dropout.h>
+#include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/pooling.h>
 
@@ -58,6 +59,20 @@ VGGImpl::VGGImpl(const VGGOptions& options) : options_(options) {
     fc6 = register_module(
         "fc6", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, fc, options_.fc6_kernel)));
     fc7 = register_module("fc7", torch::nn::Conv2d(torch::nn::Conv2dOptions(fc, fc, 1)));
+  }
+  init_like_torchvision();
+}
+
+void VGGImpl::init_like_torchvision() {
+  // torchvision's VGG._initialize_weights: He-normal (fan-out, ReLU) weights and zero biases.
+  // torch's default conv init shrinks the signal about 3x per layer, so after VGG16's 15
+  // convolutions a randomly initialised network's output no longer depends on its input.
+  torch::NoGradGuard no_grad;
+  for (auto& m : modules(/*include_self=*/false)) {
+    if (auto* conv = m->as<torch::nn::Conv2d>()) {
+      torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+      conv->bias.zero_();
+    }
   }
 }
 

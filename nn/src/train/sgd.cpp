@@ -9,6 +9,7 @@
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/nn/tensor.h"
+#include "pseudomask/nn/threads.h"
 
 namespace pm::nn {
 
@@ -105,7 +106,7 @@ torch::Device start_training(
            batch_size,
            samples);
   if (threads > 0)
-    at::set_num_threads(threads);
+    set_torch_threads(threads);
   const torch::Device parsed = parse_device(device);
   torch::manual_seed(seed);
   return parsed;

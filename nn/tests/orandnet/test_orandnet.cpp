@@ -269,6 +269,37 @@ TEST(OrandInfer, RefinedCamIsNonNegativeWithClassMaxNearOne) {
   }
 }
 
+/// A 40x40 toy image: OR is a 24-pixel square, AND its central 8 pixels.
+OrandPair nested_squares() {
+  torch::Tensor or_map = torch::zeros({1, 40, 40});
+  torch::Tensor and_map = torch::zeros({1, 40, 40});
+  or_map[0].slice(0, 8, 32).slice(1, 8, 32).fill_(0.8);
+  and_map[0].slice(0, 16, 24).slice(1, 16, 24).fill_(1.0);
+  OrandPair p;
+  p.keys = {0};
+  p.or_map = to_ndarray(or_map);
+  p.and_map = to_ndarray(and_map);
+  return p;
+}
+
+TEST(OrandInfer, ATrainedModelMapsTheOrToItsAnd) {
+  // After training on one pair, inference on its OR must be high where the AND is and low on
+  // the rest of the OR: the refined CAM is the learned AND, not a flat map. (With torch's
+  // default init instead of torchvision's He init, the output did not depend on the input.)
+  const test::TempDir dir("orand");
+  OrandTrainOptions o = toy_options(dir / "m.pth");
+  o.iterations = 200;
+  o.lr = 0.03;
+  train_orandnet(o, {"a"}, [](const std::string&) { return nested_squares(); });
+  OrandModel m = load_orand_model(dir / "m.pth", torch::kCPU);
+  const OrandPair p = nested_squares();
+  const torch::Tensor y = to_tensor(refine_cam(m.net, p.or_map, m.loss, torch::kCPU))[0];
+  const float inside = y.slice(0, 17, 23).slice(1, 17, 23).mean().item<float>();
+  const float ring = y.slice(0, 8, 12).slice(1, 8, 32).mean().item<float>();  // OR, not AND
+  EXPECT_GT(inside, 0.7f);
+  EXPECT_LT(ring, 0.2f) << "inside the AND " << inside;
+}
+
 TEST(OrandModelFile, RoundTripAndBadFiles) {
   const test::TempDir dir("orand");
   Fcn8s net = tiny_net(true);

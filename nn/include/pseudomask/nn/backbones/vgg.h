@@ -77,6 +77,8 @@ struct VGGImpl : torch::nn::Module {
   torch::nn::Conv2d fc6{nullptr}, fc7{nullptr};
 
  private:
+  void init_like_torchvision();
+
   VGGOptions options_;
 };
 TORCH_MODULE(VGG);
