@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -66,10 +67,13 @@ int run_demo(DemoCommand c) {
               o.threads_per_step,
               c.config.out.c_str());
   std::fflush(stdout);
+  const auto start = std::chrono::steady_clock::now();
   const std::vector<StepResult> results = run_steps(steps, o);
   if (c.dry_run)
     return 0;
-  const nlohmann::json doc = collect_demo_results(c.config, results);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const nlohmann::json doc = collect_demo_results(c.config, results, wall);
   const std::string md = demo_results_markdown(doc);
   write_report(c.config, doc, md);
   std::printf("\n%s\n```json\n%s\n```\n", md.c_str(), doc.at("pseudo_masks").dump().c_str());

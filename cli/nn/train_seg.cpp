@@ -171,7 +171,10 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_option("--out", o.out_dir, "Output folder")->required();
   sub->add_option("--arch", o.model.arch, "Architecture")->capture_default_str();
-  sub->add_option("--pretrained", o.pretrained, "torchvision ImageNet ResNet .pth")
+  sub->add_option(
+         "--pretrained",
+         o.pretrained,
+         "torchvision ImageNet ResNet .pth, or a train-cls ResNet model.pth (its backbone)")
       ->check(CLI::ExistingFile);
   sub->add_option(
       "--num-classes", o.model.num_classes, "Classes incl. background (default: the dataset's)");

@@ -14,7 +14,7 @@ namespace {
 constexpr int kClsEpochsCnn = 8;
 constexpr int kClsEpochsVit = 15;
 constexpr int kOrandIterations = 1000;
-constexpr int kSegEpochs = 10;
+constexpr int kSegEpochs = 8;
 constexpr int kNumClasses = 11;  // the synthetic set: background + 10
 
 int scaled(int budget, double scale) {
@@ -252,7 +252,8 @@ class DemoPlan {
             {dep}};
   }
 
-  // One segmentation model: train, predict val, evaluate.
+  // One segmentation model: train, predict val, evaluate. PSPNet with its auxiliary head, as URN
+  // trains it; the backbone starts from classifier A's (the stand-in for ImageNet weights).
   void add_seg_model(const std::string& key,
                      const std::string& seed,
                      std::vector<std::string> inputs,
@@ -263,7 +264,9 @@ class DemoPlan {
                                      "--dataset",
                                      data_,
                                      "--arch",
-                                     "deeplabv2-tiny",
+                                     "pspnet-tiny",
+                                     "--pretrained",
+                                     path("cls/A/model.pth"),
                                      "--crop",
                                      std::to_string(c_.image_size),
                                      "--epochs",

@@ -17,9 +17,12 @@
 namespace pm::cli {
 
 /// Reads the eval outputs under `c.out` into the results document:
-/// {"config", "pseudo_masks": [...], "segmentation": [...], "steps": [...], "total_seconds"}.
+/// {"config", "pseudo_masks": [...], "cyclic", "segmentation": [...], "steps": [...],
+/// "step_seconds" (the steps' own times, summed), "wall_seconds" (this run, start to end)}.
 /// Throws pm::Error naming a missing or unreadable eval file.
-nlohmann::json collect_demo_results(const DemoConfig& c, const std::vector<StepResult>& steps);
+nlohmann::json collect_demo_results(const DemoConfig& c,
+                                    const std::vector<StepResult>& steps,
+                                    double wall_seconds);
 
 /// The two tables in Markdown, with the per-step timings as a short line.
 std::string demo_results_markdown(const nlohmann::json& results);

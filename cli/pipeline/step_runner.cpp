@@ -122,11 +122,11 @@ class Scheduler {
   std::vector<StepResult> run() {
     skip_done_steps();
     while (true) {
-      if (!failed_)
-        start_ready_steps();
-      if (running_.empty())
-        break;
-      wait_for_one();
+      const bool started = !failed_ && start_ready_steps();
+      if (running_.empty() && !started)
+        break;  // nothing runs and nothing could start (a dry run finishes steps at once)
+      if (!running_.empty())
+        wait_for_one();
     }
     if (failed_)
       throw Error(failure_);
@@ -147,12 +147,16 @@ class Scheduler {
     }
   }
 
-  void start_ready_steps() {
+  // Starts ready steps while slots are free; true if any started.
+  bool start_ready_steps() {
+    bool any = false;
     for (size_t i : ready_steps(steps_, finished_, started_)) {
       if (static_cast<int>(running_.size()) >= o_.parallel)
-        return;
+        break;
       start(i);
+      any = true;
     }
+    return any;
   }
 
   void start(size_t i) {

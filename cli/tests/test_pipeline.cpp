@@ -97,6 +97,18 @@ TEST(StepRunner, ResumeArgumentsOnlyWhenTheCheckpointExists) {
   EXPECT_EQ(slurp(dir / "args2"), "--resume\n");
 }
 
+TEST(StepRunner, ADryRunWalksTheWholeGraphAndRunsNothing) {
+  const test::TempDir dir("pipe");
+  const std::vector<Step> steps = {shell("a", "touch " + dir / "a"),
+                                   shell("b", "touch " + dir / "b", {"a"}),
+                                   shell("c", "touch " + dir / "c", {"b"})};
+  RunOptions o = shell_options(dir);
+  o.dry_run = true;
+  EXPECT_EQ(run_steps(steps, o).size(), 3u);
+  for (const char* f : {"a", "b", "c", "state/done/a.json", "state/done/c.json"})
+    EXPECT_FALSE(fs::exists(dir / f)) << f;
+}
+
 TEST(StepRunner, RejectsBadPlans) {
   EXPECT_THROW(check_steps({shell("a", "true", {"b"}), shell("b", "true")}), Error);
   EXPECT_THROW(check_steps({shell("a", "true"), shell("a", "true")}), Error);
@@ -150,9 +162,10 @@ TEST(DemoPlan, UrnVariantsTrainOnTheTeachersCyclicMasksWithTheirWeights) {
   EXPECT_TRUE(has(find("train-seg-cyclic-urn-s0"), {"--weights", "/o/urn/hard/urn"}));
   EXPECT_TRUE(has(find("train-seg-cyclic-prob-s0"), {"--weight-thresh", "-1"}));
   EXPECT_TRUE(has(find("urn-prob"), {"--mode", "prob"}));
-  EXPECT_TRUE(has(find("train-seg-scale-schedule-s0"), {"--scale-schedule", "4:2,2:4"}));
+  EXPECT_TRUE(has(find("train-seg-scale-schedule-s0"), {"--scale-schedule", "4:1,2:3"}));
   EXPECT_EQ(find("train-seg-cyclic-s0").deps, std::vector<std::string>{"urn-hard"});
   EXPECT_EQ(find("train-cls-A").resume_if, "/o/cls/A/last.pth");
+  EXPECT_TRUE(has(find("train-seg-pseudo-s0"), {"--pretrained", "/o/cls/A/model.pth"}));
 }
 
 TEST(DemoReport, MeanAndSampleStd) {
@@ -186,7 +199,7 @@ TEST(DemoReport, TablesCarryTheEvalFiguresOfEveryRowAndSeed) {
     write_eval(dir / ("eval/seg_" + var.key + "_seed0.json"), 0.50, 0, 0);
     write_eval(dir / ("eval/seg_" + var.key + "_seed1.json"), 0.60, 0, 0);
   }
-  const nlohmann::json r = collect_demo_results(c, {{"synth", "data", false, 2.0}});
+  const nlohmann::json r = collect_demo_results(c, {{"synth", "data", false, 2.0}}, 3.0);
   ASSERT_EQ(r["pseudo_masks"].size(), demo_cam_sets().size());
   EXPECT_DOUBLE_EQ(r["pseudo_masks"][5]["miou"].get<double>(), 0.35);  // ORANDNet, the 6th row
   EXPECT_DOUBLE_EQ(r["pseudo_masks"][5]["crf"]["recall"].get<double>(), 0.38);
@@ -208,7 +221,7 @@ TEST(DemoReport, AMissingEvalFileIsNamed) {
   DemoConfig c;
   c.out = dir.str();
   try {
-    collect_demo_results(c, {});
+    collect_demo_results(c, {}, 0.0);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("eval/cam_A.json: missing"), std::string::npos)

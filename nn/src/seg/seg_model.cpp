@@ -140,11 +140,9 @@ SegModelImpl::SegModelImpl(const SegModelOptions& options) : options_(options) {
   } else {
     const int branch = w.psp;  // mmseg: every PPM branch has the head's channels
     ppm = register_module("ppm", PyramidPooling(in, branch));
-    decode = register_module("decode",
-                             fcn_head(in + 4 * branch, w.psp, classes));
+    decode = register_module("decode", fcn_head(in + 4 * branch, w.psp, classes));
     const int stage3 = ro.out_channels() / 2;
-    aux = register_module("aux",
-                          fcn_head(stage3, w.aux, classes));
+    aux = register_module("aux", fcn_head(stage3, w.aux, classes));
   }
 }
 
@@ -184,7 +182,15 @@ void SegModelImpl::train(bool on) {
 }
 
 void SegModelImpl::load_pretrained_backbone(const Checkpoint& ckpt, const std::string& name) {
-  load_state_dict(*backbone, ckpt, torchvision_resnet_rules(), name);
+  LoadRules rules = torchvision_resnet_rules();
+  if (ckpt.find("backbone.conv1.weight") != nullptr) {
+    // A `pseudomask train-cls` ResNet: its backbone.* is a torchvision ResNet; the classifier
+    // head trained on image-level labels is left out (WSSS's usual ImageNet initialisation,
+    // replaced by the stage-one classifier of the same data).
+    rules.renames.push_back({"backbone.", "", false});
+    rules.ignore_prefixes.push_back("classifier.");
+  }
+  load_state_dict(*backbone, ckpt, rules, name);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> SegModelImpl::backbone_parameters() {
