@@ -8,6 +8,8 @@
 #include "pseudomask/core/io/image_io.h"
 #include "pseudomask/core/io/label_io.h"
 #include "pseudomask/core/urn/urn_png.h"
+#include "pseudomask/nn/checkpoint/load.h"
+#include "pseudomask/nn/heads/classifier.h"
 #include "pseudomask/nn/seg/scale_schedule.h"
 #include "pseudomask/nn/seg/seg_loss.h"
 #include "pseudomask/nn/seg/seg_model.h"
@@ -154,6 +156,28 @@ TEST(SegModel, BackboneNamesMatchTorchvision) {
         SegModel bad(SegModelOptions{"deeplabv3-tiny", 21, false});
       },
       {"--arch", "deeplabv3-tiny"});
+}
+
+TEST(SegModel, BackboneLoadsFromAStageOneClassifierCheckpoint) {
+  // train-seg --pretrained cls/model.pth: the classifier's backbone.* initialises the segmentation
+  // backbone; its image-level head is left out.
+  ClassifierOptions co;
+  co.arch = "resnet-tiny";
+  co.num_classes = 10;
+  Classifier cls(co);
+  const Checkpoint ckpt = state_dict_of(*cls);
+  ASSERT_NE(ckpt.find("classifier.weight"), nullptr);
+  SegModelOptions o;
+  o.arch = "pspnet-tiny";
+  o.num_classes = 11;
+  SegModel m(o);
+  m->load_pretrained_backbone(ckpt, "cls.pth");
+  const auto cls_params = cls->named_parameters();
+  for (const auto& p : m->backbone_parameters()) {
+    const torch::Tensor* src = cls_params.find(p.first);
+    ASSERT_NE(src, nullptr) << p.first;
+    EXPECT_TRUE(torch::equal(p.second, *src)) << p.first;
+  }
 }
 
 // ---- predict -----------------------------------------------------------------------------
