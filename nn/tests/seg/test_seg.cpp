@@ -142,6 +142,30 @@ TEST(SegModel, OutputStrideEightAndAuxHead) {
   }
 }
 
+TEST(SegModel, FullSizeModelsHaveThePublishedShapes) {
+  // ResNet-50/101 at output stride 8 with each head, as the papers train them on VOC.
+  for (const std::string backbone : {"resnet50", "resnet101"}) {
+    for (const std::string head : {"deeplab-largefov", "deeplabv2", "pspnet"}) {
+      SegModelOptions o;
+      o.arch = head + "-" + backbone;
+      o.num_classes = 21;
+      SegModel m(o);
+      const auto params = m->named_parameters();
+      const std::string last_block = backbone == "resnet50" ? "5" : "22";  // layer3: 6 or 23
+      EXPECT_NE(params.find("backbone.layer3." + last_block + ".conv3.weight"), nullptr) << o.arch;
+      EXPECT_EQ(params["backbone.layer4.2.conv3.weight"].sizes(),
+                torch::IntArrayRef({2048, 512, 1, 1}));
+      m->train();
+      const SegOutput out = m->forward(torch::randn({2, 3, 41, 33}));
+      EXPECT_EQ(out.logits.sizes(), torch::IntArrayRef({2, 21, 6, 5})) << o.arch;
+      EXPECT_EQ(out.aux.defined(), head == "pspnet") << o.arch;
+      if (out.aux.defined()) {
+        EXPECT_EQ(out.aux.sizes(), torch::IntArrayRef({2, 21, 6, 5})) << o.arch;
+      }
+    }
+  }
+}
+
 TEST(SegModel, BackboneNamesMatchTorchvision) {
   SegModelOptions o;
   o.arch = "deeplabv2-tiny";
