@@ -8,10 +8,7 @@ set -u
 PM="$1"
 source "$(dirname "$0")/lib.sh"
 
-if ! "$PM" train-seg --help > /dev/null 2>&1; then
-  echo "demo_smoke: the nn module is not built; skipped"
-  exit 0
-fi
+skip_without_nn demo_smoke
 
 O="$TMP/demo"
 ARGS=(--out "$O" --size 24 --image-size 64 --epoch-scale 0.05)

@@ -22,3 +22,9 @@ finish() {  # finish NAME: the exit status of the script
   if [ $fail -ne 0 ]; then echo "$1: $fail check(s) failed"; exit 1; fi
   echo "$1: all checks passed"
 }
+skip_without_nn() {  # skip_without_nn NAME: exit 0 (skipped) when the libtorch module is not built
+  if ! "$PM" train-seg --help > /dev/null 2>&1; then
+    echo "$1: the nn module is not built (PM_BUILD_NN=OFF); skipped"
+    exit 0
+  fi
+}

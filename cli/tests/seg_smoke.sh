@@ -8,10 +8,7 @@ set -u
 PM="$1"
 source "$(dirname "$0")/lib.sh"
 
-if ! "$PM" train-seg --help > /dev/null 2>&1; then
-  echo "seg_smoke: the nn module is not built; skipped"
-  exit 0
-fi
+skip_without_nn seg_smoke
 
 D="$TMP/synth"
 "$PM" synth --out "$D" --train 8 --val 4 --size 48 --seed 5 --quiet > /dev/null
