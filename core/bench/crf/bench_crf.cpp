@@ -114,6 +114,33 @@ BENCHMARK(BM_UrnJobVocSize2Threads)->Unit(benchmark::kMillisecond)->UseRealTime(
 namespace pm {
 namespace {
 
+// The lattice steps of the URN job alone, on its dense bilateral lattice at VOC size: the build,
+// and one splat + blur of the 18 three-label CRFs' rows (54 channels, padded to 56).
+void BM_UrnLatticeBuildVocSize(benchmark::State& state) {
+  const RgbImage image = resize_bilinear(im1(), 500, 375);
+  const PairwiseTerm term = CrfParams::preset("urn").terms[1];
+  const std::vector<float> f = crf_features(image, term);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(PermutohedralLattice::build(f.data(), image.num_pixels(), 5));
+}
+BENCHMARK(BM_UrnLatticeBuildVocSize)->Unit(benchmark::kMillisecond);
+
+void BM_UrnSplatBlurVocSize(benchmark::State& state) {
+  const RgbImage image = resize_bilinear(im1(), 500, 375);
+  const PairwiseTerm term = CrfParams::preset("urn").terms[1];
+  const std::vector<float> f = crf_features(image, term);
+  const PermutohedralLattice lattice = PermutohedralLattice::build(f.data(), image.num_pixels(), 5);
+  constexpr int kChannels = 56;
+  const std::vector<float> in(image.num_pixels() * kChannels, 1.0f / 3.0f);
+  LatticeWorkspace ws;
+  lattice.splat_and_blur(in.data(), nullptr, kChannels, ws);  // first-touch page faults
+  for (auto _ : state) {
+    lattice.splat_and_blur(in.data(), nullptr, kChannels, ws);
+    benchmark::DoNotOptimize(ws.values.data());
+  }
+}
+BENCHMARK(BM_UrnSplatBlurVocSize)->Unit(benchmark::kMillisecond);
+
 void BM_CrfBuildOnly(benchmark::State& state) {
   const RgbImage image = im1();
   for (auto _ : state)

@@ -223,30 +223,26 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
   }
 }
 
-// The same update for the common case, specialised at compile time: one CRF per row of NB
-// blocks (NB·8 ≥ its labels), Potts kernels only. The row's energies stay in registers through
-// the slices of every kernel and the softmax; the float operations and their order are those of
-// the general update above, so the results are bit for bit the same.
+// Slices every (Potts) kernel's message for pixel p and adds it to −U, for a row of NB blocks
+// held in registers: slice_corners' order (corner 0 initialises, the others add), then
+// add_message's E + w·(m·after). (No lambda here: a helper that is not inlined into the
+// target_clones variant would pass vectors across ABIs.)
 template <int NB>
-PM_ALWAYS_INLINE void mean_field_update_potts_row(size_t p,
-                                                  int labels,
-                                                  const float* __restrict neg_unary,
-                                                  float* __restrict q,
-                                                  const KernelView* kernels,
-                                                  size_t nk,
-                                                  SliceOrder order) {
+PM_ALWAYS_INLINE void potts_energies(size_t p,
+                                     const float* __restrict neg_unary,
+                                     const KernelView* kernels,
+                                     size_t nk,
+                                     SliceOrder order,
+                                     detail::f8* __restrict e) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
   const bool alpha_first = order == SliceOrder::kWeightTimesAlphaFirst;
-  f8 e[NB];
   for (int b = 0; b < NB; ++b)
     e[b] = detail::load8(neg_unary + p * ch + b * kChannelBlock);
   for (size_t k = 0; k < nk; ++k) {
     const KernelView& kv = kernels[k];
     const int32_t* offsets = kv.offsets + p * kv.d1;
     const float* weights = kv.weights + p * kv.d1;
-    // Slice in slice_corners' order: corner 0 initialises, the others add. (No lambda here: a
-    // helper that is not inlined into the target_clones variant would pass vectors across ABIs.)
     f8 m[NB] = {};
     for (size_t j = 0; j < kv.d1; ++j) {
       const float* __restrict src = kv.values + static_cast<size_t>(offsets[j]) * ch;
@@ -261,6 +257,24 @@ PM_ALWAYS_INLINE void mean_field_update_potts_row(size_t p,
     for (int b = 0; b < NB; ++b)
       e[b] = e[b] + kv.weight * (m[b] * after);  // add_message, Potts
   }
+}
+
+// The same update for the common case, specialised at compile time: one CRF per row of NB
+// blocks (NB·8 ≥ its labels), Potts kernels only. The row's energies stay in registers through
+// the slices of every kernel and the softmax; the float operations and their order are those of
+// the general update above, so the results are bit for bit the same.
+template <int NB>
+PM_ALWAYS_INLINE void mean_field_update_potts_row(size_t p,
+                                                  int labels,
+                                                  const float* __restrict neg_unary,
+                                                  float* __restrict q,
+                                                  const KernelView* kernels,
+                                                  size_t nk,
+                                                  SliceOrder order) {
+  using detail::f8;
+  constexpr size_t ch = NB * kChannelBlock;
+  f8 e[NB];
+  potts_energies<NB>(p, neg_unary, kernels, nk, order, e);
   // softmax_row for one segment.
   const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
   f8 mx = detail::splat8(-1e30f);
@@ -279,8 +293,102 @@ PM_ALWAYS_INLINE void mean_field_update_potts_row(size_t p,
   float* __restrict row = q + p * ch;
   for (int b = 0; b < NB; ++b) {
     const f8 v = e[b] / total;
-    detail::store8(row + b * kChannelBlock,
-                   (lane < labels - b * static_cast<int>(kChannelBlock)) ? v : detail::splat8(0.0f));
+    detail::store8(
+        row + b * kChannelBlock,
+        (lane < labels - b * static_cast<int>(kChannelBlock)) ? v : detail::splat8(0.0f));
+  }
+}
+
+// segment_max of m ≤ 8 values, in scalar code with the same result: each lane is first masked
+// against −1e30 (as the vector max starts from it), then horizontal_max's left-to-right chain
+// runs over the lanes; the lanes past m hold −1e30 and can never win, since no masked lane is
+// below −1e30 (nor NaN).
+PM_ALWAYS_INLINE float short_segment_max(const float* __restrict p, int m) {
+  float top = p[0] > -1e30f ? p[0] : -1e30f;
+  for (int l = 1; l < m; ++l) {
+    const float v = p[l] > -1e30f ? p[l] : -1e30f;
+    top = v > top ? v : top;
+  }
+  return top;
+}
+
+// segment_sum of m ≤ 8 exponentials, in scalar code with the same bits: horizontal_sum's
+// pairwise tree ((v0+v1)+(v2+v3))+((v4+v5)+(v6+v7)) with the lanes past m equal to +0, whose
+// additions are left out: x + (+0) = x for every x but −0, which exp8_nonpositive never returns.
+PM_ALWAYS_INLINE float short_pair(const float* __restrict p, int i, int m) {
+  return i + 1 < m ? p[i] + p[i + 1] : p[i];
+}
+PM_ALWAYS_INLINE float short_quad(const float* __restrict p, int i, int m) {
+  return i + 2 < m ? short_pair(p, i, m) + short_pair(p, i + 2, m) : short_pair(p, i, m);
+}
+PM_ALWAYS_INLINE float short_segment_sum(const float* __restrict p, int m) {
+  return m > 4 ? short_quad(p, 0, m) + short_quad(p, 4, m) : short_quad(p, 0, m);
+}
+
+// The update for a batch of CRFs that all have the same small label count (URN's variants, K
+// labels each, K ≤ 8), Potts kernels only, specialised to NB blocks per row: the energies stay
+// in registers as in mean_field_update_potts_row, and softmax_row's per-segment max and sum run
+// as short scalar chains with its results (see short_segment_max/sum), instead of masked vector
+// loads and reductions per segment.
+template <int NB>
+PM_ALWAYS_INLINE void mean_field_update_potts_batch_row(size_t p,
+                                                        int labels,
+                                                        int crfs,
+                                                        const float* __restrict neg_unary,
+                                                        float* __restrict q,
+                                                        const KernelView* kernels,
+                                                        size_t nk,
+                                                        SliceOrder order) {
+  using detail::f8;
+  constexpr int ch = NB * static_cast<int>(kChannelBlock);
+  f8 e[NB];
+  potts_energies<NB>(p, neg_unary, kernels, nk, order, e);
+  const int used = labels * crfs;
+  alignas(32) float buf[ch];
+  alignas(32) float per_lane[ch];  // each lane's segment max, then its segment sum
+  for (int b = 0; b < NB; ++b)
+    detail::store8(buf + b * kChannelBlock, e[b]);
+  for (int s = 0; s < crfs; ++s) {
+    const float top = short_segment_max(buf + s * labels, labels);
+    for (int l = 0; l < labels; ++l)
+      per_lane[s * labels + l] = top;
+  }
+  for (int c = used; c < ch; ++c)
+    per_lane[c] = 0.0f;  // padding: as softmax_row (masked below)
+  for (int b = 0; b < NB; ++b) {
+    e[b] = detail::exp8_nonpositive(e[b] - detail::load8(per_lane + b * kChannelBlock));
+    detail::store8(buf + b * kChannelBlock, e[b]);
+  }
+  for (int s = 0; s < crfs; ++s) {
+    const float total = short_segment_sum(buf + s * labels, labels);
+    for (int l = 0; l < labels; ++l)
+      per_lane[s * labels + l] = total;
+  }
+  for (int c = used; c < ch; ++c)
+    per_lane[c] = 1.0f;
+  const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  float* __restrict row = q + static_cast<size_t>(p) * ch;
+  for (int b = 0; b < NB; ++b) {
+    const int at = b * static_cast<int>(kChannelBlock);
+    const f8 v = e[b] / detail::load8(per_lane + at);
+    detail::store8(row + at, (lane < used - at) ? v : detail::splat8(0.0f));
+  }
+}
+
+template <int NB>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update_potts_batch(
+    size_t p_begin,
+    size_t p_end,
+    int labels,
+    int crfs,
+    const float* __restrict neg_unary,
+    float* __restrict q,
+    const KernelView* kernels,
+    size_t nk,
+    SliceOrder order) {
+  for (size_t p = p_begin; p < p_end; ++p) {
+    prefetch_corner_rows(kernels, nk, p + kPrefetchAhead, p_end, NB * kChannelBlock);
+    mean_field_update_potts_batch_row<NB>(p, labels, crfs, neg_unary, q, kernels, nk, order);
   }
 }
 
@@ -300,16 +408,30 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
   }
 }
 
-// Whether the specialised update applies: one CRF, Potts kernels, at most 6 blocks (48 labels).
+// Which update a group takes: the general one, or a compile-time specialised one for Potts
+// kernels (one CRF of at most 48 labels, or a batch of CRFs with the same label count ≤ 8 in at
+// most 64 channels).
+enum class UpdateKind { kGeneral, kPottsSingle, kPottsBatch };
 constexpr int kMaxSpecialisedBlocks = 6;
-bool potts_single(const KernelView* kernels, size_t nk, size_t ns, size_t ch) {
-  if (ns != 1 || ch / kChannelBlock > kMaxSpecialisedBlocks)
-    return false;
+constexpr int kMaxBatchBlocks = 8;
+constexpr int kMaxBatchLabels = 8;
+
+UpdateKind update_kind(
+    const KernelView* kernels, size_t nk, const Segment* segs, size_t ns, size_t ch) {
   for (size_t k = 0; k < nk; ++k) {
     if (kernels[k].compat)
-      return false;
+      return UpdateKind::kGeneral;
   }
-  return true;
+  const size_t blocks = ch / kChannelBlock;
+  if (ns == 1)
+    return blocks <= kMaxSpecialisedBlocks ? UpdateKind::kPottsSingle : UpdateKind::kGeneral;
+  if (blocks > kMaxBatchBlocks || segs[0].labels > kMaxBatchLabels)
+    return UpdateKind::kGeneral;
+  for (size_t s = 0; s < ns; ++s) {
+    if (segs[s].labels != segs[0].labels)
+      return UpdateKind::kGeneral;
+  }
+  return UpdateKind::kPottsBatch;
 }
 
 void mean_field_update_specialised(size_t p_begin,
@@ -334,6 +456,60 @@ void mean_field_update_specialised(size_t p_begin,
       return mean_field_update_potts<5>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
     default:
       return mean_field_update_potts<6>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
+  }
+}
+
+void mean_field_update_batch_specialised(size_t p_begin,
+                                         size_t p_end,
+                                         size_t ch,
+                                         int labels,
+                                         int crfs,
+                                         const float* neg_unary,
+                                         float* q,
+                                         const KernelView* kernels,
+                                         size_t nk,
+                                         SliceOrder order) {
+  // clang-format off
+  switch (ch / kChannelBlock) {
+    case 1: return mean_field_update_potts_batch<1>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+    case 2: return mean_field_update_potts_batch<2>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+    case 3: return mean_field_update_potts_batch<3>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+    case 4: return mean_field_update_potts_batch<4>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+    case 5: return mean_field_update_potts_batch<5>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+    case 6: return mean_field_update_potts_batch<6>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+    case 7: return mean_field_update_potts_batch<7>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+    default: return mean_field_update_potts_batch<8>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+  }
+  // clang-format on
+}
+
+// Fills the pixel-major rows of −U (the group's planes interleaved, padding channels 0) and
+// Q⁰ = softmax(−U), a tile of pixels at a time: the tile's rows stay in cache while each plane
+// is transposed into them, copied and normalised, instead of each pass sweeping the whole
+// (tens of MB) table.
+void initial_rows(const std::vector<const Unary*>& group,
+                  const std::vector<Segment>& segments,
+                  size_t n,
+                  size_t ch,
+                  float* neg_unary,
+                  float* q) {
+  constexpr size_t kTile = 256;  // pixels; 256 rows of 64 channels are 64 KB
+  const size_t used =
+      static_cast<size_t>(segments.back().offset) + static_cast<size_t>(segments.back().labels);
+  for (size_t begin = 0; begin < n; begin += kTile) {
+    const size_t end = std::min(n, begin + kTile);
+    for (size_t p = begin; p < end; ++p)
+      std::fill(neg_unary + p * ch + used, neg_unary + (p + 1) * ch, 0.0f);
+    for (size_t s = 0; s < group.size(); ++s) {
+      for (int l = 0; l < segments[s].labels; ++l) {
+        float* dst = neg_unary + segments[s].offset + l;
+        const float* src = group[s]->energy.data() + static_cast<size_t>(l) * n;
+        for (size_t p = begin; p < end; ++p)
+          dst[p * ch] = -src[p];
+      }
+    }
+    std::copy(neg_unary + begin * ch, neg_unary + end * ch, q + begin * ch);
+    softmax_rows(q + begin * ch, end - begin, ch, segments.data(), segments.size());
   }
 }
 
@@ -498,19 +674,13 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
   PM_CHECK(ch <= kMaxRowChannels, "CRF group of {} channels exceeds {}", ch, kMaxRowChannels);
   const int channels = static_cast<int>(ch);
   // Pixel-major rows: −U and Q⁰ = softmax(−U).
-  ws.neg_unary.assign(n * ch, 0.0f);
-  ws.q.resize(n * ch);
-  for (size_t s = 0; s < group.size(); ++s) {
-    const float* u = group[s]->energy.data();
-    for (int l = 0; l < segments[s].labels; ++l) {
-      float* dst = ws.neg_unary.data() + segments[s].offset + l;
-      const float* src = u + static_cast<size_t>(l) * n;
-      for (size_t p = 0; p < n; ++p)
-        dst[p * ch] = -src[p];
-    }
-  }
-  std::copy(ws.neg_unary.begin(), ws.neg_unary.end(), ws.q.begin());
-  softmax_rows(ws.q.data(), n, ch, segments.data(), segments.size());
+  // Grown only (never shrunk), so that a workspace alternating between groups of different widths
+  // does not zero-fill the difference on every call; initial_rows writes every value used.
+  if (ws.neg_unary.size() < n * ch)
+    ws.neg_unary.resize(n * ch);
+  if (ws.q.size() < n * ch)
+    ws.q.resize(n * ch);
+  initial_rows(group, segments, n, ch, ws.neg_unary.data(), ws.q.data());
 
   ws.lattices.resize(kernels_.size());
   std::vector<KernelView> views(kernels_.size());
@@ -534,11 +704,13 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
                   kern.term.compat.empty() ? nullptr : kern.term.compat.data()};
     }
     // Pixels are independent here: threads split them.
-    const bool specialised = potts_single(views.data(), views.size(), segments.size(), ch);
+    const UpdateKind kind =
+        update_kind(views.data(), views.size(), segments.data(), segments.size(), ch);
     parallel_for(tasks, threads_, [&](size_t t) {
-      if (specialised) {
-        mean_field_update_specialised(n * t / tasks,
-                                      n * (t + 1) / tasks,
+      const size_t begin = n * t / tasks, end = n * (t + 1) / tasks;
+      if (kind == UpdateKind::kPottsSingle) {
+        mean_field_update_specialised(begin,
+                                      end,
                                       ch,
                                       segments.front().labels,
                                       ws.neg_unary.data(),
@@ -548,8 +720,21 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
                                       order);
         return;
       }
-      mean_field_update(n * t / tasks,
-                        n * (t + 1) / tasks,
+      if (kind == UpdateKind::kPottsBatch) {
+        mean_field_update_batch_specialised(begin,
+                                            end,
+                                            ch,
+                                            segments.front().labels,
+                                            static_cast<int>(segments.size()),
+                                            ws.neg_unary.data(),
+                                            ws.q.data(),
+                                            views.data(),
+                                            views.size(),
+                                            order);
+        return;
+      }
+      mean_field_update(begin,
+                        end,
                         ch,
                         ws.neg_unary.data(),
                         ws.q.data(),

@@ -384,7 +384,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_ax
     const float* __restrict old_values,
     float* __restrict new_values) {
   const size_t ch = static_cast<size_t>(channels);
-  constexpr size_t kAhead = 4;  // vertices whose neighbours' rows are prefetched ahead of use
+  constexpr size_t kAhead = 12;  // vertices whose neighbours' rows are prefetched ahead of use
   for (size_t v = v_begin; v < v_end; ++v) {
     if (v + kAhead < v_end) {
       detail::prefetch_row(old_values + static_cast<size_t>(neighbors[2 * (v + kAhead)]) * ch, ch);

@@ -122,6 +122,36 @@ TEST(CrfBatch, BatchedResultsEqualIndividualRunsBitForBit) {
   }
 }
 
+// Batches of CRFs that all have the same label count take a specialised update (URN's variants);
+// it must give every CRF the bits of its own run, for each label count and row width.
+TEST(CrfBatch, EqualLabelCountBatchesEqualIndividualRunsBitForBit) {
+  const Small a = small_case(29, 19, 3, 31);
+  const DenseCrf2D crf(a.image, CrfParams::preset("urn"));
+  for (int m : {1, 2, 3, 5, 8}) {
+    std::vector<Unary> unaries;
+    for (int i = 0; i < 9; ++i)
+      unaries.push_back(small_case(29, 19, m, 100 + 10 * m + i).unary);
+    std::vector<const Unary*> batch;
+    for (const Unary& u : unaries)
+      batch.push_back(&u);
+    std::vector<CrfResult> alone;
+    for (const Unary* u : batch)
+      alone.push_back(crf.infer(*u));
+    for (int group : {2 * m, 64}) {
+      const std::vector<CrfResult> together = crf.infer_batch(batch, group);
+      ASSERT_EQ(together.size(), batch.size());
+      for (size_t i = 0; i < batch.size(); ++i) {
+        EXPECT_EQ(together[i].map.labels, alone[i].map.labels)
+            << m << " labels, group " << group << ", crf " << i;
+        EXPECT_EQ(
+            std::memcmp(together[i].q.data(), alone[i].q.data(), alone[i].q.size() * sizeof(float)),
+            0)
+            << m << " labels, group " << group << ", crf " << i;
+      }
+    }
+  }
+}
+
 TEST(CrfModel, PottsEqualsTheNegatedIdentityMatrix) {
   const Small s = small_case(20, 16, 4, 7);
   CrfParams potts = CrfParams::preset("deeplab");
