@@ -21,7 +21,7 @@ check "orandnet train --help has an example" grep -q "Example" "$TMP/train_help.
 "$PM" orandnet infer --help > "$TMP/infer_help.txt"
 check "orandnet infer --help has an example" grep -q "Example" "$TMP/infer_help.txt"
 
-"$PM" demo --out "$TMP/demo" > /dev/null
+"$PM" selfcheck --out "$TMP/demo" > /dev/null  # CAM files made from the VOC sample
 A="$TMP/demo/cams"
 ls "$A" | head -n 3 | sed 's/\.npy$//' > "$TMP/ids.txt"
 
