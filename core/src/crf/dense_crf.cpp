@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
@@ -434,6 +435,17 @@ UpdateKind update_kind(
   return UpdateKind::kPottsBatch;
 }
 
+// Calls call(std::integral_constant<int, NB>) with NB = min(max(blocks, NB), Max): turns the
+// run-time block count into the template argument of a specialised update.
+template <int NB, int Max, typename Call>
+void with_block_count(size_t blocks, const Call& call) {
+  if constexpr (NB < Max) {
+    if (blocks > static_cast<size_t>(NB))
+      return with_block_count<NB + 1, Max>(blocks, call);
+  }
+  call(std::integral_constant<int, NB>{});
+}
+
 void mean_field_update_specialised(size_t p_begin,
                                    size_t p_end,
                                    size_t ch,
@@ -443,20 +455,10 @@ void mean_field_update_specialised(size_t p_begin,
                                    const KernelView* kernels,
                                    size_t nk,
                                    SliceOrder order) {
-  switch (ch / kChannelBlock) {
-    case 1:
-      return mean_field_update_potts<1>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
-    case 2:
-      return mean_field_update_potts<2>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
-    case 3:
-      return mean_field_update_potts<3>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
-    case 4:
-      return mean_field_update_potts<4>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
-    case 5:
-      return mean_field_update_potts<5>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
-    default:
-      return mean_field_update_potts<6>(p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
-  }
+  with_block_count<1, kMaxSpecialisedBlocks>(ch / kChannelBlock, [&](auto nb) {
+    mean_field_update_potts<decltype(nb)::value>(
+        p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
+  });
 }
 
 void mean_field_update_batch_specialised(size_t p_begin,
@@ -469,18 +471,10 @@ void mean_field_update_batch_specialised(size_t p_begin,
                                          const KernelView* kernels,
                                          size_t nk,
                                          SliceOrder order) {
-  // clang-format off
-  switch (ch / kChannelBlock) {
-    case 1: return mean_field_update_potts_batch<1>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-    case 2: return mean_field_update_potts_batch<2>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-    case 3: return mean_field_update_potts_batch<3>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-    case 4: return mean_field_update_potts_batch<4>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-    case 5: return mean_field_update_potts_batch<5>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-    case 6: return mean_field_update_potts_batch<6>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-    case 7: return mean_field_update_potts_batch<7>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-    default: return mean_field_update_potts_batch<8>(p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-  }
-  // clang-format on
+  with_block_count<1, kMaxBatchBlocks>(ch / kChannelBlock, [&](auto nb) {
+    mean_field_update_potts_batch<decltype(nb)::value>(
+        p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
+  });
 }
 
 // Fills the pixel-major rows of −U (the group's planes interleaved, padding channels 0) and
