@@ -115,29 +115,23 @@ int run_train_cls(TrainClsCommand& c) {
   const nn::TrainClsResult r = nn::train_classifier(samples, o, on_step);
   if (progress)
     progress->finish();
-  write_json(o.out_dir + "/train_cls_summary.json",
-             {{"arch", o.model.arch},
-              {"num_classes", o.model.num_classes},
-              {"images", samples.size()},
-              {"crop", o.augment.crop},
-              {"resize_long", {o.augment.resize_long_min, o.augment.resize_long_max}},
-              {"epochs", o.epochs},
-              {"batch_size", o.batch_size},
-              {"lr", o.lr},
-              {"head_lr_mult", o.head_lr_mult},
-              {"momentum", o.momentum},
-              {"weight_decay", o.weight_decay},
-              {"seed", o.seed},
-              {"device", o.device},
-              {"start_step", r.start_step},
-              {"steps_run", r.steps.size()},
-              {"total_steps", r.total_steps},
-              {"finished", r.finished},
-              {"final_loss", r.steps.empty() ? 0.0 : r.steps.back().loss},
-              {"epochs_run", epochs},
-              {"seconds", r.seconds},
-              {"model", r.model_path},
-              {"log", r.log_path}});
+  write_json(
+      o.out_dir + "/train_cls_summary.json",
+      training_summary({{"arch", o.model.arch},
+                        {"num_classes", o.model.num_classes},
+                        {"images", samples.size()},
+                        {"crop", o.augment.crop},
+                        {"resize_long", {o.augment.resize_long_min, o.augment.resize_long_max}},
+                        {"epochs", o.epochs},
+                        {"batch_size", o.batch_size},
+                        {"lr", o.lr},
+                        {"head_lr_mult", o.head_lr_mult},
+                        {"momentum", o.momentum},
+                        {"weight_decay", o.weight_decay},
+                        {"seed", o.seed},
+                        {"device", o.device},
+                        {"epochs_run", epochs}},
+                       r));
   print_training_line("train-cls", r, o.out_dir);
   return 0;
 }

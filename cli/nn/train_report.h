@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -20,6 +22,21 @@ void print_training_line(const char* label, const Result& r, const std::string& 
               static_cast<long long>(r.total_steps),
               r.seconds,
               target.c_str());
+}
+
+/// `config` (a training command's own settings) plus what every training run reports: steps,
+/// whether the schedule finished, the last loss, time and the files written.
+template <typename Result>
+nlohmann::json training_summary(nlohmann::json config, const Result& r) {
+  config.update({{"start_step", r.start_step},
+                 {"steps_run", r.steps.size()},
+                 {"total_steps", r.total_steps},
+                 {"finished", r.finished},
+                 {"final_loss", r.steps.empty() ? 0.0 : r.steps.back().loss},
+                 {"seconds", r.seconds},
+                 {"model", r.model_path},
+                 {"log", r.log_path}});
+  return config;
 }
 
 }  // namespace pm::cli

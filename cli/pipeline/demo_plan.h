@@ -41,7 +41,7 @@ const std::vector<CamSet>& demo_cam_sets();
 /// The segmentation variants, in order.
 const std::vector<SegVariant>& demo_seg_variants();
 
-/// The dataset folder, the run's state folder and other paths inside `out`.
+/// The synthetic dataset's folder inside `c.out`.
 std::string demo_data_dir(const DemoConfig& c);
 
 /// Every step of the demo, dependencies first.

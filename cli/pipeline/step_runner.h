@@ -56,8 +56,8 @@ struct StepResult {
 /// Throws pm::Error unless the names are unique and every dependency names an earlier step.
 void check_steps(const std::vector<Step>& steps);
 
-/// The order the steps run in with `parallel` = 1 (the given order, which check_steps makes
-/// a valid one), and which steps are ready given the finished ones (for tests and --dry-run).
+/// The steps not yet started whose dependencies have all finished, in plan order (run_steps
+/// starts them in this order while it has free slots).
 std::vector<size_t> ready_steps(const std::vector<Step>& steps,
                                 const std::vector<bool>& finished,
                                 const std::vector<bool>& started);

@@ -36,17 +36,6 @@ struct Batch {
   int scale = 1;
 };
 
-std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch) {
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i)
-    order[i] = i;
-  Rng rng = Rng::from(seed, kOrderStream, static_cast<uint64_t>(epoch));
-  for (size_t i = n; i > 1; --i)
-    std::swap(order[i - 1],
-              order[static_cast<size_t>(rng.integer(0, static_cast<int64_t>(i) - 1))]);
-  return order;
-}
-
 SegSampleData load_sample(const SegTrainSample& s, const TrainSegOptions& o) {
   SegSampleData d;
   d.image = read_image(s.image_path);
@@ -308,7 +297,7 @@ TrainSegResult train_segmentation(const std::vector<SegTrainSample>& samples,
   auto launch = [&](int64_t step) {
     const int epoch = static_cast<int>(step / per_epoch);
     if (epoch != order_epoch) {
-      order = epoch_order(samples.size(), o.seed, epoch);
+      order = epoch_order(samples.size(), o.seed, kOrderStream, epoch);
       order_epoch = epoch;
     }
     const int scale = scale_factor_at(schedule, epoch);

@@ -88,6 +88,17 @@ Rng Rng::from(uint64_t a, uint64_t b, uint64_t c) {
   return r;
 }
 
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, uint64_t stream, int epoch) {
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i)
+    order[i] = i;
+  Rng rng = Rng::from(seed, stream, static_cast<uint64_t>(epoch));
+  for (size_t i = n; i > 1; --i)
+    std::swap(order[i - 1],
+              order[static_cast<size_t>(rng.integer(0, static_cast<int64_t>(i) - 1))]);
+  return order;
+}
+
 uint64_t Rng::next() {
   uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;

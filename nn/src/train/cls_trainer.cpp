@@ -38,18 +38,6 @@ struct Batch {
   torch::Tensor targets;
 };
 
-/// The sample order of an epoch: a Fisher-Yates shuffle seeded by (seed, epoch).
-std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch) {
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i)
-    order[i] = i;
-  Rng rng = Rng::from(seed, kOrderStream, static_cast<uint64_t>(epoch));
-  for (size_t i = n; i > 1; --i)
-    std::swap(order[i - 1],
-              order[static_cast<size_t>(rng.integer(0, static_cast<int64_t>(i) - 1))]);
-  return order;
-}
-
 /// Decodes and augments the samples of batch `b` of `epoch` on `workers` threads. Each sample
 /// draws from its own generator, seeded by (seed, epoch, position), so the batch does not depend
 /// on the thread count.
@@ -230,7 +218,7 @@ TrainClsResult train_classifier(const std::vector<TrainSample>& samples,
   auto launch = [&](int64_t step) {
     const int epoch = static_cast<int>(step / steps_per_epoch);
     if (epoch != order_epoch) {
-      order = epoch_order(samples.size(), o.seed, epoch);
+      order = epoch_order(samples.size(), o.seed, kOrderStream, epoch);
       order_epoch = epoch;
     }
     const std::vector<size_t> batch_order = order;

@@ -37,6 +37,10 @@ class Rng {
   uint64_t state_;
 };
 
+/// The sample order of one epoch: a Fisher-Yates shuffle of 0..n-1 seeded by (seed, stream,
+/// epoch). Each trainer passes its own stream id so its order is unrelated to its augmentation.
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, uint64_t stream, int epoch);
+
 /// torchvision's ColorJitter strengths: factors are drawn from [1 - s, 1 + s] (brightness,
 /// contrast, saturation) and the hue shift from [-hue, hue] (fraction of a turn).
 struct ColorJitter {
