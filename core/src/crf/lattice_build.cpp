@@ -24,8 +24,7 @@ class KeyTable {
   /// `points` bounds the vertex count only loosely (DeepLab's lattices have a few vertices per
   /// hundred points, URN's about 1.1 per point), so the table starts small, where its probes stay
   /// in cache, and doubles as it fills.
-  KeyTable(int d, size_t points)
-      : d_(static_cast<size_t>(d)), stride_(static_cast<size_t>(d) + 1) {
+  KeyTable(int d, size_t points) : d_(static_cast<size_t>(d)), stride_(static_cast<size_t>(d) + 1) {
     constexpr size_t kInitialCapacity = size_t{1} << 12;
     slots_.assign(kInitialCapacity * stride_, -1);
     keys_.reserve(std::min(points, kInitialCapacity) * d_);
