@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
@@ -224,79 +223,96 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
   }
 }
 
-// Slices every (Potts) kernel's message for pixel p and adds it to −U, for a row of NB blocks
-// held in registers: slice_corners' order (corner 0 initialises, the others add), then
-// add_message's E + w·(m·after). (No lambda here: a helper that is not inlined into the
+// Slices every (Potts) kernel's message for pixels p..p+P−1 and adds it to −U, for rows of NB
+// blocks held in registers: slice_corners' order (corner 0 initialises, the others add), then
+// add_message's E + w·(m·after). The P pixels' independent chains are interleaved step by step,
+// so that the core overlaps them (one pixel's chain of dependent adds, maxima and exponentials
+// leaves most execution units idle). (No lambda here: a helper that is not inlined into the
 // target_clones variant would pass vectors across ABIs.)
-template <int NB>
+template <int NB, int P>
 PM_ALWAYS_INLINE void potts_energies(size_t p,
                                      const float* __restrict neg_unary,
                                      const KernelView* kernels,
                                      size_t nk,
                                      SliceOrder order,
-                                     detail::f8* __restrict e) {
+                                     detail::f8 (&e)[P][NB]) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
   const bool alpha_first = order == SliceOrder::kWeightTimesAlphaFirst;
-  for (int b = 0; b < NB; ++b)
-    e[b] = detail::load8(neg_unary + p * ch + b * kChannelBlock);
+  for (int i = 0; i < P; ++i) {
+    for (int b = 0; b < NB; ++b)
+      e[i][b] = detail::load8(neg_unary + (p + i) * ch + b * kChannelBlock);
+  }
   for (size_t k = 0; k < nk; ++k) {
     const KernelView& kv = kernels[k];
-    const int32_t* offsets = kv.offsets + p * kv.d1;
-    const float* weights = kv.weights + p * kv.d1;
-    f8 m[NB] = {};
+    f8 m[P][NB] = {};
     for (size_t j = 0; j < kv.d1; ++j) {
-      const float* __restrict src = kv.values + static_cast<size_t>(offsets[j]) * ch;
-      const float w = alpha_first ? weights[j] * kv.alpha : weights[j];
-      for (int b = 0; b < NB; ++b) {
-        const f8 v = detail::load8(src + b * kChannelBlock);
-        const f8 term = alpha_first ? w * v : w * v * kv.alpha;
-        m[b] = j == 0 ? term : m[b] + term;
+      for (int i = 0; i < P; ++i) {
+        const size_t corner = (p + i) * kv.d1 + j;
+        const float* __restrict src = kv.values + static_cast<size_t>(kv.offsets[corner]) * ch;
+        const float w = alpha_first ? kv.weights[corner] * kv.alpha : kv.weights[corner];
+        for (int b = 0; b < NB; ++b) {
+          const f8 v = detail::load8(src + b * kChannelBlock);
+          const f8 term = alpha_first ? w * v : w * v * kv.alpha;
+          m[i][b] = j == 0 ? term : m[i][b] + term;
+        }
       }
     }
-    const float after = kv.after ? kv.after[p] : 1.0f;
-    for (int b = 0; b < NB; ++b)
-      e[b] = e[b] + kv.weight * (m[b] * after);  // add_message, Potts
+    for (int i = 0; i < P; ++i) {
+      const float after = kv.after ? kv.after[p + i] : 1.0f;
+      for (int b = 0; b < NB; ++b)
+        e[i][b] = e[i][b] + kv.weight * (m[i][b] * after);  // add_message, Potts
+    }
   }
 }
 
 // The same update for the common case, specialised at compile time: one CRF per row of NB
-// blocks (NB·8 ≥ its labels), Potts kernels only. The row's energies stay in registers through
-// the slices of every kernel and the softmax; the float operations and their order are those of
-// the general update above, so the results are bit for bit the same.
-template <int NB>
-PM_ALWAYS_INLINE void mean_field_update_potts_row(size_t p,
-                                                  int labels,
-                                                  const float* __restrict neg_unary,
-                                                  float* __restrict q,
-                                                  const KernelView* kernels,
-                                                  size_t nk,
-                                                  SliceOrder order) {
+// blocks (NB·8 ≥ its labels), Potts kernels only, P pixels at a time. The rows' energies stay in
+// registers through the slices of every kernel and the softmax; the float operations and their
+// order are those of the general update above, so the results are bit for bit the same.
+template <int NB, int P>
+PM_ALWAYS_INLINE void mean_field_update_potts_rows(size_t p,
+                                                   int labels,
+                                                   const float* __restrict neg_unary,
+                                                   float* __restrict q,
+                                                   const KernelView* kernels,
+                                                   size_t nk,
+                                                   SliceOrder order) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
-  f8 e[NB];
-  potts_energies<NB>(p, neg_unary, kernels, nk, order, e);
+  f8 e[P][NB];
+  potts_energies<NB, P>(p, neg_unary, kernels, nk, order, e);
   // softmax_row for one segment.
   const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
-  f8 mx = detail::splat8(-1e30f);
-  for (int b = 0; b < NB; ++b) {
-    if (b * static_cast<int>(kChannelBlock) < labels)
-      mx = ((lane < labels - b * static_cast<int>(kChannelBlock)) & (e[b] > mx)) ? e[b] : mx;
+  f8 top[P];
+  for (int i = 0; i < P; ++i) {
+    f8 mx = detail::splat8(-1e30f);
+    for (int b = 0; b < NB; ++b) {
+      if (b * static_cast<int>(kChannelBlock) < labels)
+        mx =
+            ((lane < labels - b * static_cast<int>(kChannelBlock)) & (e[i][b] > mx)) ? e[i][b] : mx;
+    }
+    top[i] = detail::splat8(detail::horizontal_max(mx));
   }
-  const f8 top = detail::splat8(detail::horizontal_max(mx));
-  f8 sum = detail::splat8(0.0f);
-  for (int b = 0; b < NB; ++b) {
-    e[b] = detail::exp8_nonpositive(e[b] - top);
-    if (b * static_cast<int>(kChannelBlock) < labels)
-      sum += (lane < labels - b * static_cast<int>(kChannelBlock)) ? e[b] : detail::splat8(0.0f);
+  f8 sum[P];
+  for (int i = 0; i < P; ++i) {
+    sum[i] = detail::splat8(0.0f);
+    for (int b = 0; b < NB; ++b) {
+      e[i][b] = detail::exp8_nonpositive(e[i][b] - top[i]);
+      if (b * static_cast<int>(kChannelBlock) < labels)
+        sum[i] +=
+            (lane < labels - b * static_cast<int>(kChannelBlock)) ? e[i][b] : detail::splat8(0.0f);
+    }
   }
-  const float total = detail::horizontal_sum(sum);
-  float* __restrict row = q + p * ch;
-  for (int b = 0; b < NB; ++b) {
-    const f8 v = e[b] / total;
-    detail::store8(
-        row + b * kChannelBlock,
-        (lane < labels - b * static_cast<int>(kChannelBlock)) ? v : detail::splat8(0.0f));
+  for (int i = 0; i < P; ++i) {
+    const float total = detail::horizontal_sum(sum[i]);
+    float* __restrict row = q + (p + i) * ch;
+    for (int b = 0; b < NB; ++b) {
+      const f8 v = e[i][b] / total;
+      detail::store8(
+          row + b * kChannelBlock,
+          (lane < labels - b * static_cast<int>(kChannelBlock)) ? v : detail::splat8(0.0f));
+    }
   }
 }
 
@@ -326,24 +342,17 @@ PM_ALWAYS_INLINE float short_segment_sum(const float* __restrict p, int m) {
   return m > 4 ? short_quad(p, 0, m) + short_quad(p, 4, m) : short_quad(p, 0, m);
 }
 
-// The update for a batch of CRFs that all have the same small label count (URN's variants, K
-// labels each, K ≤ 8), Potts kernels only, specialised to NB blocks per row: the energies stay
-// in registers as in mean_field_update_potts_row, and softmax_row's per-segment max and sum run
-// as short scalar chains with its results (see short_segment_max/sum), instead of masked vector
-// loads and reductions per segment.
+// softmax_row of a row of NB blocks (its energies e) made of `crfs` segments of the same small
+// label count (URN's variants, K labels each, K ≤ 8), written to `row`: the per-segment max and
+// sum run as short scalar chains with softmax_row's results (see short_segment_max/sum), instead
+// of masked vector loads and reductions per segment.
 template <int NB>
-PM_ALWAYS_INLINE void mean_field_update_potts_batch_row(size_t p,
-                                                        int labels,
-                                                        int crfs,
-                                                        const float* __restrict neg_unary,
-                                                        float* __restrict q,
-                                                        const KernelView* kernels,
-                                                        size_t nk,
-                                                        SliceOrder order) {
+PM_ALWAYS_INLINE void softmax_equal_segments(detail::f8 (&e)[NB],
+                                             int labels,
+                                             int crfs,
+                                             float* __restrict row) {
   using detail::f8;
   constexpr int ch = NB * static_cast<int>(kChannelBlock);
-  f8 e[NB];
-  potts_energies<NB>(p, neg_unary, kernels, nk, order, e);
   const int used = labels * crfs;
   alignas(32) float buf[ch];
   alignas(32) float per_lane[ch];  // each lane's segment max, then its segment sum
@@ -368,12 +377,29 @@ PM_ALWAYS_INLINE void mean_field_update_potts_batch_row(size_t p,
   for (int c = used; c < ch; ++c)
     per_lane[c] = 1.0f;
   const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
-  float* __restrict row = q + static_cast<size_t>(p) * ch;
   for (int b = 0; b < NB; ++b) {
     const int at = b * static_cast<int>(kChannelBlock);
     const f8 v = e[b] / detail::load8(per_lane + at);
     detail::store8(row + at, (lane < used - at) ? v : detail::splat8(0.0f));
   }
+}
+
+// The update for a batch of CRFs that all have the same small label count, Potts kernels only,
+// specialised to NB blocks per row, P pixels at a time: the energies stay in registers as in
+// mean_field_update_potts_rows, then softmax_equal_segments.
+template <int NB, int P>
+PM_ALWAYS_INLINE void mean_field_update_potts_batch_rows(size_t p,
+                                                         int labels,
+                                                         int crfs,
+                                                         const float* __restrict neg_unary,
+                                                         float* __restrict q,
+                                                         const KernelView* kernels,
+                                                         size_t nk,
+                                                         SliceOrder order) {
+  detail::f8 e[P][NB];
+  potts_energies<NB, P>(p, neg_unary, kernels, nk, order, e);
+  for (int i = 0; i < P; ++i)
+    softmax_equal_segments<NB>(e[i], labels, crfs, q + (p + i) * NB * kChannelBlock);
 }
 
 template <int NB>
@@ -387,9 +413,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
     const KernelView* kernels,
     size_t nk,
     SliceOrder order) {
+  // One pixel per step: these rows are gathered from lattices far larger than the cache (URN's),
+  // where interleaving two pixels (as mean_field_update_potts does) gains nothing.
   for (size_t p = p_begin; p < p_end; ++p) {
     prefetch_corner_rows(kernels, nk, p + kPrefetchAhead, p_end, NB * kChannelBlock);
-    mean_field_update_potts_batch_row<NB>(p, labels, crfs, neg_unary, q, kernels, nk, order);
+    mean_field_update_potts_batch_rows<NB, 1>(p, labels, crfs, neg_unary, q, kernels, nk, order);
   }
 }
 
@@ -403,10 +431,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
     const KernelView* kernels,
     size_t nk,
     SliceOrder order) {
-  for (size_t p = p_begin; p < p_end; ++p) {
-    prefetch_corner_rows(kernels, nk, p + kPrefetchAhead, p_end, NB * kChannelBlock);
-    mean_field_update_potts_row<NB>(p, labels, neg_unary, q, kernels, nk, order);
+  constexpr int kPixels = 2;  // pixels per step (see potts_energies)
+  size_t p = p_begin;
+  for (; p + kPixels <= p_end; p += kPixels) {
+    for (int i = 0; i < kPixels; ++i)
+      prefetch_corner_rows(kernels, nk, p + i + kPrefetchAhead, p_end, NB * kChannelBlock);
+    mean_field_update_potts_rows<NB, kPixels>(p, labels, neg_unary, q, kernels, nk, order);
   }
+  for (; p < p_end; ++p)
+    mean_field_update_potts_rows<NB, 1>(p, labels, neg_unary, q, kernels, nk, order);
 }
 
 // Which update a group takes: the general one, or a compile-time specialised one for Potts
@@ -435,17 +468,6 @@ UpdateKind update_kind(
   return UpdateKind::kPottsBatch;
 }
 
-// Calls call(std::integral_constant<int, NB>) with NB = min(max(blocks, NB), Max): turns the
-// run-time block count into the template argument of a specialised update.
-template <int NB, int Max, typename Call>
-void with_block_count(size_t blocks, const Call& call) {
-  if constexpr (NB < Max) {
-    if (blocks > static_cast<size_t>(NB))
-      return with_block_count<NB + 1, Max>(blocks, call);
-  }
-  call(std::integral_constant<int, NB>{});
-}
-
 void mean_field_update_specialised(size_t p_begin,
                                    size_t p_end,
                                    size_t ch,
@@ -455,7 +477,7 @@ void mean_field_update_specialised(size_t p_begin,
                                    const KernelView* kernels,
                                    size_t nk,
                                    SliceOrder order) {
-  with_block_count<1, kMaxSpecialisedBlocks>(ch / kChannelBlock, [&](auto nb) {
+  detail::with_block_count<1, kMaxSpecialisedBlocks>(ch / kChannelBlock, [&](auto nb) {
     mean_field_update_potts<decltype(nb)::value>(
         p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
   });
@@ -471,7 +493,7 @@ void mean_field_update_batch_specialised(size_t p_begin,
                                          const KernelView* kernels,
                                          size_t nk,
                                          SliceOrder order) {
-  with_block_count<1, kMaxBatchBlocks>(ch / kChannelBlock, [&](auto nb) {
+  detail::with_block_count<1, kMaxBatchBlocks>(ch / kChannelBlock, [&](auto nb) {
     mean_field_update_potts_batch<decltype(nb)::value>(
         p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
   });

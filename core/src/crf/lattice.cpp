@@ -67,6 +67,101 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
   }
 }
 
+// Whether point i's d+1 corners are those of the point before it (the same simplex, as most
+// neighbouring pixels in smooth regions are).
+template <int D1>
+PM_ALWAYS_INLINE bool same_corners(const int32_t* __restrict a, const int32_t* __restrict b) {
+  bool same = true;
+  for (int j = 0; j < D1; ++j)
+    same &= a[j] == b[j];
+  return same;
+}
+
+// The splat of splat_all, specialised to D1 corners and rows of NB blocks, for one thread: while
+// consecutive points share a simplex, its D1 vertex rows are summed in registers and stored once
+// the simplex changes. Each vertex still adds its contributions one by one in point order, so the
+// sums are bit for bit those of splat_all; what goes is the chain of stores and reloads of the
+// same rows from one point to the next, which bounds splat_all on sparse lattices (DeepLab's, a
+// few vertices per hundred pixels).
+template <int D1, int NB>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
+    const int32_t* __restrict offsets,
+    const float* __restrict weights,
+    const uint8_t* __restrict first,
+    size_t n,
+    const float* __restrict in,
+    const float* __restrict in_scale,
+    float* __restrict values) {
+  using detail::f8;
+  constexpr size_t ch = NB * kChannelBlock;
+  constexpr size_t kAhead = 4;  // points whose vertex rows are prefetched ahead of use
+  f8 acc[D1][NB];
+  const int32_t* held = nullptr;  // the corners whose rows acc holds
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t* corners = offsets + i * D1;
+    if (i + kAhead < n) {
+      for (int j = 0; j < D1; ++j)
+        detail::prefetch_row(values + static_cast<size_t>(corners[kAhead * D1 + j]) * ch, ch, true);
+    }
+    const float s = in_scale ? in_scale[i] : 1.0f;
+    f8 x[NB];
+    for (int b = 0; b < NB; ++b)
+      x[b] = detail::load8(in + i * ch + b * kChannelBlock) * s;
+    const bool same = held && same_corners<D1>(held, corners);
+    if (held && !same) {
+      for (int j = 0; j < D1; ++j) {
+        for (int b = 0; b < NB; ++b)
+          detail::store8(values + static_cast<size_t>(held[j]) * ch + b * kChannelBlock, acc[j][b]);
+      }
+    }
+    for (int j = 0; j < D1; ++j) {
+      const float w = weights[i * D1 + j];
+      const float* row = values + static_cast<size_t>(corners[j]) * ch;
+      const bool store = first[i * D1 + j] != 0;
+      for (int b = 0; b < NB; ++b) {
+        const f8 term = w * x[b];
+        if (same)
+          acc[j][b] = acc[j][b] + term;
+        else
+          acc[j][b] = store ? term : detail::load8(row + b * kChannelBlock) + term;
+      }
+    }
+    held = corners;
+  }
+  if (held) {
+    for (int j = 0; j < D1; ++j) {
+      for (int b = 0; b < NB; ++b)
+        detail::store8(values + static_cast<size_t>(held[j]) * ch + b * kChannelBlock, acc[j][b]);
+    }
+  }
+}
+
+// Rows of up to this many blocks take splat_runs (its accumulators must fit in registers).
+constexpr size_t kMaxRunBlocks = 4;
+
+// splat_runs for the CRF's lattices (2-d positions, 5-d bilateral features) and rows of at most
+// kMaxRunBlocks blocks; false (nothing done) for any other shape.
+bool splat_runs_if_specialised(const int32_t* offsets,
+                               const float* weights,
+                               const uint8_t* first,
+                               size_t n,
+                               size_t d1,
+                               const float* in,
+                               const float* in_scale,
+                               size_t ch,
+                               float* values) {
+  if (ch % kChannelBlock != 0 || ch / kChannelBlock > kMaxRunBlocks || (d1 != 3 && d1 != 6))
+    return false;
+  detail::with_block_count<1, kMaxRunBlocks>(ch / kChannelBlock, [&](auto nb) {
+    constexpr int kNb = decltype(nb)::value;
+    if (d1 == 3)
+      splat_runs<3, kNb>(offsets, weights, first, n, in, in_scale, values);
+    else
+      splat_runs<6, kNb>(offsets, weights, first, n, in, in_scale, values);
+  });
+  return true;
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_axis(
     const int32_t* __restrict neighbors,
     size_t v_begin,
@@ -114,19 +209,30 @@ void PermutohedralLattice::splat_and_blur(
   // rows, in point order), so no two threads write the same cache line and the sums do not
   // depend on the thread count.
   const size_t tasks = std::max<size_t>(1, std::min(m_, static_cast<size_t>(std::max(threads, 1))));
-  parallel_for(tasks, threads, [&](size_t t) {
-    splat_all(offset_.data(),
-              barycentric_.data(),
-              first_.data(),
-              n_,
-              static_cast<size_t>(d_ + 1),
-              in,
-              in_scale,
-              ch,
-              static_cast<int32_t>(1 + m_ * t / tasks),
-              static_cast<int32_t>(1 + m_ * (t + 1) / tasks),
-              ws.values.data());
-  });
+  const bool specialised = tasks == 1 && splat_runs_if_specialised(offset_.data(),
+                                                                   barycentric_.data(),
+                                                                   first_.data(),
+                                                                   n_,
+                                                                   static_cast<size_t>(d_ + 1),
+                                                                   in,
+                                                                   in_scale,
+                                                                   ch,
+                                                                   ws.values.data());
+  if (!specialised) {
+    parallel_for(tasks, threads, [&](size_t t) {
+      splat_all(offset_.data(),
+                barycentric_.data(),
+                first_.data(),
+                n_,
+                static_cast<size_t>(d_ + 1),
+                in,
+                in_scale,
+                ch,
+                static_cast<int32_t>(1 + m_ * t / tasks),
+                static_cast<int32_t>(1 + m_ * (t + 1) / tasks),
+                ws.values.data());
+    });
+  }
   // Blur: threads split the vertices of each axis.
   for (int j = 0; j <= d_; ++j) {
     const int32_t* neighbors = &neighbors_[static_cast<size_t>(j) * m_ * 2];

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 // The 32-byte vector type is passed by value only between always-inline helpers, so GCC's note
 // that baseline (non-AVX) code passes it differently from AVX code does not apply.
@@ -82,6 +83,17 @@ PM_ALWAYS_INLINE f8 exp8_nonpositive(f8 x) {
   f8 scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   return tiny ? splat8(0.0f) : y * scale;
+}
+
+/// Calls call(std::integral_constant<int, NB>) with NB = min(max(blocks, NB), Max): turns a
+/// run-time block count into the template argument of a kernel specialised to it.
+template <int NB, int Max, typename Call>
+void with_block_count(size_t blocks, const Call& call) {
+  if constexpr (NB < Max) {
+    if (blocks > static_cast<size_t>(NB))
+      return with_block_count<NB + 1, Max>(blocks, call);
+  }
+  call(std::integral_constant<int, NB>{});
 }
 
 }  // namespace pm::detail
