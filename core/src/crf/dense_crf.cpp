@@ -346,12 +346,13 @@ PM_ALWAYS_INLINE float short_segment_sum(const float* __restrict p, int m) {
 // label count (URN's variants, K labels each, K ≤ 8), written to `row`: the per-segment max and
 // sum run as short scalar chains with softmax_row's results (see short_segment_max/sum), instead
 // of masked vector loads and reductions per segment.
-template <int NB>
+template <int NB, int L>
 PM_ALWAYS_INLINE void softmax_equal_segments(detail::f8 (&e)[NB],
-                                             int labels,
+                                             int runtime_labels,
                                              int crfs,
                                              float* __restrict row) {
   using detail::f8;
+  const int labels = L > 0 ? L : runtime_labels;
   constexpr int ch = NB * static_cast<int>(kChannelBlock);
   const int used = labels * crfs;
   alignas(32) float buf[ch];
@@ -398,8 +399,18 @@ PM_ALWAYS_INLINE void mean_field_update_potts_batch_rows(size_t p,
                                                          SliceOrder order) {
   detail::f8 e[P][NB];
   potts_energies<NB, P>(p, neg_unary, kernels, nk, order, e);
-  for (int i = 0; i < P; ++i)
-    softmax_equal_segments<NB>(e[i], labels, crfs, q + (p + i) * NB * kChannelBlock);
+  for (int i = 0; i < P; ++i) {
+    float* row = q + (p + i) * NB * kChannelBlock;
+    // URN's common label counts (K present classes) with fully unrolled segment loops.
+    if (labels == 2)
+      softmax_equal_segments<NB, 2>(e[i], labels, crfs, row);
+    else if (labels == 3)
+      softmax_equal_segments<NB, 3>(e[i], labels, crfs, row);
+    else if (labels == 4)
+      softmax_equal_segments<NB, 4>(e[i], labels, crfs, row);
+    else
+      softmax_equal_segments<NB, 0>(e[i], labels, crfs, row);
+  }
 }
 
 template <int NB>

@@ -127,7 +127,7 @@ TEST(CrfBatch, BatchedResultsEqualIndividualRunsBitForBit) {
 TEST(CrfBatch, EqualLabelCountBatchesEqualIndividualRunsBitForBit) {
   const Small a = small_case(29, 19, 3, 31);
   const DenseCrf2D crf(a.image, CrfParams::preset("urn"));
-  for (int m : {1, 2, 3, 5, 8}) {
+  for (int m : {1, 2, 3, 4, 5, 8}) {
     std::vector<Unary> unaries;
     for (int i = 0; i < 9; ++i)
       unaries.push_back(small_case(29, 19, m, 100 + 10 * m + i).unary);
