@@ -540,6 +540,49 @@ void initial_rows(const std::vector<const Unary*>& group,
   }
 }
 
+// Each CRF's label map (argmax, lowest label on ties) and, if asked, its Q planes, from the
+// group's pixel-major rows: a tile of pixels at a time for all CRFs, so the (tens of MB) table is
+// read once rather than once per CRF.
+void extract_results(const std::vector<Segment>& segments,
+                     const float* q,
+                     size_t ch,
+                     int width,
+                     int height,
+                     CrfOutputs outputs,
+                     std::vector<CrfResult>& out) {
+  const size_t n = static_cast<size_t>(width) * height;
+  out.resize(segments.size());
+  for (size_t s = 0; s < segments.size(); ++s) {
+    out[s].labels = segments[s].labels;
+    out[s].map = LabelMap(width, height, 0);
+    if (outputs == CrfOutputs::kLabelsAndMarginals)
+      out[s].q.resize(static_cast<size_t>(segments[s].labels) * n);
+  }
+  constexpr size_t kTile = 256;  // pixels
+  for (size_t begin = 0; begin < n; begin += kTile) {
+    const size_t end = std::min(n, begin + kTile);
+    for (size_t s = 0; s < segments.size(); ++s) {
+      const Segment& seg = segments[s];
+      CrfResult& r = out[s];
+      for (size_t p = begin; p < end; ++p) {
+        const float* row = q + p * ch + static_cast<size_t>(seg.offset);
+        int best = 0;
+        for (int l = 1; l < seg.labels; ++l)
+          best = row[l] > row[best] ? l : best;
+        r.map.labels[p] = static_cast<uint8_t>(best);  // ≤ 255: at most 256 labels
+      }
+      if (outputs == CrfOutputs::kLabels)
+        continue;
+      for (int l = 0; l < seg.labels; ++l) {
+        float* dst = &r.q[static_cast<size_t>(l) * n];
+        const float* src = q + static_cast<size_t>(seg.offset + l);
+        for (size_t p = begin; p < end; ++p)
+          dst[p] = src[p * ch];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 CrfParams CrfParams::preset(const std::string& name) {
@@ -774,29 +817,7 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
     });
   }
 
-  out.resize(group.size());
-  for (size_t s = 0; s < group.size(); ++s) {
-    const Segment& seg = segments[s];
-    CrfResult& r = out[s];
-    r.labels = seg.labels;
-    r.map = LabelMap(width_, height_, 0);
-    for (size_t p = 0; p < n; ++p) {
-      const float* row = &ws.q[p * ch + static_cast<size_t>(seg.offset)];
-      int best = 0;
-      for (int l = 1; l < seg.labels; ++l)
-        best = row[l] > row[best] ? l : best;
-      r.map.labels[p] = static_cast<uint8_t>(best);  // ≤ 255: at most 256 labels
-    }
-    if (outputs == CrfOutputs::kLabels)
-      continue;
-    r.q.resize(static_cast<size_t>(seg.labels) * n);
-    for (int l = 0; l < seg.labels; ++l) {
-      float* dst = &r.q[static_cast<size_t>(l) * n];
-      const float* src = &ws.q[static_cast<size_t>(seg.offset + l)];
-      for (size_t p = 0; p < n; ++p)
-        dst[p] = src[p * ch];
-    }
-  }
+  extract_results(segments, ws.q.data(), ch, width_, height_, outputs, out);
 }
 
 Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, float clip) {
