@@ -136,23 +136,76 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
   }
 }
 
+// splat_all specialised to D1 corners and rows of NB blocks, for one thread: the same stores and
+// additions in the same order, with the corner and block loops unrolled. For rows too wide to
+// hold a simplex's rows in registers (splat_runs).
+template <int D1, int NB>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void splat_points(
+    const int32_t* __restrict offsets,
+    const float* __restrict weights,
+    const uint8_t* __restrict first,
+    size_t n,
+    const float* __restrict in,
+    const float* __restrict in_scale,
+    float* __restrict values) {
+  using detail::f8;
+  constexpr size_t ch = NB * kChannelBlock;
+  constexpr size_t kAhead = 4;  // points whose vertex rows are prefetched ahead of use
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t* corners = offsets + i * D1;
+    if (i + kAhead < n) {
+      for (int j = 0; j < D1; ++j)
+        detail::prefetch_row(values + static_cast<size_t>(corners[kAhead * D1 + j]) * ch, ch, true);
+    }
+    const float s = in_scale ? in_scale[i] : 1.0f;
+    f8 x[NB];
+    for (int b = 0; b < NB; ++b)
+      x[b] = detail::load8(in + i * ch + b * kChannelBlock) * s;
+    for (int j = 0; j < D1; ++j) {
+      const float w = weights[i * D1 + j];
+      float* __restrict row = values + static_cast<size_t>(corners[j]) * ch;
+      const bool store = first[i * D1 + j] != 0;
+      for (int b = 0; b < NB; ++b) {
+        const f8 term = w * x[b];
+        detail::store8(row + b * kChannelBlock,
+                       store ? term : detail::load8(row + b * kChannelBlock) + term);
+      }
+    }
+  }
+}
+
+// Rows of up to this many blocks take splat_points.
+constexpr size_t kMaxPointBlocks = 8;
+
 // Rows of up to this many blocks take splat_runs (its accumulators must fit in registers).
 constexpr size_t kMaxRunBlocks = 4;
 
-// splat_runs for the CRF's lattices (2-d positions, 5-d bilateral features) and rows of at most
-// kMaxRunBlocks blocks; false (nothing done) for any other shape.
-bool splat_runs_if_specialised(const int32_t* offsets,
-                               const float* weights,
-                               const uint8_t* first,
-                               size_t n,
-                               size_t d1,
-                               const float* in,
-                               const float* in_scale,
-                               size_t ch,
-                               float* values) {
-  if (ch % kChannelBlock != 0 || ch / kChannelBlock > kMaxRunBlocks || (d1 != 3 && d1 != 6))
+// splat_runs (rows of at most kMaxRunBlocks blocks) or splat_points (up to kMaxPointBlocks) for
+// the CRF's lattices (2-d positions, 5-d bilateral features); false (nothing done) for any other
+// shape.
+bool splat_if_specialised(const int32_t* offsets,
+                          const float* weights,
+                          const uint8_t* first,
+                          size_t n,
+                          size_t d1,
+                          const float* in,
+                          const float* in_scale,
+                          size_t ch,
+                          float* values) {
+  const size_t blocks = ch / kChannelBlock;
+  if (ch % kChannelBlock != 0 || blocks > kMaxPointBlocks || (d1 != 3 && d1 != 6))
     return false;
-  detail::with_block_count<1, kMaxRunBlocks>(ch / kChannelBlock, [&](auto nb) {
+  if (blocks > kMaxRunBlocks) {
+    detail::with_block_count<kMaxRunBlocks + 1, kMaxPointBlocks>(blocks, [&](auto nb) {
+      constexpr int kNb = decltype(nb)::value;
+      if (d1 == 3)
+        splat_points<3, kNb>(offsets, weights, first, n, in, in_scale, values);
+      else
+        splat_points<6, kNb>(offsets, weights, first, n, in, in_scale, values);
+    });
+    return true;
+  }
+  detail::with_block_count<1, kMaxRunBlocks>(blocks, [&](auto nb) {
     constexpr int kNb = decltype(nb)::value;
     if (d1 == 3)
       splat_runs<3, kNb>(offsets, weights, first, n, in, in_scale, values);
@@ -209,15 +262,15 @@ void PermutohedralLattice::splat_and_blur(
   // rows, in point order), so no two threads write the same cache line and the sums do not
   // depend on the thread count.
   const size_t tasks = std::max<size_t>(1, std::min(m_, static_cast<size_t>(std::max(threads, 1))));
-  const bool specialised = tasks == 1 && splat_runs_if_specialised(offset_.data(),
-                                                                   barycentric_.data(),
-                                                                   first_.data(),
-                                                                   n_,
-                                                                   static_cast<size_t>(d_ + 1),
-                                                                   in,
-                                                                   in_scale,
-                                                                   ch,
-                                                                   ws.values.data());
+  const bool specialised = tasks == 1 && splat_if_specialised(offset_.data(),
+                                                              barycentric_.data(),
+                                                              first_.data(),
+                                                              n_,
+                                                              static_cast<size_t>(d_ + 1),
+                                                              in,
+                                                              in_scale,
+                                                              ch,
+                                                              ws.values.data());
   if (!specialised) {
     parallel_for(tasks, threads, [&](size_t t) {
       splat_all(offset_.data(),
