@@ -56,6 +56,7 @@ struct KernelView {
   const float* after;   // nullptr = 1
   float weight;         // Potts w
   const float* compat;  // M×M or nullptr (Potts)
+  bool prefetch;        // whether the update prefetches its rows (see worth_prefetching)
 };
 
 // Adds a kernel's message to a pixel's energies (Krähenbühl & Koltun 2011, Algorithm 1, the
@@ -174,13 +175,16 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(
 // Pixels ahead whose lattice rows the update prefetches (see prefetch_row).
 constexpr size_t kPrefetchAhead = 4;
 
-// Prefetches the value rows of pixel p's simplex corners in every kernel (if p < end).
+// Prefetches the value rows of pixel p's simplex corners in every kernel that asks for it (if
+// p < end).
 PM_ALWAYS_INLINE void prefetch_corner_rows(
     const KernelView* kernels, size_t nk, size_t p, size_t end, size_t ch) {
   if (p >= end)
     return;
   for (size_t k = 0; k < nk; ++k) {
     const KernelView& kv = kernels[k];
+    if (!kv.prefetch)
+      continue;
     for (size_t j = 0; j < kv.d1; ++j)
       detail::prefetch_row(kv.values + static_cast<size_t>(kv.offsets[p * kv.d1 + j]) * ch, ch);
   }
@@ -783,14 +787,16 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
                                   channels,
                                   ws.lattices[k],
                                   threads_);
-      views[k] = {kern.lattice.corner_offsets(),
-                  kern.lattice.corner_weights(),
-                  static_cast<size_t>(kern.lattice.dim() + 1),
-                  kern.lattice.alpha(),
-                  ws.lattices[k].values.data(),
-                  kern.norm_after.empty() ? nullptr : kern.norm_after.data(),
-                  kern.term.weight,
-                  kern.term.compat.empty() ? nullptr : kern.term.compat.data()};
+      views[k] = {
+          kern.lattice.corner_offsets(),
+          kern.lattice.corner_weights(),
+          static_cast<size_t>(kern.lattice.dim() + 1),
+          kern.lattice.alpha(),
+          ws.lattices[k].values.data(),
+          kern.norm_after.empty() ? nullptr : kern.norm_after.data(),
+          kern.term.weight,
+          kern.term.compat.empty() ? nullptr : kern.term.compat.data(),
+          detail::worth_prefetching((kern.lattice.num_vertices() + 1) * ch * sizeof(float))};
     }
     // Pixels are independent here: threads split them.
     const UpdateKind kind =

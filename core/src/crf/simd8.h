@@ -48,6 +48,14 @@ PM_ALWAYS_INLINE void prefetch_row(const float* row, size_t n, bool for_write = 
   }
 }
 
+/// Whether rows of a table of `bytes` are worth prefetching: tables that fit in a core's L2
+/// (1 MB on this machine class; DeepLab's lattices on VOC-sized images) are served quickly
+/// enough that the prefetch instructions cost more than they save.
+PM_ALWAYS_INLINE bool worth_prefetching(size_t bytes) {
+  constexpr size_t kL2Bytes = size_t{1} << 20;
+  return bytes > kL2Bytes;
+}
+
 /// Sum of the 8 lanes in a fixed pairwise order.
 PM_ALWAYS_INLINE float horizontal_sum(f8 v) {
   return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
