@@ -91,7 +91,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
     size_t n,
     const float* __restrict in,
     const float* __restrict in_scale,
-    float* __restrict values) {
+    float* __restrict values,
+    bool prefetch) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
   constexpr size_t kAhead = 4;  // points whose vertex rows are prefetched ahead of use
@@ -99,7 +100,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
   const int32_t* held = nullptr;  // the corners whose rows acc holds
   for (size_t i = 0; i < n; ++i) {
     const int32_t* corners = offsets + i * D1;
-    if (i + kAhead < n) {
+    if (prefetch && i + kAhead < n) {
       for (int j = 0; j < D1; ++j)
         detail::prefetch_row(values + static_cast<size_t>(corners[kAhead * D1 + j]) * ch, ch, true);
     }
@@ -191,7 +192,8 @@ bool splat_if_specialised(const int32_t* offsets,
                           const float* in,
                           const float* in_scale,
                           size_t ch,
-                          float* values) {
+                          float* values,
+                          bool prefetch) {
   const size_t blocks = ch / kChannelBlock;
   if (ch % kChannelBlock != 0 || blocks > kMaxPointBlocks || (d1 != 3 && d1 != 6))
     return false;
@@ -208,9 +210,9 @@ bool splat_if_specialised(const int32_t* offsets,
   detail::with_block_count<1, kMaxRunBlocks>(blocks, [&](auto nb) {
     constexpr int kNb = decltype(nb)::value;
     if (d1 == 3)
-      splat_runs<3, kNb>(offsets, weights, first, n, in, in_scale, values);
+      splat_runs<3, kNb>(offsets, weights, first, n, in, in_scale, values, prefetch);
     else
-      splat_runs<6, kNb>(offsets, weights, first, n, in, in_scale, values);
+      splat_runs<6, kNb>(offsets, weights, first, n, in, in_scale, values, prefetch);
   });
   return true;
 }
@@ -221,11 +223,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_ax
     size_t v_end,
     int channels,
     const float* __restrict old_values,
-    float* __restrict new_values) {
+    float* __restrict new_values,
+    bool prefetch) {
   const size_t ch = static_cast<size_t>(channels);
   constexpr size_t kAhead = 12;  // vertices whose neighbours' rows are prefetched ahead of use
   for (size_t v = v_begin; v < v_end; ++v) {
-    if (v + kAhead < v_end) {
+    if (prefetch && v + kAhead < v_end) {
       detail::prefetch_row(old_values + static_cast<size_t>(neighbors[2 * (v + kAhead)]) * ch, ch);
       detail::prefetch_row(old_values + static_cast<size_t>(neighbors[2 * (v + kAhead) + 1]) * ch,
                            ch);
@@ -262,6 +265,7 @@ void PermutohedralLattice::splat_and_blur(
   // rows, in point order), so no two threads write the same cache line and the sums do not
   // depend on the thread count.
   const size_t tasks = std::max<size_t>(1, std::min(m_, static_cast<size_t>(std::max(threads, 1))));
+  const bool prefetch = detail::worth_prefetching(size * sizeof(float));  // rows of the table
   const bool specialised = tasks == 1 && splat_if_specialised(offset_.data(),
                                                               barycentric_.data(),
                                                               first_.data(),
@@ -270,7 +274,8 @@ void PermutohedralLattice::splat_and_blur(
                                                               in,
                                                               in_scale,
                                                               ch,
-                                                              ws.values.data());
+                                                              ws.values.data(),
+                                                              prefetch);
   if (!specialised) {
     parallel_for(tasks, threads, [&](size_t t) {
       splat_all(offset_.data(),
@@ -295,7 +300,8 @@ void PermutohedralLattice::splat_and_blur(
                 m_ * (t + 1) / tasks,
                 channels,
                 ws.values.data(),
-                ws.scratch.data());
+                ws.scratch.data(),
+                prefetch);
     });
     ws.values.swap(ws.scratch);
   }
