@@ -409,33 +409,10 @@ PM_ALWAYS_INLINE void softmax_equal_segments(detail::f8 (&e)[NB],
 }
 
 // The update for a batch of CRFs that all have the same small label count, Potts kernels only,
-// specialised to NB blocks per row, P pixels at a time: the energies stay in registers as in
-// mean_field_update_potts_rows, then softmax_equal_segments.
-template <int NB, int P>
-PM_ALWAYS_INLINE void mean_field_update_potts_batch_rows(size_t p,
-                                                         int labels,
-                                                         int crfs,
-                                                         const float* __restrict neg_unary,
-                                                         float* __restrict q,
-                                                         const KernelView* kernels,
-                                                         size_t nk,
-                                                         SliceOrder order) {
-  detail::f8 e[P][NB];
-  potts_energies<NB, P>(p, neg_unary, kernels, nk, order, e);
-  for (int i = 0; i < P; ++i) {
-    float* row = q + (p + i) * NB * kChannelBlock;
-    // URN's common label counts (K present classes) with fully unrolled segment loops.
-    if (labels == 2)
-      softmax_equal_segments<NB, 2>(e[i], labels, crfs, row);
-    else if (labels == 3)
-      softmax_equal_segments<NB, 3>(e[i], labels, crfs, row);
-    else if (labels == 4)
-      softmax_equal_segments<NB, 4>(e[i], labels, crfs, row);
-    else
-      softmax_equal_segments<NB, 0>(e[i], labels, crfs, row);
-  }
-}
-
+// specialised to NB blocks per row, one pixel per step (these rows are gathered from lattices far
+// larger than the cache, URN's, where interleaving two pixels as mean_field_update_potts does
+// gains nothing): the energies stay in registers as in mean_field_update_potts_rows, then
+// softmax_equal_segments, unrolled for URN's common label counts (K present classes).
 template <int NB>
 __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update_potts_batch(
     size_t p_begin,
@@ -447,11 +424,19 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
     const KernelView* kernels,
     size_t nk,
     SliceOrder order) {
-  // One pixel per step: these rows are gathered from lattices far larger than the cache (URN's),
-  // where interleaving two pixels (as mean_field_update_potts does) gains nothing.
   for (size_t p = p_begin; p < p_end; ++p) {
     prefetch_corner_rows(kernels, nk, p + kPrefetchAhead, p_end, NB * kChannelBlock);
-    mean_field_update_potts_batch_rows<NB, 1>(p, labels, crfs, neg_unary, q, kernels, nk, order);
+    detail::f8 e[1][NB];
+    potts_energies<NB, 1>(p, neg_unary, kernels, nk, order, e);
+    float* row = q + p * NB * kChannelBlock;
+    if (labels == 2)
+      softmax_equal_segments<NB, 2>(e[0], labels, crfs, row);
+    else if (labels == 3)
+      softmax_equal_segments<NB, 3>(e[0], labels, crfs, row);
+    else if (labels == 4)
+      softmax_equal_segments<NB, 4>(e[0], labels, crfs, row);
+    else
+      softmax_equal_segments<NB, 0>(e[0], labels, crfs, row);
   }
 }
 

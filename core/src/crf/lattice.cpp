@@ -77,6 +77,35 @@ PM_ALWAYS_INLINE bool same_corners(const int32_t* __restrict a, const int32_t* _
   return same;
 }
 
+// Points whose vertex rows the specialised splats prefetch ahead of use.
+constexpr size_t kSplatAhead = 4;
+
+// Prefetches (for writing) the D1 vertex rows of point i + kSplatAhead, if there is one.
+template <int D1, int NB>
+PM_ALWAYS_INLINE void prefetch_splat_rows(const int32_t* __restrict offsets,
+                                          size_t i,
+                                          size_t n,
+                                          float* values) {
+  constexpr size_t ch = NB * kChannelBlock;
+  if (i + kSplatAhead >= n)
+    return;
+  for (int j = 0; j < D1; ++j) {
+    detail::prefetch_row(
+        values + static_cast<size_t>(offsets[(i + kSplatAhead) * D1 + j]) * ch, ch, true);
+  }
+}
+
+// Point i's row of NB blocks times its scale (in · s, the splat's first product).
+template <int NB>
+PM_ALWAYS_INLINE void load_scaled_row(const float* __restrict in,
+                                      const float* __restrict in_scale,
+                                      size_t i,
+                                      detail::f8 (&x)[NB]) {
+  const float s = in_scale ? in_scale[i] : 1.0f;
+  for (int b = 0; b < NB; ++b)
+    x[b] = detail::load8(in + (i * NB + b) * kChannelBlock) * s;
+}
+
 // The splat of splat_all, specialised to D1 corners and rows of NB blocks, for one thread: while
 // consecutive points share a simplex, its D1 vertex rows are summed in registers and stored once
 // the simplex changes. Each vertex still adds its contributions one by one in point order, so the
@@ -95,19 +124,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
     bool prefetch) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
-  constexpr size_t kAhead = 4;  // points whose vertex rows are prefetched ahead of use
   f8 acc[D1][NB];
   const int32_t* held = nullptr;  // the corners whose rows acc holds
   for (size_t i = 0; i < n; ++i) {
     const int32_t* corners = offsets + i * D1;
-    if (prefetch && i + kAhead < n) {
-      for (int j = 0; j < D1; ++j)
-        detail::prefetch_row(values + static_cast<size_t>(corners[kAhead * D1 + j]) * ch, ch, true);
-    }
-    const float s = in_scale ? in_scale[i] : 1.0f;
+    if (prefetch)
+      prefetch_splat_rows<D1, NB>(offsets, i, n, values);
     f8 x[NB];
-    for (int b = 0; b < NB; ++b)
-      x[b] = detail::load8(in + i * ch + b * kChannelBlock) * s;
+    load_scaled_row<NB>(in, in_scale, i, x);
     const bool same = held && same_corners<D1>(held, corners);
     if (held && !same) {
       for (int j = 0; j < D1; ++j) {
@@ -151,17 +175,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_points(
     float* __restrict values) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
-  constexpr size_t kAhead = 4;  // points whose vertex rows are prefetched ahead of use
   for (size_t i = 0; i < n; ++i) {
     const int32_t* corners = offsets + i * D1;
-    if (i + kAhead < n) {
-      for (int j = 0; j < D1; ++j)
-        detail::prefetch_row(values + static_cast<size_t>(corners[kAhead * D1 + j]) * ch, ch, true);
-    }
-    const float s = in_scale ? in_scale[i] : 1.0f;
+    prefetch_splat_rows<D1, NB>(offsets, i, n, values);
     f8 x[NB];
-    for (int b = 0; b < NB; ++b)
-      x[b] = detail::load8(in + i * ch + b * kChannelBlock) * s;
+    load_scaled_row<NB>(in, in_scale, i, x);
     for (int j = 0; j < D1; ++j) {
       const float w = weights[i * D1 + j];
       float* __restrict row = values + static_cast<size_t>(corners[j]) * ch;
