@@ -311,7 +311,7 @@ void PermutohedralLattice::splat_and_blur(
   }
   // Blur: threads split the vertices of each axis.
   for (int j = 0; j <= d_; ++j) {
-    const int32_t* neighbors = &neighbors_[static_cast<size_t>(j) * m_ * 2];
+    const int32_t* neighbors = neighbors_.data() + static_cast<size_t>(j) * m_ * 2;  // m_ may be 0
     parallel_for(tasks, threads, [&](size_t t) {
       blur_axis(neighbors,
                 m_ * t / tasks,
