@@ -114,17 +114,8 @@ BENCHMARK(BM_UrnJobVocSize2Threads)->Unit(benchmark::kMillisecond)->UseRealTime(
 namespace pm {
 namespace {
 
-// The lattice steps of the URN job alone, on its dense bilateral lattice at VOC size: the build,
-// and one splat + blur of the 18 three-label CRFs' rows (54 channels, padded to 56).
-void BM_UrnLatticeBuildVocSize(benchmark::State& state) {
-  const RgbImage image = resize_bilinear(im1(), 500, 375);
-  const PairwiseTerm term = CrfParams::preset("urn").terms[1];
-  const std::vector<float> f = crf_features(image, term);
-  for (auto _ : state)
-    benchmark::DoNotOptimize(PermutohedralLattice::build(f.data(), image.num_pixels(), 5));
-}
-BENCHMARK(BM_UrnLatticeBuildVocSize)->Unit(benchmark::kMillisecond);
-
+// One splat + blur of the URN job's 18 three-label CRFs' rows (54 channels, padded to 56) on its
+// dense bilateral lattice at VOC size (its build: bench_lattice_build.cpp).
 void BM_UrnSplatBlurVocSize(benchmark::State& state) {
   const RgbImage image = resize_bilinear(im1(), 500, 375);
   const PairwiseTerm term = CrfParams::preset("urn").terms[1];

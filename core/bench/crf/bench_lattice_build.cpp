@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
-// PermutohedralLattice::build alone on the CRF presets' lattices: URN's Gaussian lattice at VOC
-// size (sxy = 1: about 1.2 vertices per pixel, the largest hash table) and DeepLab's two lattices
-// on im1 (few vertices, most points hit the simplex cache). BM_UrnLatticeBuildVocSize
-// (bench_crf.cpp) covers URN's bilateral lattice.
+// PermutohedralLattice::build alone on the CRF presets' lattices: URN's two lattices at VOC size
+// (Gaussian, sxy = 1: about 1.2 vertices per pixel, the largest hash table; bilateral: about 0.5)
+// and DeepLab's two lattices on im1 (few vertices, most points hit the simplex cache).
 #include <benchmark/benchmark.h>
 
 #include "pseudomask/core/common/resize.h"
@@ -27,6 +26,11 @@ void BM_LatticeBuildUrnGaussianVocSize(benchmark::State& state) {
   build_lattice(state, resize_bilinear(im1(), 500, 375), CrfParams::preset("urn").terms[0]);
 }
 BENCHMARK(BM_LatticeBuildUrnGaussianVocSize)->Unit(benchmark::kMillisecond);
+
+void BM_UrnLatticeBuildVocSize(benchmark::State& state) {
+  build_lattice(state, resize_bilinear(im1(), 500, 375), CrfParams::preset("urn").terms[1]);
+}
+BENCHMARK(BM_UrnLatticeBuildVocSize)->Unit(benchmark::kMillisecond);
 
 void BM_LatticeBuildDeepLabIm1(benchmark::State& state) {
   const int term = static_cast<int>(state.range(0));

@@ -36,10 +36,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
     size_t ch,
     int32_t v_begin,
     int32_t v_end,
-    float* __restrict values) {
+    float* __restrict values,
+    bool prefetch) {
   constexpr size_t kAhead = 4;  // points whose vertex rows are prefetched ahead of use
   for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) {
+    if (prefetch && i + kAhead < n) {
       for (size_t j = 0; j < d1; ++j) {
         detail::prefetch_row(
             values + static_cast<size_t>(offsets[(i + kAhead) * d1 + j]) * ch, ch, true);
@@ -80,14 +81,13 @@ PM_ALWAYS_INLINE bool same_corners(const int32_t* __restrict a, const int32_t* _
 // Points whose vertex rows the specialised splats prefetch ahead of use.
 constexpr size_t kSplatAhead = 4;
 
-// Prefetches (for writing) the D1 vertex rows of point i + kSplatAhead, if there is one.
+// Prefetches (for writing) the D1 vertex rows of point i + kSplatAhead, if there is one and the
+// table is worth it (see worth_prefetching).
 template <int D1, int NB>
-PM_ALWAYS_INLINE void prefetch_splat_rows(const int32_t* __restrict offsets,
-                                          size_t i,
-                                          size_t n,
-                                          float* values) {
+PM_ALWAYS_INLINE void prefetch_splat_rows(
+    const int32_t* __restrict offsets, size_t i, size_t n, float* values, bool prefetch) {
   constexpr size_t ch = NB * kChannelBlock;
-  if (i + kSplatAhead >= n)
+  if (!prefetch || i + kSplatAhead >= n)
     return;
   for (int j = 0; j < D1; ++j) {
     detail::prefetch_row(
@@ -104,6 +104,19 @@ PM_ALWAYS_INLINE void load_scaled_row(const float* __restrict in,
   const float s = in_scale ? in_scale[i] : 1.0f;
   for (int b = 0; b < NB; ++b)
     x[b] = detail::load8(in + (i * NB + b) * kChannelBlock) * s;
+}
+
+// Stores the D1 vertex rows of NB blocks held in registers to the table.
+template <int D1, int NB>
+PM_ALWAYS_INLINE void store_rows(const int32_t* __restrict corners,
+                                 const detail::f8 (&acc)[D1][NB],
+                                 float* __restrict values) {
+  for (int j = 0; j < D1; ++j) {
+    for (int b = 0; b < NB; ++b) {
+      detail::store8(values + (static_cast<size_t>(corners[j]) * NB + b) * kChannelBlock,
+                     acc[j][b]);
+    }
+  }
 }
 
 // The splat of splat_all, specialised to D1 corners and rows of NB blocks, for one thread: while
@@ -128,17 +141,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
   const int32_t* held = nullptr;  // the corners whose rows acc holds
   for (size_t i = 0; i < n; ++i) {
     const int32_t* corners = offsets + i * D1;
-    if (prefetch)
-      prefetch_splat_rows<D1, NB>(offsets, i, n, values);
+    prefetch_splat_rows<D1, NB>(offsets, i, n, values, prefetch);
     f8 x[NB];
     load_scaled_row<NB>(in, in_scale, i, x);
     const bool same = held && same_corners<D1>(held, corners);
-    if (held && !same) {
-      for (int j = 0; j < D1; ++j) {
-        for (int b = 0; b < NB; ++b)
-          detail::store8(values + static_cast<size_t>(held[j]) * ch + b * kChannelBlock, acc[j][b]);
-      }
-    }
+    if (held && !same)
+      store_rows<D1, NB>(held, acc, values);
     for (int j = 0; j < D1; ++j) {
       const float w = weights[i * D1 + j];
       const float* row = values + static_cast<size_t>(corners[j]) * ch;
@@ -153,12 +161,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
     }
     held = corners;
   }
-  if (held) {
-    for (int j = 0; j < D1; ++j) {
-      for (int b = 0; b < NB; ++b)
-        detail::store8(values + static_cast<size_t>(held[j]) * ch + b * kChannelBlock, acc[j][b]);
-    }
-  }
+  if (held)
+    store_rows<D1, NB>(held, acc, values);
 }
 
 // splat_all specialised to D1 corners and rows of NB blocks, for one thread: the same stores and
@@ -172,12 +176,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_points(
     size_t n,
     const float* __restrict in,
     const float* __restrict in_scale,
-    float* __restrict values) {
+    float* __restrict values,
+    bool prefetch) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
   for (size_t i = 0; i < n; ++i) {
     const int32_t* corners = offsets + i * D1;
-    prefetch_splat_rows<D1, NB>(offsets, i, n, values);
+    prefetch_splat_rows<D1, NB>(offsets, i, n, values, prefetch);
     f8 x[NB];
     load_scaled_row<NB>(in, in_scale, i, x);
     for (int j = 0; j < D1; ++j) {
@@ -219,9 +224,9 @@ bool splat_if_specialised(const int32_t* offsets,
     detail::with_block_count<kMaxRunBlocks + 1, kMaxPointBlocks>(blocks, [&](auto nb) {
       constexpr int kNb = decltype(nb)::value;
       if (d1 == 3)
-        splat_points<3, kNb>(offsets, weights, first, n, in, in_scale, values);
+        splat_points<3, kNb>(offsets, weights, first, n, in, in_scale, values, prefetch);
       else
-        splat_points<6, kNb>(offsets, weights, first, n, in, in_scale, values);
+        splat_points<6, kNb>(offsets, weights, first, n, in, in_scale, values, prefetch);
     });
     return true;
   }
@@ -306,7 +311,8 @@ void PermutohedralLattice::splat_and_blur(
                 ch,
                 static_cast<int32_t>(1 + m_ * t / tasks),
                 static_cast<int32_t>(1 + m_ * (t + 1) / tasks),
-                ws.values.data());
+                ws.values.data(),
+                prefetch);
     });
   }
   // Blur: threads split the vertices of each axis.
