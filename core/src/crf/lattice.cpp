@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
@@ -18,6 +19,23 @@ namespace pm {
 
 size_t PermutohedralLattice::memory_bytes() const {
   return offset_.size() * 4 + barycentric_.size() * 4 + neighbors_.size() * 4 + first_.size();
+}
+
+// The part of a splat one thread does: the vertex rows [o_begin, o_end) (offsets, vertex index
+// + 1), from point p_begin on. Vertices are numbered in the order the points first reach them,
+// so no point before the one that created row o_begin reaches any row of the share.
+struct SplatShare {
+  size_t p_begin = 0;
+  int32_t o_begin = 1;
+  int32_t o_end = std::numeric_limits<int32_t>::max();
+  PM_ALWAYS_INLINE bool owns(int32_t o) const { return o >= o_begin && o < o_end; }
+};
+
+// Whether row o is the share's; always, without a test, when the share is the whole splat
+// (kWhole: one thread), which keeps the single-thread splats free of ownership tests.
+template <bool kWhole>
+PM_ALWAYS_INLINE bool owns(const SplatShare& share, int32_t o) {
+  return kWhole || share.owns(o);
 }
 
 // The splat, in the reference's order: points in sequence, each adding w · (in · scale) to its
@@ -34,23 +52,23 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void splat_a
     const float* __restrict in,
     const float* __restrict in_scale,
     size_t ch,
-    int32_t v_begin,
-    int32_t v_end,
+    const SplatShare& share,
     float* __restrict values,
     bool prefetch) {
   constexpr size_t kAhead = 4;  // points whose vertex rows are prefetched ahead of use
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = share.p_begin; i < n; ++i) {
     if (prefetch && i + kAhead < n) {
       for (size_t j = 0; j < d1; ++j) {
-        detail::prefetch_row(
-            values + static_cast<size_t>(offsets[(i + kAhead) * d1 + j]) * ch, ch, true);
+        const int32_t o = offsets[(i + kAhead) * d1 + j];
+        if (share.owns(o))
+          detail::prefetch_row(values + static_cast<size_t>(o) * ch, ch, true);
       }
     }
     const float* __restrict src = in + i * ch;
     const float s = in_scale ? in_scale[i] : 1.0f;
     for (size_t j = 0; j < d1; ++j) {
       const int32_t o = offsets[i * d1 + j];
-      if (o < v_begin || o >= v_end)
+      if (!share.owns(o))
         continue;  // another thread's vertex
       float* __restrict row = values + static_cast<size_t>(o) * ch;
       const float w = weights[i * d1 + j];
@@ -81,18 +99,37 @@ PM_ALWAYS_INLINE bool same_corners(const int32_t* __restrict a, const int32_t* _
 // Points whose vertex rows the specialised splats prefetch ahead of use.
 constexpr size_t kSplatAhead = 4;
 
-// Prefetches (for writing) the D1 vertex rows of point i + kSplatAhead, if there is one and the
-// table is worth it (see worth_prefetching).
-template <int D1, int NB>
-PM_ALWAYS_INLINE void prefetch_splat_rows(
-    const int32_t* __restrict offsets, size_t i, size_t n, float* values, bool prefetch) {
+// Prefetches (for writing) the share's vertex rows of point i + kSplatAhead, if there is one and
+// the table is worth it (see worth_prefetching). Rows of other shares are left alone: fetching
+// them for writing would pull cache lines away from the thread that writes them.
+template <int D1, int NB, bool kWhole>
+PM_ALWAYS_INLINE void prefetch_splat_rows(const int32_t* __restrict offsets,
+                                          size_t i,
+                                          size_t n,
+                                          const SplatShare& share,
+                                          float* values,
+                                          bool prefetch) {
   constexpr size_t ch = NB * kChannelBlock;
   if (!prefetch || i + kSplatAhead >= n)
     return;
   for (int j = 0; j < D1; ++j) {
-    detail::prefetch_row(
-        values + static_cast<size_t>(offsets[(i + kSplatAhead) * D1 + j]) * ch, ch, true);
+    const int32_t o = offsets[(i + kSplatAhead) * D1 + j];
+    if (owns<kWhole>(share, o))
+      detail::prefetch_row(values + static_cast<size_t>(o) * ch, ch, true);
   }
+}
+
+// Which of a point's D1 corners are the share's; true if any.
+template <int D1, bool kWhole>
+PM_ALWAYS_INLINE bool owned_corners(const int32_t* __restrict corners,
+                                    const SplatShare& share,
+                                    bool (&owned)[D1]) {
+  bool any = false;
+  for (int j = 0; j < D1; ++j) {
+    owned[j] = owns<kWhole>(share, corners[j]);
+    any |= owned[j];
+  }
+  return any;
 }
 
 // Point i's row of NB blocks times its scale (in · s, the splat's first product).
@@ -106,12 +143,15 @@ PM_ALWAYS_INLINE void load_scaled_row(const float* __restrict in,
     x[b] = detail::load8(in + (i * NB + b) * kChannelBlock) * s;
 }
 
-// Stores the D1 vertex rows of NB blocks held in registers to the table.
-template <int D1, int NB>
+// Stores the owned ones of D1 vertex rows of NB blocks held in registers to the table.
+template <int D1, int NB, bool kWhole>
 PM_ALWAYS_INLINE void store_rows(const int32_t* __restrict corners,
+                                 const bool (&owned)[D1],
                                  const detail::f8 (&acc)[D1][NB],
                                  float* __restrict values) {
   for (int j = 0; j < D1; ++j) {
+    if (!kWhole && !owned[j])
+      continue;
     for (int b = 0; b < NB; ++b) {
       detail::store8(values + (static_cast<size_t>(corners[j]) * NB + b) * kChannelBlock,
                      acc[j][b]);
@@ -119,13 +159,13 @@ PM_ALWAYS_INLINE void store_rows(const int32_t* __restrict corners,
   }
 }
 
-// The splat of splat_all, specialised to D1 corners and rows of NB blocks, for one thread: while
-// consecutive points share a simplex, its D1 vertex rows are summed in registers and stored once
-// the simplex changes. Each vertex still adds its contributions one by one in point order, so the
-// sums are bit for bit those of splat_all; what goes is the chain of stores and reloads of the
-// same rows from one point to the next, which bounds splat_all on sparse lattices (DeepLab's, a
-// few vertices per hundred pixels).
-template <int D1, int NB>
+// The splat of splat_all, specialised to D1 corners and rows of NB blocks: while consecutive
+// points share a simplex, its D1 vertex rows are summed in registers and stored once the simplex
+// changes. Each vertex still adds its contributions one by one in point order, so the sums are
+// bit for bit those of splat_all; what goes is the chain of stores and reloads of the same rows
+// from one point to the next, which bounds splat_all on sparse lattices (DeepLab's, a few vertices
+// per hundred pixels).
+template <int D1, int NB, bool kWhole>
 __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
     const int32_t* __restrict offsets,
     const float* __restrict weights,
@@ -133,21 +173,32 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
     size_t n,
     const float* __restrict in,
     const float* __restrict in_scale,
+    const SplatShare& share,
     float* __restrict values,
     bool prefetch) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
   f8 acc[D1][NB];
+  bool owned[D1] = {};
+  bool any = false;
   const int32_t* held = nullptr;  // the corners whose rows acc holds
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = share.p_begin; i < n; ++i) {
     const int32_t* corners = offsets + i * D1;
-    prefetch_splat_rows<D1, NB>(offsets, i, n, values, prefetch);
+    const bool same = held && same_corners<D1>(held, corners);
+    if (!same) {
+      if (held && (kWhole || any))
+        store_rows<D1, NB, kWhole>(held, owned, acc, values);
+      any = owned_corners<D1, kWhole>(corners, share, owned);
+    }
+    held = corners;
+    if (!kWhole && !any)
+      continue;
+    prefetch_splat_rows<D1, NB, kWhole>(offsets, i, n, share, values, prefetch);
     f8 x[NB];
     load_scaled_row<NB>(in, in_scale, i, x);
-    const bool same = held && same_corners<D1>(held, corners);
-    if (held && !same)
-      store_rows<D1, NB>(held, acc, values);
     for (int j = 0; j < D1; ++j) {
+      if (!kWhole && !owned[j])
+        continue;
       const float w = weights[i * D1 + j];
       const float* row = values + static_cast<size_t>(corners[j]) * ch;
       const bool store = first[i * D1 + j] != 0;
@@ -159,16 +210,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_runs(
           acc[j][b] = store ? term : detail::load8(row + b * kChannelBlock) + term;
       }
     }
-    held = corners;
   }
-  if (held)
-    store_rows<D1, NB>(held, acc, values);
+  if (held && (kWhole || any))
+    store_rows<D1, NB, kWhole>(held, owned, acc, values);
 }
 
-// splat_all specialised to D1 corners and rows of NB blocks, for one thread: the same stores and
-// additions in the same order, with the corner and block loops unrolled. For rows too wide to
-// hold a simplex's rows in registers (splat_runs).
-template <int D1, int NB>
+// splat_all specialised to D1 corners and rows of NB blocks: the same stores and additions in the
+// same order, with the corner and block loops unrolled. For rows too wide to hold a simplex's rows
+// in registers (splat_runs).
+template <int D1, int NB, bool kWhole>
 __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_points(
     const int32_t* __restrict offsets,
     const float* __restrict weights,
@@ -176,16 +226,22 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void splat_points(
     size_t n,
     const float* __restrict in,
     const float* __restrict in_scale,
+    const SplatShare& share,
     float* __restrict values,
     bool prefetch) {
   using detail::f8;
   constexpr size_t ch = NB * kChannelBlock;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = share.p_begin; i < n; ++i) {
     const int32_t* corners = offsets + i * D1;
-    prefetch_splat_rows<D1, NB>(offsets, i, n, values, prefetch);
+    bool owned[D1];
+    if (!owned_corners<D1, kWhole>(corners, share, owned))
+      continue;
+    prefetch_splat_rows<D1, NB, kWhole>(offsets, i, n, share, values, prefetch);
     f8 x[NB];
     load_scaled_row<NB>(in, in_scale, i, x);
     for (int j = 0; j < D1; ++j) {
+      if (!kWhole && !owned[j])
+        continue;
       const float w = weights[i * D1 + j];
       float* __restrict row = values + static_cast<size_t>(corners[j]) * ch;
       const bool store = first[i * D1 + j] != 0;
@@ -204,9 +260,35 @@ constexpr size_t kMaxPointBlocks = 8;
 // Rows of up to this many blocks take splat_runs (its accumulators must fit in registers).
 constexpr size_t kMaxRunBlocks = 4;
 
-// splat_runs (rows of at most kMaxRunBlocks blocks) or splat_points (up to kMaxPointBlocks) for
-// the CRF's lattices (2-d positions, 5-d bilateral features); false (nothing done) for any other
-// shape.
+// splat_runs for rows of at most kMaxRunBlocks blocks, else splat_points; compiled for a whole
+// splat (one thread) and for a share of one.
+template <int D1, int NB>
+void splat_specialised(const int32_t* offsets,
+                       const float* weights,
+                       const uint8_t* first,
+                       size_t n,
+                       const float* in,
+                       const float* in_scale,
+                       const SplatShare& share,
+                       bool whole,
+                       float* values,
+                       bool prefetch) {
+  auto splat = [&](auto whole_tag) {
+    constexpr bool kWhole = decltype(whole_tag)::value;
+    if constexpr (NB <= static_cast<int>(kMaxRunBlocks))
+      splat_runs<D1, NB, kWhole>(offsets, weights, first, n, in, in_scale, share, values, prefetch);
+    else
+      splat_points<D1, NB, kWhole>(
+          offsets, weights, first, n, in, in_scale, share, values, prefetch);
+  };
+  if (whole)
+    splat(std::true_type{});
+  else
+    splat(std::false_type{});
+}
+
+// The specialised splat for the CRF's lattices (2-d positions, 5-d bilateral features) and rows
+// of up to kMaxPointBlocks blocks; false (nothing done) for any other shape.
 bool splat_if_specialised(const int32_t* offsets,
                           const float* weights,
                           const uint8_t* first,
@@ -215,27 +297,21 @@ bool splat_if_specialised(const int32_t* offsets,
                           const float* in,
                           const float* in_scale,
                           size_t ch,
+                          const SplatShare& share,
+                          bool whole,
                           float* values,
                           bool prefetch) {
   const size_t blocks = ch / kChannelBlock;
   if (ch % kChannelBlock != 0 || blocks > kMaxPointBlocks || (d1 != 3 && d1 != 6))
     return false;
-  if (blocks > kMaxRunBlocks) {
-    detail::with_block_count<kMaxRunBlocks + 1, kMaxPointBlocks>(blocks, [&](auto nb) {
-      constexpr int kNb = decltype(nb)::value;
-      if (d1 == 3)
-        splat_points<3, kNb>(offsets, weights, first, n, in, in_scale, values, prefetch);
-      else
-        splat_points<6, kNb>(offsets, weights, first, n, in, in_scale, values, prefetch);
-    });
-    return true;
-  }
-  detail::with_block_count<1, kMaxRunBlocks>(blocks, [&](auto nb) {
+  detail::with_block_count<1, kMaxPointBlocks>(blocks, [&](auto nb) {
     constexpr int kNb = decltype(nb)::value;
     if (d1 == 3)
-      splat_runs<3, kNb>(offsets, weights, first, n, in, in_scale, values, prefetch);
+      splat_specialised<3, kNb>(
+          offsets, weights, first, n, in, in_scale, share, whole, values, prefetch);
     else
-      splat_runs<6, kNb>(offsets, weights, first, n, in, in_scale, values, prefetch);
+      splat_specialised<6, kNb>(
+          offsets, weights, first, n, in, in_scale, share, whole, values, prefetch);
   });
   return true;
 }
@@ -273,6 +349,26 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_ax
   }
 }
 
+// Share t of `tasks` of the splat onto m vertices: an equal part of the vertex rows, from the
+// point that created the first of them (the one with its first-splat flag, see SplatShare).
+static SplatShare splat_share(
+    const std::vector<uint8_t>& first, size_t m, size_t d1, size_t t, size_t tasks) {
+  SplatShare share;
+  share.o_begin = static_cast<int32_t>(1 + m * t / tasks);
+  share.o_end = static_cast<int32_t>(1 + m * (t + 1) / tasks);
+  if (t == 0)
+    return share;
+  size_t created = 0;
+  for (size_t k = 0; k < first.size(); ++k) {
+    created += first[k];
+    if (created == static_cast<size_t>(share.o_begin)) {
+      share.p_begin = k / d1;
+      break;
+    }
+  }
+  return share;
+}
+
 void PermutohedralLattice::splat_and_blur(
     const float* in, const float* in_scale, int channels, LatticeWorkspace& ws, int threads) const {
   const size_t ch = static_cast<size_t>(channels);
@@ -284,37 +380,32 @@ void PermutohedralLattice::splat_and_blur(
   // Row 0 stands for "no neighbour" and stays 0; every other row is written by the splat.
   std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
-  // Splat: threads split the vertices (each scans every point but adds only to its own vertex
-  // rows, in point order), so no two threads write the same cache line and the sums do not
-  // depend on the thread count.
+  // Splat: threads split the vertices (each adds only to its own vertex rows, in point order, from
+  // the first point that reaches them), so no two threads write the same cache line and the sums
+  // do not depend on the thread count.
   const size_t tasks = std::max<size_t>(1, std::min(m_, static_cast<size_t>(std::max(threads, 1))));
   const bool prefetch = detail::worth_prefetching(size * sizeof(float));  // rows of the table
-  const bool specialised = tasks == 1 && splat_if_specialised(offset_.data(),
-                                                              barycentric_.data(),
-                                                              first_.data(),
-                                                              n_,
-                                                              static_cast<size_t>(d_ + 1),
-                                                              in,
-                                                              in_scale,
-                                                              ch,
-                                                              ws.values.data(),
-                                                              prefetch);
-  if (!specialised) {
-    parallel_for(tasks, threads, [&](size_t t) {
-      splat_all(offset_.data(),
-                barycentric_.data(),
-                first_.data(),
-                n_,
-                static_cast<size_t>(d_ + 1),
-                in,
-                in_scale,
-                ch,
-                static_cast<int32_t>(1 + m_ * t / tasks),
-                static_cast<int32_t>(1 + m_ * (t + 1) / tasks),
-                ws.values.data(),
-                prefetch);
-    });
-  }
+  parallel_for(tasks, threads, [&](size_t t) {
+    const size_t d1 = static_cast<size_t>(d_ + 1);
+    const SplatShare share = splat_share(first_, m_, d1, t, tasks);
+    const float* w = barycentric_.data();
+    float* values = ws.values.data();
+    const bool whole = tasks == 1;
+    if (!splat_if_specialised(offset_.data(),
+                              w,
+                              first_.data(),
+                              n_,
+                              d1,
+                              in,
+                              in_scale,
+                              ch,
+                              share,
+                              whole,
+                              values,
+                              prefetch))
+      splat_all(
+          offset_.data(), w, first_.data(), n_, d1, in, in_scale, ch, share, values, prefetch);
+  });
   // Blur: threads split the vertices of each axis.
   for (int j = 0; j <= d_; ++j) {
     const int32_t* neighbors = neighbors_.data() + static_cast<size_t>(j) * m_ * 2;  // m_ may be 0
