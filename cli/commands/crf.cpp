@@ -112,8 +112,7 @@ int run_crf(const CrfCommand& c) {
         thread_local CrfWorkspace workspace;
         const RgbImage image = read_image(find_image(c.images, id));
         const Unary unary = load_unary(c, id, image);
-        DenseCrf2D crf(image, params);
-        crf.set_threads(threads_per_image);
+        const DenseCrf2D crf(image, params, threads_per_image);
         const CrfResult r = crf.infer(
             unary, &workspace, c.save_q ? CrfOutputs::kLabelsAndMarginals : CrfOutputs::kLabels);
         if (c.save_q) {

@@ -162,8 +162,7 @@ LabelMap make_labels(const LabelsCommand& c,
     return labels_from_cams(cams, file.keys, c.threshold, path);
   thread_local CrfWorkspace workspace;
   const RgbImage image = read_image(find_image(c.images, id));
-  DenseCrf2D crf(image, s.params);
-  crf.set_threads(threads_per_image);
+  const DenseCrf2D crf(image, s.params, threads_per_image);
   if (s.mode == LabelMode::kCrf)
     return crf_labels_from_cams(crf, cams, file.keys, s.crf, path, &workspace);
   return confident_labels_from_cams(crf, cams, file.keys, s.confident, path, &workspace);

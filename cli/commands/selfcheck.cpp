@@ -234,7 +234,8 @@ int run_selfcheck(const SelfcheckCommand& c) {
 
 void add_selfcheck_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<SelfcheckCommand>();
-  CLI::App* sub = app.add_subcommand("selfcheck", "Check the installation on the real PASCAL VOC sample (seconds)");
+  CLI::App* sub = app.add_subcommand(
+      "selfcheck", "Check the installation on the real PASCAL VOC sample (seconds)");
   sub->footer(
       "Makes noisy pseudo-masks (dilated, eroded, class-swapped) and CAM-like maps from the real\n"
       "PASCAL VOC sample, writes them in the formats the WSSS tools use, and evaluates both; then\n"

@@ -99,8 +99,7 @@ ImageStats process_image(const UrnCommand& c,
   int classes = 0;
   const std::vector<float> probs = read_urn_probabilities(
       path, image.width, image.height, c.logits, expected_classes(c), &classes);
-  DenseCrf2D crf(image, options.crf);
-  crf.set_threads(threads);
+  const DenseCrf2D crf(image, options.crf, threads);
   const UrnResult r = compute_urn(crf, probs.data(), classes, options, &workspace);
   if (c.save_uncertainty && !r.uncertainty.empty()) {
     std::vector<float> u(r.uncertainty.begin(), r.uncertainty.end());

@@ -77,8 +77,7 @@ void urn_job(benchmark::State& state,
     crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels);
   }
   for (auto _ : state) {
-    DenseCrf2D crf(image, CrfParams::preset("urn"));
-    crf.set_threads(threads);
+    const DenseCrf2D crf(image, CrfParams::preset("urn"), threads);
     benchmark::DoNotOptimize(crf.infer(full, &ws, CrfOutputs::kLabels));
     benchmark::DoNotOptimize(
         crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels));

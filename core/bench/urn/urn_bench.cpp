@@ -43,8 +43,7 @@ Input load(const std::string& id) {
 
 // One image's whole URN job, lattice build included, as the CLI runs it.
 UrnResult urn_job(const Input& in, const UrnOptions& options, int threads, CrfWorkspace& ws) {
-  DenseCrf2D crf(in.image, options.crf);
-  crf.set_threads(threads);
+  const DenseCrf2D crf(in.image, options.crf, threads);
   return compute_urn(crf, in.probs.data(), in.classes, options, &ws);
 }
 

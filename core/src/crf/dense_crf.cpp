@@ -518,6 +518,19 @@ void mean_field_update_batch_specialised(size_t p_begin,
   });
 }
 
+// Calls fn(begin, end) on tiles of at most 256 pixels of [0, n), threads taking runs of tiles:
+// 256 rows of 64 channels are 64 KB, so a tile's rows stay in cache between passes.
+template <typename Fn>
+void for_each_tile(size_t n, int threads, const Fn& fn) {
+  constexpr size_t kTile = 256;
+  const size_t tiles = (n + kTile - 1) / kTile;
+  const size_t tasks = std::max<size_t>(1, std::min(tiles, static_cast<size_t>(threads)));
+  parallel_for(tasks, threads, [&](size_t t) {
+    for (size_t i = tiles * t / tasks; i < tiles * (t + 1) / tasks; ++i)
+      fn(i * kTile, std::min(n, (i + 1) * kTile));
+  });
+}
+
 // Fills the pixel-major rows of −U (the group's planes interleaved, padding channels 0) and
 // Q⁰ = softmax(−U), a tile of pixels at a time: the tile's rows stay in cache while each plane
 // is transposed into them, copied and normalised, instead of each pass sweeping the whole
@@ -526,13 +539,12 @@ void initial_rows(const std::vector<const Unary*>& group,
                   const std::vector<Segment>& segments,
                   size_t n,
                   size_t ch,
+                  int threads,
                   float* neg_unary,
                   float* q) {
-  constexpr size_t kTile = 256;  // pixels; 256 rows of 64 channels are 64 KB
   const size_t used =
       static_cast<size_t>(segments.back().offset) + static_cast<size_t>(segments.back().labels);
-  for (size_t begin = 0; begin < n; begin += kTile) {
-    const size_t end = std::min(n, begin + kTile);
+  for_each_tile(n, threads, [&](size_t begin, size_t end) {
     for (size_t p = begin; p < end; ++p)
       std::fill(neg_unary + p * ch + used, neg_unary + (p + 1) * ch, 0.0f);
     for (size_t s = 0; s < group.size(); ++s) {
@@ -545,7 +557,7 @@ void initial_rows(const std::vector<const Unary*>& group,
     }
     std::copy(neg_unary + begin * ch, neg_unary + end * ch, q + begin * ch);
     softmax_rows(q + begin * ch, end - begin, ch, segments.data(), segments.size());
-  }
+  });
 }
 
 // Each CRF's label map (argmax, lowest label on ties) and, if asked, its Q planes, from the
@@ -557,6 +569,7 @@ void extract_results(const std::vector<Segment>& segments,
                      int width,
                      int height,
                      CrfOutputs outputs,
+                     int threads,
                      std::vector<CrfResult>& out) {
   const size_t n = static_cast<size_t>(width) * height;
   out.resize(segments.size());
@@ -566,9 +579,7 @@ void extract_results(const std::vector<Segment>& segments,
     if (outputs == CrfOutputs::kLabelsAndMarginals)
       out[s].q.resize(static_cast<size_t>(segments[s].labels) * n);
   }
-  constexpr size_t kTile = 256;  // pixels
-  for (size_t begin = 0; begin < n; begin += kTile) {
-    const size_t end = std::min(n, begin + kTile);
+  for_each_tile(n, threads, [&](size_t begin, size_t end) {
     for (size_t s = 0; s < segments.size(); ++s) {
       const Segment& seg = segments[s];
       CrfResult& r = out[s];
@@ -588,7 +599,7 @@ void extract_results(const std::vector<Segment>& segments,
           dst[p] = src[p * ch];
       }
     }
-  }
+  });
 }
 
 }  // namespace
@@ -655,19 +666,21 @@ std::vector<float> crf_features(const RgbImage& image, const PairwiseTerm& term)
   return f;
 }
 
-DenseCrf2D::DenseCrf2D(const RgbImage& image, CrfParams params)
+DenseCrf2D::DenseCrf2D(const RgbImage& image, CrfParams params, int threads)
     : width_(image.width), height_(image.height), params_(std::move(params)) {
   params_.validate();
   PM_CHECK(image.width > 0 && image.height > 0, "CRF image is empty");
+  set_threads(threads);
   const size_t n = image.num_pixels();
-  for (const auto& term : params_.terms) {
-    Kernel k;
-    k.term = term;
-    const std::vector<float> f = crf_features(image, term);
-    k.lattice = PermutohedralLattice::build(f.data(), n, term.bilateral() ? 5 : 2);
-    make_normalisation(k.lattice, term.normalization, n, k.norm_before, k.norm_after);
-    kernels_.push_back(std::move(k));
-  }
+  kernels_.resize(params_.terms.size());
+  // The kernels' lattices are independent: threads build them side by side.
+  parallel_for(kernels_.size(), threads_, [&](size_t i) {
+    Kernel& k = kernels_[i];
+    k.term = params_.terms[i];
+    const std::vector<float> f = crf_features(image, k.term);
+    k.lattice = PermutohedralLattice::build(f.data(), n, k.term.bilateral() ? 5 : 2);
+    make_normalisation(k.lattice, k.term.normalization, n, k.norm_before, k.norm_after);
+  });
 }
 
 size_t DenseCrf2D::memory_bytes() const {
@@ -758,7 +771,7 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
     ws.neg_unary.resize(n * ch);
   if (ws.q.size() < n * ch)
     ws.q.resize(n * ch);
-  initial_rows(group, segments, n, ch, ws.neg_unary.data(), ws.q.data());
+  initial_rows(group, segments, n, ch, threads_, ws.neg_unary.data(), ws.q.data());
 
   ws.lattices.resize(kernels_.size());
   std::vector<KernelView> views(kernels_.size());
@@ -827,7 +840,7 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
     });
   }
 
-  extract_results(segments, ws.q.data(), ch, width_, height_, outputs, out);
+  extract_results(segments, ws.q.data(), ch, width_, height_, outputs, threads_, out);
 }
 
 Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, float clip) {

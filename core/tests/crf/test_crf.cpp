@@ -305,16 +305,20 @@ TEST(CrfThreads, ResultsAreIdenticalForAnyThreadCount) {
   const Unary u3 = small_case(61, 47, 3, 22).unary;
   const Unary u2 = small_case(61, 47, 2, 23).unary;
   const std::vector<const Unary*> batch = {&a.unary, &u3, &u3, &u3, &u2, &u2};
-  DenseCrf2D crf(a.image, CrfParams::preset("urn"));
+  const DenseCrf2D crf(a.image, CrfParams::preset("urn"));
   const std::vector<CrfResult> one = crf.infer_batch(batch);
+  const CrfResult single = crf.infer(a.unary);  // 21 labels: rows of 3 blocks (run splat)
+  auto same = [](const CrfResult& x, const CrfResult& y) {
+    return x.map.labels == y.map.labels && x.q.size() == y.q.size() &&
+           std::memcmp(x.q.data(), y.q.data(), x.q.size() * sizeof(float)) == 0;
+  };
   for (int threads : {2, 3, 8}) {
-    crf.set_threads(threads);
-    const std::vector<CrfResult> many = crf.infer_batch(batch);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      EXPECT_EQ(many[i].map.labels, one[i].map.labels) << threads << " threads, crf " << i;
-      EXPECT_EQ(std::memcmp(many[i].q.data(), one[i].q.data(), one[i].q.size() * sizeof(float)), 0)
-          << threads << " threads, crf " << i;
-    }
+    const DenseCrf2D threaded(
+        a.image, CrfParams::preset("urn"), threads);  // lattices built side by side
+    const std::vector<CrfResult> many = threaded.infer_batch(batch);
+    for (size_t i = 0; i < batch.size(); ++i)
+      EXPECT_TRUE(same(many[i], one[i])) << threads << " threads, crf " << i;
+    EXPECT_TRUE(same(threaded.infer(a.unary), single)) << threads << " threads, single CRF";
   }
 }
 

@@ -270,8 +270,7 @@ TEST(UrnCompute, ResultsDoNotDependOnThreadsOrBatching) {
   UrnOptions o = UrnOptions::preset("coco");
   DenseCrf2D one(s.image, o.crf);
   const UrnResult a = compute_urn(one, s.probs.data(), s.classes, o);
-  DenseCrf2D three(s.image, o.crf);
-  three.set_threads(3);
+  const DenseCrf2D three(s.image, o.crf, /*threads=*/3);
   o.max_group_channels = 3;  // one scaled CRF per lattice traversal
   CrfWorkspace ws;
   const UrnResult b = compute_urn(three, s.probs.data(), s.classes, o, &ws);

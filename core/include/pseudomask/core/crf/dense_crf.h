@@ -83,7 +83,9 @@ struct CrfWorkspace {
 /// on that image, all sharing the lattices — URN runs 1 + K·6 CRFs per image this way.
 class DenseCrf2D {
  public:
-  DenseCrf2D(const RgbImage& image, CrfParams params);
+  /// `threads` > 1 builds the kernels' lattices side by side and is kept for infer() (see
+  /// set_threads).
+  DenseCrf2D(const RgbImage& image, CrfParams params, int threads = 1);
   DenseCrf2D(const DenseCrf2D&) = delete;
   DenseCrf2D& operator=(const DenseCrf2D&) = delete;
   DenseCrf2D(DenseCrf2D&&) = default;
