@@ -97,7 +97,7 @@ void BM_UrnJobVocSize(benchmark::State& state) {
 }
 BENCHMARK(BM_UrnJobVocSize)->Unit(benchmark::kMillisecond);
 
-// The same with both cores inside the one image (the lattice build stays single-threaded).
+// The same with both cores inside the one image (the two lattices are built side by side).
 void BM_UrnJobVocSize2Threads(benchmark::State& state) {
   urn_job(state,
           resize_bilinear(im1(), 500, 375),
