@@ -100,9 +100,7 @@ int run_crf(const CrfCommand& c) {
   const std::string in_dir = input_dir(c);
   const auto ids = resolve_ids(c.list, in_dir, {!c.labels.empty() ? ".png" : ".npy"});
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
-  // Spare cores (fewer images than --jobs) go inside the images; results do not change.
-  const int threads_per_image =
-      std::max(1, resolve_jobs(c.batch.jobs) / static_cast<int>(std::max<size_t>(ids.size(), 1)));
+  const int threads_per_image = threads_per_item(c.batch, ids);
   const BatchReport report = run_batch(
       "crf",
       ids,
@@ -124,22 +122,9 @@ int run_crf(const CrfCommand& c) {
         }
         write_label_png(output(id), r.map);
       });
-  nlohmann::json terms = nlohmann::json::array();
-  for (const auto& t : params.terms) {
-    terms.push_back({{"sxy", t.sxy},
-                     {"srgb", t.srgb},
-                     {"compat", t.weight},
-                     {"kind", t.bilateral() ? "bilateral" : "gaussian"}});
-  }
-  write_json(c.out + "/crf_summary.json",
-             {{"images_done", report.done},
-              {"images_skipped", report.skipped},
-              {"failures", report.failures.size()},
-              {"seconds", report.seconds},
-              {"iterations", params.iterations},
-              {"terms", terms}});
+  write_batch_summary(summary_path(c.out, "crf", c.batch), report, crf_params_json(params));
   print_batch_line("crf", "refined", report, c.out);
-  return 0;
+  return report.exit_status();
 }
 
 }  // namespace
@@ -148,7 +133,7 @@ void add_crf_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<CrfCommand>();
   CLI::App* sub =
       app.add_subcommand("crf", "Refine probability maps or label maps with a dense CRF");
-  sub->footer(
+  sub->footer(batch_footer(
       "Fully-connected CRF (Krähenbühl & Koltun 2011) with a Gaussian and a bilateral kernel, "
       "permutohedral\n"
       "lattice, Potts compatibility, symmetric normalisation; agrees with pydensecrf/densecrf "
@@ -160,7 +145,7 @@ void add_crf_command(CLI::App& app, int& exit_code) {
       "with --gt-prob confidence, 255 = unknown; --unary: energies as given. Output: "
       "<out>/<id>.png.\n\n"
       "Example:\n  pseudomask crf --images VOC2012/JPEGImages --probs out/probs --out out/crf "
-      "--preset urn --jobs 8");
+      "--preset urn --jobs 8"));
   sub->add_option("--images", c->images, "RGB image folder")
       ->required()
       ->check(CLI::ExistingDirectory);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `pseudomask ensemble`: ORANDNet's probabilistic OR / AND (Eq. 1) and the naive mean of two
 // CAM sets, written as IRN-layout CAM files.
+#include <fmt/format.h>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -78,29 +80,22 @@ int run_ensemble(const EnsembleCommand& c) {
         write_cam_file(output(id), result);
         resized += was_resized;
       });
-  write_json(c.out + "/ensemble_summary.json",
-             {{"mode", ensemble_mode_name(options.mode)},
-              {"official", options.official},
-              {"low_res", low_res_policy_name(options.low_res)},
-              {"cams1", c.cams1},
-              {"cams2", c.cams2},
-              {"images_done", report.done},
-              {"images_skipped", report.skipped},
-              {"images_resized", resized.load()},
-              {"failures", report.failures.size()},
-              {"seconds", report.seconds}});
-  std::printf(
-      "ensemble (%s%s): %zu images written, %zu skipped (existing), %zu failed, %zu resized, "
-      "%.1f s -> %s\n",
-      ensemble_mode_name(options.mode),
-      options.official ? ", official" : "",
-      report.done,
-      report.skipped,
-      report.failures.size(),
-      resized.load(),
-      report.seconds,
-      c.out.c_str());
-  return 0;
+  write_batch_summary(summary_path(c.out, "ensemble", c.batch),
+                      report,
+                      {{"mode", ensemble_mode_name(options.mode)},
+                       {"official", options.official},
+                       {"low_res", low_res_policy_name(options.low_res)},
+                       {"cams1", c.cams1},
+                       {"cams2", c.cams2},
+                       {"images_resized", resized.load()}});
+  print_batch_line(fmt::format("ensemble ({}{})",
+                               ensemble_mode_name(options.mode),
+                               options.official ? ", official" : ""),
+                   "written",
+                   report,
+                   c.out,
+                   fmt::format("{} resized", resized.load()));
+  return report.exit_status();
 }
 
 }  // namespace
@@ -109,7 +104,7 @@ void add_ensemble_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<EnsembleCommand>();
   CLI::App* sub = app.add_subcommand(
       "ensemble", "Combine two CAM sets: probabilistic OR / AND (ORANDNet Eq. 1) or the mean");
-  sub->footer(
+  sub->footer(batch_footer(
       "Per image <id>, the CAM files of --cams1 and --cams2 (IRN, AMN, MCTformer, plain "
       ".npy/.npz)\n"
       "are matched by id and their channels by class key (different key sets are an error). Where\n"
@@ -131,7 +126,7 @@ void add_ensemble_command(CLI::App& app, int& exit_code) {
       "\n"
       "Example:\n"
       "  pseudomask ensemble --cams1 cams/resnet --cams2 cams/vit --mode and --out cams/and --jobs "
-      "8");
+      "8"));
   sub->add_option("--cams1", c->cams1, "First CAM folder (e.g. the CNN's)")
       ->required()
       ->check(CLI::ExistingDirectory);

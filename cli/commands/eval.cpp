@@ -49,7 +49,7 @@ int run_eval(const EvalCommand& c) {
                             : std::filesystem::path(c.eval.json).replace_extension(".csv").string();
   if (!csv.empty())
     write_file_atomic(csv, metrics_csv(report.metrics, names));
-  return 0;
+  return batch_exit_status(report.failures);
 }
 
 }  // namespace
@@ -58,12 +58,12 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<EvalCommand>();
   CLI::App* sub = app.add_subcommand(
       "eval", "Evaluate label maps (pseudo-masks, predictions) against ground truth");
-  sub->footer(
+  sub->footer(batch_footer(
       "One confusion matrix over the whole list (every pixel weighs the same), ignore label\n"
       "skipped; per-class IoU, precision, recall, FP/FN shares; means over classes present in\n"
       "ground truth or predictions, background included. --json also writes a CSV beside it.\n\n"
       "Example:\n  pseudomask eval --gt VOC2012/SegmentationClass --pred out/pseudo_masks \\\n"
-      "      --list VOC2012/ImageSets/Segmentation/train.txt --json out/eval.json");
+      "      --list VOC2012/ImageSets/Segmentation/train.txt --json out/eval.json"));
   add_eval_flags(sub, c->eval);
   sub->add_option("--pred", c->pred, "Predicted label PNG folder (<id>.png)")
       ->required()

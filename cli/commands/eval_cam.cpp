@@ -7,6 +7,7 @@
 #include "commands/commands.h"
 #include "common/batch.h"
 #include "common/eval_flags.h"
+#include "common/flags.h"
 #include "common/progress.h"
 #include "common/report.h"
 #include "pseudomask/core/eval/evaluate.h"
@@ -84,21 +85,21 @@ int run_eval_cam(const EvalCamCommand& c) {
     j["failures"] = failures_json(r.failures);
     write_json(c.eval.json, j);
   }
-  return 0;
+  return batch_exit_status(r.failures);
 }
 
 void add_eval_cam_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<EvalCamCommand>();
   CLI::App* sub = app.add_subcommand(
       "eval-cam", "Evaluate CAM files against ground truth over a threshold sweep");
-  sub->footer(
+  sub->footer(batch_footer(
       "Each CAM file (IRN dict, AMN with background, MCTformer dict, or a plain (C,H,W) array)\n"
       "is turned into labels IRN-style: a background plane at the threshold, argmax, background\n"
       "wins ties, channel k -> class keys[k]+1. Its 'high_res' maps must be at image size.\n"
       "Reports the best-mIoU threshold and the first threshold where mean precision exceeds\n"
       "mean recall (ORANDNet's finding_best_thres).\n\n"
       "Example:\n  pseudomask eval-cam --gt VOC2012/SegmentationClassAug --cams out/cams \\\n"
-      "      --list VOC2012/ImageSets/Segmentation/train.txt --thresholds 0.05:0.6:0.01");
+      "      --list VOC2012/ImageSets/Segmentation/train.txt --thresholds 0.05:0.6:0.01"));
   add_eval_flags(sub, c->eval);
   sub->add_option("--cams", c->cams, "CAM folder (<id>.npy or .npz)")
       ->required()

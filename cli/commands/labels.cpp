@@ -185,14 +185,7 @@ nlohmann::json settings_json(const LabelsCommand& c, const LabelsSettings& s) {
     j["uncertain_rule"] = c.uncertain;
     j["uncertain_label"] = s.confident.uncertain_label;
   }
-  nlohmann::json terms = nlohmann::json::array();
-  for (const auto& t : s.params.terms) {
-    terms.push_back({{"sxy", t.sxy},
-                     {"srgb", t.srgb},
-                     {"compat", t.weight},
-                     {"kind", t.bilateral() ? "bilateral" : "gaussian"}});
-  }
-  j["crf"] = {{"iterations", s.params.iterations}, {"terms", terms}};
+  j["crf"] = crf_params_json(s.params);
   return j;
 }
 
@@ -200,9 +193,7 @@ int run_labels(const LabelsCommand& c) {
   const LabelsSettings s = validate(c);
   const auto ids = resolve_ids(c.list, c.cams, kCamExtensions);
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
-  // Spare cores (fewer images than --jobs) go inside the images; results do not change.
-  const int threads_per_image =
-      std::max(1, resolve_jobs(c.batch.jobs) / static_cast<int>(std::max<size_t>(ids.size(), 1)));
+  const int threads_per_image = threads_per_item(c.batch, ids);
   PixelCounts counts;
   const BatchReport report = run_batch(
       "labels",
@@ -216,17 +207,13 @@ int run_labels(const LabelsCommand& c) {
       });
   nlohmann::json summary = settings_json(c, s);
   summary.update({{"cams", c.cams},
-                  {"images_done", report.done},
-                  {"images_skipped", report.skipped},
-                  {"failures", report.failures.size()},
-                  {"seconds", report.seconds},
                   {"pixel_share",
                    {{"background", counts.share(counts.background)},
                     {"foreground", counts.share(counts.foreground)},
                     {"ignore", counts.share(counts.ignore)}}}});
-  write_json(c.out + "/labels_summary.json", summary);
+  write_batch_summary(summary_path(c.out, "labels", c.batch), report, summary);
   print_batch_line("labels (" + c.mode + ")", "written", report, c.out);
-  return 0;
+  return report.exit_status();
 }
 
 }  // namespace
@@ -234,7 +221,7 @@ int run_labels(const LabelsCommand& c) {
 void add_labels_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<LabelsCommand>();
   CLI::App* sub = app.add_subcommand("labels", "Make pseudo-masks (label PNGs) from CAMs");
-  sub->footer(
+  sub->footer(batch_footer(
       "Reads <id>.npy CAM files (IRN, AMN, MCTformer, plain; the image-size high_res is used) and\n"
       "writes <out>/<id>.png palette label maps, 0 = background, class key k -> k+1 (VOC "
       "indices),\n"
@@ -259,7 +246,8 @@ void add_labels_command(CLI::App& app, int& exit_code) {
       "\n"
       "Examples:\n"
       "  pseudomask labels --cams cams/and --out masks/thr --mode threshold --threshold 0.25\n"
-      "  pseudomask labels --cams cams/and --images VOC2012/JPEGImages --out masks/irn --mode irn");
+      "  pseudomask labels --cams cams/and --images VOC2012/JPEGImages --out masks/irn --mode "
+      "irn"));
   sub->add_option("--cams", c->cams, "CAM folder (<id>.npy / .npz)")
       ->required()
       ->check(CLI::ExistingDirectory);

@@ -9,9 +9,11 @@
 #include <filesystem>
 
 #include "commands/commands.h"
+#include "common/flags.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
+#include "pseudomask/core/common/planes.h"
 #include "pseudomask/core/crf/crf_inputs.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/datasets/classes.h"
@@ -59,31 +61,6 @@ LabelMap noisy_mask(const LabelMap& gt, size_t k) {
   return first ? replace_label(base, first, static_cast<uint8_t>(first % 20 + 1)) : base;
 }
 
-// Box blur of a 0/1 plane with an integral image; borders use the clipped window's mean.
-std::vector<float> box_blur(const std::vector<float>& plane, int w, int h, int r) {
-  std::vector<double> integral(static_cast<size_t>(w + 1) * (h + 1), 0.0);
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      integral[static_cast<size_t>(y + 1) * (w + 1) + x + 1] =
-          plane[static_cast<size_t>(y) * w + x] +
-          integral[static_cast<size_t>(y) * (w + 1) + x + 1] +
-          integral[static_cast<size_t>(y + 1) * (w + 1) + x] -
-          integral[static_cast<size_t>(y) * (w + 1) + x];
-    }
-  }
-  std::vector<float> out(plane.size());
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      const int x0 = std::max(0, x - r), x1 = std::min(w, x + r + 1);
-      const int y0 = std::max(0, y - r), y1 = std::min(h, y + r + 1);
-      auto at = [&](int xx, int yy) { return integral[static_cast<size_t>(yy) * (w + 1) + xx]; };
-      const double sum = at(x1, y1) - at(x0, y1) - at(x1, y0) + at(x0, y0);
-      out[static_cast<size_t>(y) * w + x] = static_cast<float>(sum / ((x1 - x0) * (y1 - y0)));
-    }
-  }
-  return out;
-}
-
 // CAM-like maps from a mask: each present class's blurred mask, peaked at 1 inside the object
 // and fading over its boundary, in the IRN layout (high_res at image size, cam at stride 4).
 CamFile cams_from_mask(const LabelMap& gt) {
@@ -126,21 +103,6 @@ void make_inputs(const std::vector<std::string>& ids,
   });
 }
 
-// Argmax of a (C, H, W) probability map.
-LabelMap argmax_labels(const std::vector<float>& probs, int labels, int w, int h) {
-  LabelMap out(w, h);
-  const size_t n = out.num_pixels();
-  for (size_t p = 0; p < n; ++p) {
-    int best = 0;
-    for (int l = 1; l < labels; ++l)
-      best = probs[static_cast<size_t>(l) * n + p] > probs[static_cast<size_t>(best) * n + p]
-                 ? l
-                 : best;
-    out.labels[p] = static_cast<uint8_t>(best);
-  }
-  return out;
-}
-
 // A real segmentation network's probabilities (shared/data/voc_sample/probs_espnetv2), as label
 // maps by argmax and after a dense CRF with URN's parameters (skipping files that exist).
 void segment_with_crf(const std::vector<std::string>& ids,
@@ -156,7 +118,7 @@ void segment_with_crf(const std::vector<std::string>& ids,
     int labels = 0;
     const std::vector<float> probs = read_label_planes(
         data + "/probs_espnetv2/" + ids[k] + ".npy", image.width, image.height, &labels);
-    write_label_png(plain, argmax_labels(probs, labels, image.width, image.height));
+    write_label_png(plain, argmax_labels(probs.data(), labels, image.width, image.height));
     const DenseCrf2D crf(image, CrfParams::preset("urn"));
     const CrfResult r =
         crf.infer(unary_from_probabilities(probs.data(), labels, image.num_pixels()),

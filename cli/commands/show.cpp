@@ -111,7 +111,7 @@ RgbImage make_strip(const ShowCommand& c, const std::string& id) {
 }
 
 std::vector<std::string> show_ids(const ShowCommand& c) {
-  std::vector<std::string> ids = c.ids;
+  std::vector<std::string> ids = unique_ids(c.ids);
   if (ids.empty())
     ids = resolve_ids(c.list, c.images, {".jpg", ".jpeg", ".png"});
   if (c.count > 0 && static_cast<size_t>(c.count) < ids.size())
@@ -178,7 +178,7 @@ int run_show(ShowCommand& c) {
           write_png_rgb(output(id), strip);
         }
       });
-  std::string summary_path = c.out + "/show_summary.json";
+  std::string summary = summary_path(c.out, "show", c.batch);
   size_t panels_per_row = 0;
   if (sheet) {
     std::vector<RgbImage> cells;
@@ -192,20 +192,17 @@ int run_show(ShowCommand& c) {
       per_row = cells[0].width <= 3 * cells[0].height + 8 ? 4 : 1;
     panels_per_row = static_cast<size_t>(per_row);
     write_png_rgb(c.out, grid(cells, per_row));
-    summary_path =
+    summary =
         (fs::path(c.out).parent_path() / (fs::path(c.out).stem().string() + ".json")).string();
   }
-  write_json(summary_path,
-             {{"images_done", report.done},
-              {"images_skipped", report.skipped},
-              {"failures", report.failures.size()},
-              {"seconds", report.seconds},
-              {"columns", columns_json(c)},
-              {"output", c.out},
-              {"contact_sheet", sheet},
-              {"images_per_row", panels_per_row}});
+  write_batch_summary(summary,
+                      report,
+                      {{"columns", columns_json(c)},
+                       {"output", c.out},
+                       {"contact_sheet", sheet},
+                       {"images_per_row", panels_per_row}});
   print_batch_line("show", "drawn", report, c.out);
-  return 0;
+  return report.exit_status();
 }
 
 }  // namespace
@@ -214,7 +211,7 @@ void add_show_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<ShowCommand>();
   CLI::App* sub = app.add_subcommand(
       "show", "Draw overlays: label maps, CAM heat maps, URN uncertainty; per image or a sheet");
-  sub->footer(
+  sub->footer(batch_footer(
       "One strip per image, panels left to right: the image; --gt and each --labels folder as VOC\n"
       "palette colours blended over the image (--alpha); one jet heat map per CAM class key\n"
       "(--cams: any CAM file `inspect` reads; high_res, or cam resized to the image); the URN\n"
@@ -226,7 +223,7 @@ void add_show_command(CLI::App& app, int& exit_code) {
       "  pseudomask show --dataset data/synth --split train --count 16 --out sheet.png\n"
       "  pseudomask show --images VOC2012/JPEGImages --gt VOC2012/SegmentationClass \\\n"
       "      --labels out/pseudo --weights out/urn_weights --list val.txt --count 8 --out fig.png\n"
-      "  pseudomask show --images VOC2012/JPEGImages --cams out/cams --out out/cam_overlays");
+      "  pseudomask show --images VOC2012/JPEGImages --cams out/cams --out out/cam_overlays"));
   sub->add_option("--dataset", c->dataset, "VOC-layout root: images, ground truth and split list")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--split", c->split, "--dataset: split list name")->capture_default_str();

@@ -169,22 +169,19 @@ int run_synth(SynthCommand& c) {
   write_json(c.out + "/synth.json", summary_json(c, records, report));
   if (!c.contact_sheet.empty())
     write_contact_sheet(c, items);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf(
-      "synth: %zu images written, %zu skipped (existing), %zu failed, %.1f s -> %s "
-      "(%d train, %d val, %dx%d px, seed %llu)\n",
-      report.done,
-      report.skipped,
-      report.failures.size(),
-      seconds,
-      c.out.c_str(),
-      c.options.train,
-      c.options.val,
-      c.options.size,
-      c.options.size,
-      static_cast<unsigned long long>(c.options.seed));
-  return report.failures.empty() ? 0 : 1;
+  BatchReport total = report;  // the closing line counts the index and summary too
+  total.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  print_batch_line("synth",
+                   "written",
+                   total,
+                   fmt::format("{} ({} train, {} val, {}x{} px, seed {})",
+                               c.out,
+                               c.options.train,
+                               c.options.val,
+                               c.options.size,
+                               c.options.size,
+                               c.options.seed));
+  return report.exit_status();
 }
 
 std::string difficulty_text() {
@@ -202,7 +199,7 @@ void add_synth_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<SynthCommand>();
   CLI::App* sub = app.add_subcommand(
       "synth", "Generate the built-in synthetic WSSS dataset (VOC layout, deterministic)");
-  sub->footer(
+  sub->footer(batch_footer(
       "Writes a small WSSS dataset in the PASCAL VOC layout: JPEGImages/<id>.png (RGB),\n"
       "SegmentationClass/<id>.png (VOC palette, exact ground truth, no ignore label),\n"
       "ImageSets/Segmentation/{train,val,trainval}.txt, classes.txt, cls_labels.npy and "
@@ -222,7 +219,7 @@ void add_synth_command(CLI::App& app, int& exit_code) {
       "  pseudomask synth --out data/synth --contact-sheet data/synth/sheet.png\n"
       "  pseudomask synth --out data/synth512 --size 256 --train 10000 --val 1000 --seed 7\n"
       "  pseudomask eval-cam --gt data/synth/SegmentationClass --cams cams --num-classes 11 \\\n"
-      "      --classes data/synth/classes.txt --list data/synth/ImageSets/Segmentation/val.txt");
+      "      --classes data/synth/classes.txt --list data/synth/ImageSets/Segmentation/val.txt"));
   sub->add_option("--out", c->out, "Dataset folder to write")->required();
   sub->add_option("--seed", c->options.seed, "Seed (same seed, same bytes)")->capture_default_str();
   sub->add_option("--train", c->options.train, "Training images")->capture_default_str();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "commands/commands.h"
 #include "common/batch.h"
@@ -122,41 +123,15 @@ ImageStats stats_from_file(const UrnCommand& c, const std::string& id, float t) 
           n == 0 ? 0.0 : static_cast<double>(uncertain) / static_cast<double>(n)};
 }
 
-// A float32 setting as the decimal the user wrote (0.15, not 0.15000000596046448).
-double shortest(float v) {
-  return std::stod(fmt::format("{}", v));
-}
-
-std::string summary_path(const UrnCommand& c) {
-  if (c.batch.shard.empty())
-    return c.out + "/urn_summary.json";
-  std::string tag = c.batch.shard;
-  std::replace(tag.begin(), tag.end(), '/', '-');
-  return c.out + "/urn_summary.shard" + tag + ".json";
-}
-
 int run_urn(const UrnCommand& c) {
   const UrnOptions options = urn_options(c);
-  std::vector<std::string> ids = resolve_ids(c.list, c.probs, {".npy"});
-  {  // a list may repeat an id; each is processed once
-    std::unordered_map<std::string, bool> seen;
-    std::vector<std::string> unique;
-    for (const auto& id : ids) {
-      if (!seen[id]) {
-        seen[id] = true;
-        unique.push_back(id);
-      }
-    }
-    ids.swap(unique);
-  }
-  const std::vector<std::string> shard = take_shard(ids, c.batch.shard);
+  const std::vector<std::string> ids = resolve_ids(c.list, c.probs, {".npy"});
+  const std::vector<std::string> shard = batch_ids(ids, c.batch);
   std::unordered_map<std::string, size_t> slot_of;
   for (size_t i = 0; i < shard.size(); ++i)
     slot_of[shard[i]] = i;
   std::vector<std::optional<ImageStats>> stats(shard.size());
-  // Spare cores (fewer images than --jobs) go inside the images; results do not change.
-  const int threads_per_image =
-      std::max(1, resolve_jobs(c.batch.jobs) / static_cast<int>(std::max<size_t>(shard.size(), 1)));
+  const int threads_per_image = threads_per_item(c.batch, ids);
 
   const BatchReport report = run_batch(
       "urn",
@@ -190,47 +165,34 @@ int run_urn(const UrnCommand& c) {
   nlohmann::json k_json = nlohmann::json::object();
   for (const auto& [k, count] : k_histogram)
     k_json[std::to_string(k)] = count;
-  nlohmann::json terms = nlohmann::json::array();
-  for (const auto& t : options.crf.terms) {
-    terms.push_back({{"sxy", shortest(t.sxy)},
-                     {"srgb", shortest(t.srgb)},
-                     {"compat", shortest(t.weight)},
-                     {"kind", t.bilateral() ? "bilateral" : "gaussian"}});
-  }
   std::vector<double> scales;
   for (float s : options.scales)
     scales.push_back(shortest(s));
   const double mean_fraction = counted == 0 ? 0.0 : fraction_sum / static_cast<double>(counted);
-  write_json(summary_path(c),
-             {{"images_done", report.done},
-              {"images_skipped", report.skipped},
-              {"failures", report.failures.size()},
-              {"seconds", report.seconds},
-              {"wall_seconds_per_image",
-               report.done == 0 ? 0.0 : report.seconds / static_cast<double>(report.done)},
-              {"images_counted", counted},
-              {"mean_uncertain_fraction", mean_fraction},
-              {"k_histogram", k_json},
-              {"mode", urn_weight_mode_name(options.mode)},
-              {"threshold", shortest(options.threshold)},
-              {"scales", scales},
-              {"preset", c.preset},
-              {"shard", c.batch.shard},
-              {"crf", {{"iterations", options.crf.iterations}, {"terms", terms}}},
-              {"outputs",
-               {{"urn", "urn/<id>.png: official 3-channel PNG, B = M_c, G = R = weight byte"},
-                {"mask", "mask/<id>.png: M_c, palette PNG"},
-                {"weight", "weight/<id>.png: round(Y*255), gray PNG"}}}});
-  std::printf(
-      "urn: %zu images done, %zu skipped (existing), %zu failed, mean uncertain fraction %.2f %%, "
-      "%.1f s -> %s\n",
-      report.done,
-      report.skipped,
-      report.failures.size(),
-      100.0 * mean_fraction,
-      report.seconds,
-      c.out.c_str());
-  return 0;  // with --keep-going, failures are listed above and the run still succeeds
+  write_batch_summary(
+      summary_path(c.out, "urn", c.batch),
+      report,
+      {{"wall_seconds_per_image",
+        report.done == 0 ? 0.0 : report.seconds / static_cast<double>(report.done)},
+       {"images_counted", counted},
+       {"mean_uncertain_fraction", mean_fraction},
+       {"k_histogram", k_json},
+       {"mode", urn_weight_mode_name(options.mode)},
+       {"threshold", shortest(options.threshold)},
+       {"scales", scales},
+       {"preset", c.preset},
+       {"shard", c.batch.shard},
+       {"crf", crf_params_json(options.crf)},
+       {"outputs",
+        {{"urn", "urn/<id>.png: official 3-channel PNG, B = M_c, G = R = weight byte"},
+         {"mask", "mask/<id>.png: M_c, palette PNG"},
+         {"weight", "weight/<id>.png: round(Y*255), gray PNG"}}}});
+  print_batch_line("urn",
+                   "done",
+                   report,
+                   c.out,
+                   fmt::format("mean uncertain fraction {:.2f} %", 100.0 * mean_fraction));
+  return report.exit_status();
 }
 
 }  // namespace
@@ -239,7 +201,7 @@ void add_urn_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<UrnCommand>();
   CLI::App* sub = app.add_subcommand(
       "urn", "URN uncertainty weights: response scaling + dense CRF over probability maps");
-  sub->footer(
+  sub->footer(batch_footer(
       "URN (Li et al., AAAI 2022) as its official code computes it: M_c = argmax of the CRF over "
       "all C classes;\n"
       "for each class present in M_c (background included) and each scale s, that class's "
@@ -274,7 +236,7 @@ void add_urn_command(CLI::App& app, int& exit_code) {
       "  <out>/urn_summary.json images done, mean uncertain fraction (G/255 <= t), K histogram\n"
       "                         (urn_summary.shardI-N.json with --shard I/N)\n\n"
       "Example:\n  pseudomask urn --images VOC2012/JPEGImages --probs out/probs --out out/urn "
-      "--preset voc --jobs 16");
+      "--preset voc --jobs 16"));
   sub->add_option("--images", c->images, "RGB image folder")
       ->required()
       ->check(CLI::ExistingDirectory);

@@ -1,15 +1,43 @@
 // SPDX-License-Identifier: MIT
 #include "common/batch.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <unordered_set>
 
+#include "common/flags.h"
 #include "common/progress.h"
+#include "common/report.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
-#include "pseudomask/core/common/parallel.h"
 
 namespace pm::cli {
+
+const char* const kExitStatusHelp =
+    "Exit status: 0 all inputs done; 3 --keep-going skipped some inputs (listed on stderr and "
+    "counted\n"
+    "in the summary); 1 bad input or usage (the run stops at the first bad input, naming it); 2 "
+    "internal\n"
+    "error.";
+
+std::string batch_footer(const std::string& text) {
+  return text + "\n\n" + kExitStatusHelp;
+}
+
+int batch_exit_status(const std::vector<ItemFailure>& failures) {
+  return failures.empty() ? kExitDone : kExitSkipped;
+}
+
+std::vector<std::string> unique_ids(const std::vector<std::string>& ids) {
+  std::unordered_set<std::string> seen;
+  std::vector<std::string> unique;
+  for (const auto& id : ids) {
+    if (seen.insert(id).second)
+      unique.push_back(id);
+  }
+  return unique;
+}
 
 std::vector<std::string> resolve_ids(const std::string& list,
                                      const std::string& dir,
@@ -23,20 +51,26 @@ std::vector<std::string> resolve_ids(const std::string& list,
       ids.push_back(file_stem(path));
     PM_CHECK(!ids.empty(), "{}: no input files found", dir);
   }
-  return ids;
+  return unique_ids(ids);
 }
 
-void print_failures(const std::vector<EvalFailure>& failures) {
+void print_failures(const std::vector<ItemFailure>& failures) {
   if (failures.empty())
     return;
   std::fprintf(stderr, "%zu image(s) failed and were left out:\n", failures.size());
   for (const auto& f : failures)
-    std::fprintf(stderr, "  %s: %s\n", f.id.c_str(), f.message.c_str());
+    std::fprintf(stderr, "  %s: %s\n", f.id.c_str(), with_flag_names(f.message).c_str());
 }
 
-}  // namespace pm::cli
+std::vector<std::string> batch_ids(const std::vector<std::string>& ids,
+                                   const BatchOptions& options) {
+  return take_shard(unique_ids(ids), parse_shard(options.shard));
+}
 
-namespace pm::cli {
+int threads_per_item(const BatchOptions& options, const std::vector<std::string>& ids) {
+  const size_t items = std::max<size_t>(batch_ids(ids, options).size(), 1);
+  return std::max(1, resolve_jobs(options.jobs) / static_cast<int>(items));
+}
 
 BatchReport run_batch(const std::string& label,
                       const std::vector<std::string>& all_ids,
@@ -44,10 +78,9 @@ BatchReport run_batch(const std::string& label,
                       const std::function<bool(const std::string&)>& done,
                       const std::function<void(const std::string&)>& work) {
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<std::string> ids = take_shard(all_ids, options.shard);
   BatchReport report;
   std::vector<std::string> todo;
-  for (const auto& id : ids) {
+  for (const auto& id : batch_ids(all_ids, options)) {
     if (options.resume && done(id)) {
       ++report.skipped;
     } else {
@@ -59,13 +92,37 @@ BatchReport run_batch(const std::string& label,
       todo,
       options.jobs,
       options.keep_going,
-      [&](size_t done, size_t) { progress.update(done); },
+      [&](size_t finished, size_t) { progress.update(finished); },
       [&](size_t i) { work(todo[i]); });
   progress.finish();
   report.done = todo.size() - report.failures.size();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   print_failures(report.failures);
   return report;
+}
+
+std::string summary_path(const std::string& out,
+                         const std::string& name,
+                         const BatchOptions& options) {
+  if (options.shard.empty())
+    return out + "/" + name + "_summary.json";
+  std::string tag = options.shard;
+  std::replace(tag.begin(), tag.end(), '/', '-');
+  return out + "/" + name + "_summary.shard" + tag + ".json";
+}
+
+nlohmann::json batch_counts_json(const BatchReport& report) {
+  return {{"images_done", report.done},
+          {"images_skipped", report.skipped},
+          {"failures", report.failures.size()},
+          {"seconds", report.seconds}};
+}
+
+void write_batch_summary(const std::string& path,
+                         const BatchReport& report,
+                         nlohmann::json details) {
+  details.update(batch_counts_json(report));
+  write_json(path, details);
 }
 
 void add_batch_flags(CLI::App* sub, BatchOptions& o) {
@@ -76,21 +133,24 @@ void add_batch_flags(CLI::App* sub, BatchOptions& o) {
   sub->add_option(
       "--shard", o.shard, "Process only shard I of N (I/N, 0-based), for cluster array jobs");
   sub->add_flag("--resume", o.resume, "Skip images whose output exists");
-  sub->add_flag("--keep-going", o.keep_going, "Skip bad images and list them at the end");
+  sub->add_flag("--keep-going", o.keep_going, "Skip bad images, list them and exit with 3");
   sub->add_flag("--quiet", o.quiet, "No progress output");
 }
 
 void print_batch_line(const std::string& label,
                       const std::string& verb,
                       const BatchReport& report,
-                      const std::string& out) {
-  std::printf("%s: %zu images%s%s, %zu skipped (existing), %zu failed, %.1f s -> %s\n",
+                      const std::string& out,
+                      const std::string& detail) {
+  std::printf("%s: %zu images%s%s, %zu skipped (existing), %zu failed%s%s, %.1f s -> %s\n",
               label.c_str(),
               report.done,
               verb.empty() ? "" : " ",
               verb.c_str(),
               report.skipped,
               report.failures.size(),
+              detail.empty() ? "" : ", ",
+              detail.c_str(),
               report.seconds,
               out.c_str());
 }

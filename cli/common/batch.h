@@ -2,27 +2,45 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "pseudomask/core/eval/evaluate.h"
+#include "pseudomask/core/common/parallel.h"
 
 namespace pm::cli {
 
+/// The exit status of every command (README "Exit status"; kExitStatusHelp in --help).
+enum ExitStatus : int {
+  kExitDone = 0,      ///< every input done
+  kExitBadInput = 1,  ///< bad input or usage: the run stopped at the first bad input
+  kExitInternal = 2,  ///< internal error (a bug)
+  kExitSkipped = 3,   ///< --keep-going skipped some inputs, listed on stderr and in the summary
+};
+
+/// The exit-status paragraph that closes every batch command's --help.
+extern const char* const kExitStatusHelp;
+
+/// A batch command's --help footer: `text`, then kExitStatusHelp.
+std::string batch_footer(const std::string& text);
+
+/// kExitDone if nothing failed, kExitSkipped if --keep-going skipped some inputs.
+int batch_exit_status(const std::vector<ItemFailure>& failures);
+
+/// `ids` without repeats, in the order of their first occurrence (a list may repeat an id; each
+/// is processed once).
+std::vector<std::string> unique_ids(const std::vector<std::string>& ids);
+
 /// The image ids a batch command works on: the --list file if given, else the stems of the
-/// files with one of `exts` in `dir`. Throws if the result is empty.
+/// files with one of `exts` in `dir`; without repeats. Throws if the result is empty.
 std::vector<std::string> resolve_ids(const std::string& list,
                                      const std::string& dir,
                                      const std::vector<std::string>& exts);
 
 /// Prints "N image(s) failed:" and one line per failure to stderr (nothing if none).
-void print_failures(const std::vector<EvalFailure>& failures);
-
-}  // namespace pm::cli
-
-namespace pm::cli {
+void print_failures(const std::vector<ItemFailure>& failures);
 
 /// The conventions of every batch command: threads over items, a deterministic shard, resume,
 /// keep-going, progress.
@@ -34,28 +52,57 @@ struct BatchOptions {
   bool quiet = false;       ///< no progress output
 };
 
+/// The ids a run of `options` processes: `ids` without repeats, then its shard.
+std::vector<std::string> batch_ids(const std::vector<std::string>& ids,
+                                   const BatchOptions& options);
+
+/// Threads inside each item of batch_ids(ids, options) when there are fewer items than --jobs
+/// (spare cores go inside the images; results do not depend on it).
+int threads_per_item(const BatchOptions& options, const std::vector<std::string>& ids);
+
 /// What a batch run did.
 struct BatchReport {
   size_t done = 0;
   size_t skipped = 0;
-  std::vector<EvalFailure> failures;
+  std::vector<ItemFailure> failures;
   double seconds = 0;
+
+  /// batch_exit_status(failures).
+  int exit_status() const { return batch_exit_status(failures); }
 };
 
-/// Runs `work(id)` for every id of this shard, in parallel, skipping ids for which `done(id)`
-/// holds when resuming. Stops at the first pm::Error unless keep_going. Prints failures at the end.
+/// Runs `work(id)` for every id of batch_ids(ids, options), in parallel, skipping ids for which
+/// `done(id)` holds when resuming. Stops at the first pm::Error unless keep_going. Prints
+/// failures at the end.
 BatchReport run_batch(const std::string& label,
                       const std::vector<std::string>& ids,
                       const BatchOptions& options,
                       const std::function<bool(const std::string&)>& done,
                       const std::function<void(const std::string&)>& work);
 
+/// "<out>/<name>_summary.json", or "<out>/<name>_summary.shardI-N.json" with --shard I/N (so
+/// that the shards of an array job do not overwrite each other's summary).
+std::string summary_path(const std::string& out,
+                         const std::string& name,
+                         const BatchOptions& options);
+
+/// The counts every batch summary holds: images_done, images_skipped, failures (a count) and
+/// seconds.
+nlohmann::json batch_counts_json(const BatchReport& report);
+
+/// Writes a batch command's summary: `details` (the command's settings and statistics) with
+/// batch_counts_json(report) added.
+void write_batch_summary(const std::string& path,
+                         const BatchReport& report,
+                         nlohmann::json details);
+
 /// Prints a batch command's closing line: "<label>: N images[ verb], N skipped (existing),
-/// N failed, T s -> <out>".
+/// N failed[, detail], T s -> <out>".
 void print_batch_line(const std::string& label,
                       const std::string& verb,
                       const BatchReport& report,
-                      const std::string& out);
+                      const std::string& out,
+                      const std::string& detail = "");
 
 /// Adds --jobs, --shard, --resume, --keep-going and --quiet to a subcommand.
 void add_batch_flags(CLI::App* sub, BatchOptions& options);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <string>
 
 #include "pseudomask/core/common/files.h"
 
@@ -90,6 +91,21 @@ std::string metrics_csv(const Metrics& m, const std::vector<std::string>& class_
   out += fmt::format(
       "mean,,{},{},{},,,,,\n", num(m.mean_iou), num(m.mean_precision), num(m.mean_recall));
   return out;
+}
+
+double shortest(float v) {
+  return std::stod(fmt::format("{}", v));
+}
+
+nlohmann::json crf_params_json(const CrfParams& params) {
+  nlohmann::json terms = nlohmann::json::array();
+  for (const PairwiseTerm& t : params.terms) {
+    terms.push_back({{"sxy", shortest(t.sxy)},
+                     {"srgb", shortest(t.srgb)},
+                     {"compat", shortest(t.weight)},
+                     {"kind", t.bilateral() ? "bilateral" : "gaussian"}});
+  }
+  return {{"iterations", params.iterations}, {"terms", terms}};
 }
 
 void write_json(const std::string& path, const nlohmann::json& j) {

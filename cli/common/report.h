@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/eval/confusion.h"
 
 namespace pm::cli {
@@ -25,5 +26,12 @@ void write_json(const std::string& path, const nlohmann::json& j);
 
 /// "12.34" for a fraction 0.1234, "-" for NaN.
 std::string percent(double fraction);
+
+/// A float32 setting as the decimal the user wrote (0.15, not 0.15000000596046448).
+double shortest(float v);
+
+/// The CRF parameters of a summary: {"iterations": N, "terms": [{"sxy", "srgb", "compat",
+/// "kind"}, ...]}, the one format of every command that runs a dense CRF.
+nlohmann::json crf_params_json(const CrfParams& params);
 
 }  // namespace pm::cli

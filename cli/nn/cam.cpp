@@ -111,20 +111,17 @@ int run_cam(const CamCommand& c) {
         pool.release(model);
         write_cam_file(output(id), cams);
       });
-  write_json(
-      c.out + "/cam_summary.json",
+  write_batch_summary(
+      summary_path(c.out, "cam", c.batch),
+      report,
       {{"model", c.model},
        {"arch", first->options().arch},
        {"method",
         vit ? "gradient-weighted attention rollout (Chefer et al. 2021)" : "multi-scale CAM (IRN)"},
        {"scales", vit ? std::vector<double>{} : cnn.scales},
-       {"flip", !vit && cnn.flip},
-       {"images_done", report.done},
-       {"images_skipped", report.skipped},
-       {"failures", report.failures.size()},
-       {"seconds", report.seconds}});
+       {"flip", !vit && cnn.flip}});
   print_batch_line("cam", "", report, c.out);
-  return report.failures.empty() ? 0 : 1;
+  return report.exit_status();
 }
 
 }  // namespace
@@ -133,7 +130,7 @@ void add_cam_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<CamCommand>();
   CLI::App* sub =
       app.add_subcommand("cam", "Class activation maps of a trained classifier, in the IRN layout");
-  sub->footer(
+  sub->footer(batch_footer(
       "Writes <out>/<id>.npy as IRN does: {'keys': the image's labelled classes (0-based), "
       "'cam': (K, H/4, W/4),\n"
       "'high_res': (K, H, W)}, float32, readable with np.load(f, allow_pickle=True).item().\n"
@@ -144,7 +141,7 @@ void add_cam_command(CLI::App& app, int& exit_code) {
       "uses LRP\n"
       "relevance instead of the plain attention (see nn/cam/vit_cam.h).\n\n"
       "Example:\n  pseudomask cam --model runs/cls_r50/model.pth --dataset VOC2012 --split train "
-      "--out cams/r50 --jobs 4");
+      "--out cams/r50 --jobs 4"));
   sub->add_option("--model", c->model, "model.pth written by train-cls")
       ->required()
       ->check(CLI::ExistingFile);

@@ -14,7 +14,7 @@ void add_dataset_flags(CLI::App* sub, DatasetFlags& f, const std::string& defaul
 }
 
 Dataset open_dataset_flags(const DatasetFlags& f) {
-  return open_dataset(f.layout, f.root, f.split);
+  return open_dataset(parse_dataset_layout(f.layout), f.root, f.split);
 }
 
 }  // namespace pm::cli

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/flags.h"  // parse_dataset_layout
 #include "pseudomask/core/datasets/dataset.h"
 
 namespace pm::cli {

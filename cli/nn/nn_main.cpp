@@ -8,6 +8,8 @@
 #include <exception>
 #include <string>
 
+#include "common/batch.h"
+#include "common/flags.h"
 #include "nn/nn_commands.h"
 #include "nn/nn_subcommands.h"
 #include "pseudomask/core/common/error.h"
@@ -34,17 +36,17 @@ extern "C" __attribute__((visibility("default"))) int pm_nn_main(int argc, char*
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? pm::cli::kExitDone : pm::cli::kExitBadInput;  // --help, or usage
   } catch (const pm::Error& e) {
-    std::fprintf(stderr, "pseudomask: error: %s\n", e.what());
-    return 1;
+    std::fprintf(stderr, "pseudomask: error: %s\n", pm::cli::with_flag_names(e.what()).c_str());
+    return pm::cli::kExitBadInput;
   } catch (const c10::Error& e) {
     std::fprintf(
         stderr, "pseudomask: error: torch: %s\n", first_line(e.what_without_backtrace()).c_str());
-    return 1;
+    return pm::cli::kExitBadInput;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pseudomask: internal error: %s\n", first_line(e.what()).c_str());
-    return 2;
+    return pm::cli::kExitInternal;
   }
   return exit_code;
 }

@@ -186,20 +186,18 @@ int run_infer(const InferCommand& c) {
             cams.high_res, static_cast<int>((h - 1) / 4 + 1), static_cast<int>((w - 1) / 4 + 1));
         write_cam_file(output(id), cams);
       });
-  write_json(c.out + "/orandnet_summary.json",
-             {{"model", c.model},
-              {"width", model.net->options().width},
-              {"loss", nn::orand_loss_name(model.loss)},
-              {"official_crop", model.net->options().official_crop},
-              {"official_pair", model.official_pair},
-              {"trained_steps", model.step},
-              {"activation", model.loss == nn::OrandLoss::kOfficial ? "relu" : "sigmoid"},
-              {"images_done", report.done},
-              {"images_skipped", report.skipped},
-              {"failures", report.failures.size()},
-              {"seconds", report.seconds}});
+  write_batch_summary(
+      summary_path(c.out, "orandnet", c.batch),
+      report,
+      {{"model", c.model},
+       {"width", model.net->options().width},
+       {"loss", nn::orand_loss_name(model.loss)},
+       {"official_crop", model.net->options().official_crop},
+       {"official_pair", model.official_pair},
+       {"trained_steps", model.step},
+       {"activation", model.loss == nn::OrandLoss::kOfficial ? "relu" : "sigmoid"}});
   print_batch_line("orandnet infer", "", report, c.out);
-  return report.failures.empty() ? 0 : 1;
+  return report.exit_status();
 }
 
 }  // namespace
@@ -246,13 +244,13 @@ void add_orandnet_command(CLI::App& app, int& exit_code) {
 
   auto i = std::make_shared<InferCommand>();
   CLI::App* infer = cmd->add_subcommand("infer", "Refined CAMs of a trained ORANDNet");
-  infer->footer(
+  infer->footer(batch_footer(
       "Writes <out>/<id>.npy in the IRN layout: keys, high_res (K, H, W) and cam (stride 4):\n"
       "the network's output for each class's OR map, ReLU (official loss) or sigmoid (bce loss),\n"
       "divided by its max + 1e-5; and <out>/orandnet_summary.json.\n\n"
       "Example:\n  pseudomask orandnet infer --model runs/orand/model.pth --cams1 cams/r50 "
       "--cams2 cams/vit --out cams/orand\n"
-      "  pseudomask labels --cams cams/orand --out masks/orand --mode threshold --threshold 0.25");
+      "  pseudomask labels --cams cams/orand --out masks/orand --mode threshold --threshold 0.25"));
   add_pair_flags(infer, i->pairs);
   infer->add_option("--model", i->model, "model.pth from `orandnet train`")
       ->required()

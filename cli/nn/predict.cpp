@@ -86,28 +86,20 @@ int run_predict(PredictCommand& c) {
         }
         write_label_png(label_dir + "/" + id + ".png", labels);
       });
-  write_json(c.out + "/predict_summary.json",
-             {{"model", c.model},
-              {"arch", model->options().arch},
-              {"num_classes", model->options().num_classes},
-              {"scales", c.predict.scales},
-              {"flip", c.predict.flip},
-              {"window", c.predict.window},
-              {"crf", c.crf.empty() ? "none" : c.crf},
-              {"probs", c.probs ? prob_dir : ""},
-              {"labels", c.no_labels ? "" : label_dir},
-              {"images", ds.ids.size()},
-              {"done", report.done},
-              {"skipped", report.skipped},
-              {"failed", report.failures.size()},
-              {"seconds", report.seconds}});
-  std::printf("predict: %zu done, %zu skipped, %zu failed in %.1f s -> %s\n",
-              report.done,
-              report.skipped,
-              report.failures.size(),
-              report.seconds,
-              c.out.c_str());
-  return report.failures.empty() ? 0 : 1;
+  write_batch_summary(summary_path(c.out, "predict", c.batch),
+                      report,
+                      {{"model", c.model},
+                       {"arch", model->options().arch},
+                       {"num_classes", model->options().num_classes},
+                       {"scales", c.predict.scales},
+                       {"flip", c.predict.flip},
+                       {"window", c.predict.window},
+                       {"crf", c.crf.empty() ? "none" : c.crf},
+                       {"probs", c.probs ? prob_dir : ""},
+                       {"labels", c.no_labels ? "" : label_dir},
+                       {"images", ds.ids.size()}});
+  print_batch_line("predict", "predicted", report, c.out);
+  return report.exit_status();
 }
 
 }  // namespace
@@ -116,14 +108,14 @@ void add_predict_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<PredictCommand>();
   CLI::App* sub = app.add_subcommand(
       "predict", "Segment images with a trained model (multi-scale, flip, CRF, URN probabilities)");
-  sub->footer(
+  sub->footer(batch_footer(
       "Writes <out>/labels/<id>.png and, with --probs, <out>/probs/<id>.npy ((C,H,W) float16\n"
       "softmax, the input of `pseudomask urn --probs`). Probabilities are averaged over --scales\n"
       "and flips; --window slides over large images. --crf PRESET (deeplab, urn, irn) refines the\n"
       "labels with a dense CRF: on the training images this gives URN's cyclic pseudo-masks "
       "M_c.\n\n"
       "Example:\n  pseudomask predict --dataset VOC2012 --split val --model runs/seg/model.pth "
-      "--out out/pred --scales 0.5,0.75,1,1.25,1.5,1.75 --flip --crf urn --probs");
+      "--out out/pred --scales 0.5,0.75,1,1.25,1.5,1.75 --flip --crf urn --probs"));
   add_dataset_flags(sub, c->data, "val");
   sub->add_option("--model", c->model, "Trained model (model.pth / best.pth)")
       ->required()

@@ -66,7 +66,7 @@ int run_train_seg(TrainSegCommand& c) {
   PM_CHECK(!train.empty(), "{}: split '{}' has no images", c.data.root, c.data.split);
   std::vector<nn::SegValSample> val;
   if (!c.val_split.empty()) {
-    const Dataset vds = open_dataset(c.data.layout, c.data.root, c.val_split);
+    const Dataset vds = open_dataset(parse_dataset_layout(c.data.layout), c.data.root, c.val_split);
     for (const std::string& id : vds.ids)
       val.push_back({id, vds.image_path(id), vds.mask_path(id)});
   }

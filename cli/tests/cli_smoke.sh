@@ -25,7 +25,7 @@ cp "$PRED"/*.png "$TMP/bad/"
 printf 'not a png' > "$TMP/bad/2007_000063.png"
 expect_error "corrupt prediction names the file" "2007_000063.png" -- "$PM" eval --gt "$GT" --pred "$TMP/bad" --quiet
 "$PM" eval --gt "$GT" --pred "$TMP/bad" --keep-going --quiet > "$TMP/keep.txt" 2> "$TMP/keep.err"
-check "keep-going completes" test $? -eq 0
+check "keep-going completes, exit 3 (inputs skipped)" test $? -eq 3
 check "keep-going lists the failure" grep -q "2007_000063" "$TMP/keep.err"
 check "keep-going counts 7 images" grep -q "^7 images" "$TMP/keep.txt"
 
@@ -45,6 +45,12 @@ check "selfcheck wrote 8 CAM files" test "$(ls "$TMP/demo/cams" | wc -l)" -eq 8
 "$PM" eval-cam --gt "$GT" --cams "$TMP/demo/cams" --thresholds 0.1:0.9:0.1 --json "$TMP/cam.json" --quiet > "$TMP/cam.txt"
 check "eval-cam exits 0" test $? -eq 0
 check "eval-cam reports the best threshold" grep -q '"best_threshold"' "$TMP/cam.json"
+mkdir -p "$TMP/badcams"
+cp "$TMP/demo/cams"/*.npy "$TMP/badcams/"
+printf 'not a npy' > "$TMP/badcams/2007_000061.npy"
+expect_error "eval-cam names a corrupt CAM file" "badcams/2007_000061.npy" -- "$PM" eval-cam --gt "$GT" --cams "$TMP/badcams" --thresholds 0.1:0.9:0.1 --quiet
+expect_skipped "eval-cam --keep-going exits 3, naming the bad file" "2007_000061" -- "$PM" eval-cam --gt "$GT" --cams "$TMP/badcams" --thresholds 0.1:0.9:0.1 --json "$TMP/cam_kg.json" --keep-going --quiet
+check "eval-cam --keep-going reports the other 7 images" grep -q '"images": 7' "$TMP/cam_kg.json"
 "$PM" inspect "$TMP/demo/cams/2007_000032.npy" > "$TMP/inspect.txt"
 check "inspect shows the CAM keys" grep -q "keys \[ 0 14 \]" "$TMP/inspect.txt"
 
@@ -74,5 +80,17 @@ check "crf --resume skips finished images" grep -q "0 images refined, 2 skipped"
 mkdir -p "$TMP/crf/badprobs"
 cp "$SHARED/data/crf/reference/im1_unary_M21.npy" "$TMP/crf/badprobs/im2.npy"  # im1's size for im2
 expect_error "crf names a probability map of the wrong size" "im2.npy: expected" -- "$PM" crf --images "$TMP/crf/img" --probs "$TMP/crf/badprobs" --out "$TMP/crf/bad" --quiet
+
+cp "$TMP/crf/unary/im1.npy" "$TMP/crf/badprobs/im1.npy"
+expect_error "crf names an unary of the wrong size" "badprobs/im2.npy: expected" -- "$PM" crf --images "$TMP/crf/img" --unary "$TMP/crf/badprobs" --out "$TMP/crf/bad" --quiet
+expect_skipped "crf --keep-going exits 3, naming the bad file" "im2.npy" -- "$PM" crf --images "$TMP/crf/img" --unary "$TMP/crf/badprobs" --out "$TMP/crf/kg" --keep-going --quiet
+check "crf --keep-going writes the good image only" test -s "$TMP/crf/kg/im1.png" -a ! -e "$TMP/crf/kg/im2.png"
+check "crf --keep-going counts the failure in its summary" grep -q '"failures": 1' "$TMP/crf/kg/crf_summary.json"
+
+# every command follows one exit-status rule (README "Exit status"), printed in each batch --help
+for cmd in eval eval-cam crf labels urn ensemble show synth; do expect_exit_status_help "$cmd"; done
+expect_error "an unknown command fails, listing the commands" "unknown command 'train-irn' (commands: eval, " -- "$PM" train-irn --help
+"$PM" eval --pred "$PRED" > /dev/null 2>&1
+check "a usage error (no --gt) exits 1" test $? -eq 1
 
 finish cli_smoke

@@ -164,7 +164,7 @@ cp "$B"/*.npy "$TMP/bad/"
 cp "$B/2007_000061.npy" "$TMP/bad/2007_000032.npy"  # another image's classes
 expect_error "ensemble names mismatched keys" "bad/2007_000032.npy: keys \[" -- "$PM" ensemble --cams1 "$A" --cams2 "$TMP/bad" --out "$TMP/bad_out" --quiet
 "$PM" ensemble --cams1 "$A" --cams2 "$TMP/bad" --out "$TMP/bad_out" --keep-going --quiet > /dev/null 2> "$TMP/keep.err"
-check "ensemble --keep-going completes" test $? -eq 0
+check "ensemble --keep-going completes, exit 3 (inputs skipped)" test $? -eq 3
 check "ensemble --keep-going lists the failure" grep -q "2007_000032" "$TMP/keep.err"
 check "ensemble --keep-going writes the other 7" test "$(ls "$TMP/bad_out"/*.npy | wc -l)" -eq 7
 rm "$TMP/bad/2007_000063.npy"
@@ -172,6 +172,8 @@ printf '2007_000063\n' > "$TMP/list.txt"
 expect_error "ensemble names a missing CAM file" "bad/2007_000063.npy: missing CAM file" -- "$PM" ensemble --cams1 "$A" --cams2 "$TMP/bad" --list "$TMP/list.txt" --out "$TMP/bad_out2" --quiet
 printf 'not a npy' > "$TMP/bad/2007_000129.npy"
 expect_error "labels names a corrupt CAM file" "2007_000129.npy" -- "$PM" labels --cams "$TMP/bad" --out "$TMP/bad_labels" --quiet
+expect_skipped "labels --keep-going exits 3, naming the bad file" "2007_000129" -- "$PM" labels --cams "$TMP/bad" --out "$TMP/kg_labels" --keep-going --quiet
+check "labels --keep-going writes the other 6" test "$(ls "$TMP/kg_labels"/*.png | wc -l)" -eq 6 -a ! -e "$TMP/kg_labels/2007_000129.png"
 expect_error "labels crf needs --images" "needs --images" -- "$PM" labels --cams "$TMP/and" --out "$TMP/x" --mode crf --quiet
 expect_error "labels refuses a bad --conf-bg" "conf-bg" -- "$PM" labels --cams "$TMP/and" --images "$VOC/JPEGImages" --out "$TMP/x" --mode irn --conf-bg 0.5 --quiet
 expect_error "ensemble refuses to write into an input" "input folder" -- "$PM" ensemble --cams1 "$A" --cams2 "$B" --out "$B" --quiet

@@ -45,6 +45,14 @@ check "CAM file is IRN layout with high_res" grep -q "high_res" "$TMP/inspect.tx
 "$PM" cam --model "$TMP/r/model.pth" --dataset "$VOC" --split "$TMP/list.txt" --out "$TMP/cams" --resume --quiet > "$TMP/cam_resume.txt"
 check "cam --resume skips finished images" grep -q "0 images, 8 skipped" "$TMP/cam_resume.txt"
 "$PM" eval-cam --gt "$VOC/SegmentationClass" --cams "$TMP/cams" --quiet > "$TMP/evalcam.txt" 2>&1
+mkdir -p "$TMP/voc"
+cp -r "$VOC/JPEGImages" "$TMP/voc/"
+ln -s "$VOC/SegmentationClass" "$TMP/voc/SegmentationClass"
+printf 'not a jpeg' > "$TMP/voc/JPEGImages/2007_000129.jpg"
+expect_error "cam names a corrupt image" "2007_000129.jpg" -- "$PM" cam --model "$TMP/r/model.pth" --dataset "$TMP/voc" --split "$TMP/list.txt" --out "$TMP/cams_bad" --scales 1 --jobs 1 --quiet
+expect_skipped "cam --keep-going exits 3, naming the bad image" "2007_000129" -- "$PM" cam --model "$TMP/r/model.pth" --dataset "$TMP/voc" --split "$TMP/list.txt" --out "$TMP/cams_kg" --scales 1 --keep-going --quiet
+check "cam --keep-going writes the other 7" test "$(ls "$TMP/cams_kg"/*.npy | wc -l)" -eq 7 -a ! -e "$TMP/cams_kg/2007_000129.npy"
+expect_exit_status_help cam
 check "eval-cam reads the CAMs" test $? -eq 0
 
 # ViT: train, then the attention-rollout relevance maps.

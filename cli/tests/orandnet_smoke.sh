@@ -47,6 +47,17 @@ check "infer --resume skips finished images" grep -q "0 images, 3 skipped" "$TMP
 "$PM" labels --cams "$TMP/refined" --out "$TMP/masks" --mode threshold --threshold 0.25 --quiet > /dev/null
 check "labels reads the refined CAMs" test "$(ls "$TMP/masks" | grep -c '\.png$')" -eq 3
 
+mkdir -p "$TMP/badA"
+cp "$A"/*.npy "$TMP/badA/"
+BAD_ID="$(sed -n 2p "$TMP/ids.txt")"
+printf 'not a npy' > "$TMP/badA/$BAD_ID.npy"
+expect_error "infer names a corrupt CAM file" "badA/$BAD_ID.npy" -- "$PM" orandnet infer --model "$TMP/run/model.pth" \
+  --cams1 "$TMP/badA" --cams2 "$A" --list "$TMP/ids.txt" --out "$TMP/refined_bad" --jobs 1 --quiet
+expect_skipped "infer --keep-going exits 3, naming the bad file" "$BAD_ID" -- "$PM" orandnet infer --model "$TMP/run/model.pth" \
+  --cams1 "$TMP/badA" --cams2 "$A" --list "$TMP/ids.txt" --out "$TMP/refined_kg" --keep-going --quiet
+check "infer --keep-going writes the other 2" test "$(ls "$TMP/refined_kg" | grep -c '\.npy$')" -eq 2 -a ! -e "$TMP/refined_kg/$BAD_ID.npy"
+expect_exit_status_help orandnet infer
+
 expect_error "a non-ORANDNet model is one clear line" "not a PyTorch checkpoint" -- \
   "$PM" orandnet infer --model "$TMP/demo/cams/$(head -n 1 "$TMP/ids.txt").npy" --cams1 "$A" \
   --cams2 "$A" --out "$TMP/bad"

@@ -36,7 +36,13 @@ check "predict writes 8 label PNGs" test "$(ls "$TMP/pred/labels" | wc -l)" -eq 
 check "predict writes float16 probs" bash -c "head -c 80 '$TMP/pred/probs/train_00000.npy' | grep -q \"'<f2'\""
 check "predict summary" grep -q '"flip": true' "$TMP/pred/predict_summary.json"
 "$PM" predict --dataset "$D" --split train --model "$TMP/seg/model.pth" --out "$TMP/pred" --probs --resume --quiet > "$TMP/resume.txt"
-check "predict --resume skips everything" grep -q '0 done, 8 skipped' "$TMP/resume.txt"
+check "predict --resume skips everything" grep -q '0 images predicted, 8 skipped' "$TMP/resume.txt"
+cp -r "$D" "$TMP/dbad"
+printf 'not a png' > "$TMP/dbad/JPEGImages/train_00002.png"
+expect_error "predict names a corrupt image" "train_00002.png" -- "$PM" predict --dataset "$TMP/dbad" --split train --model "$TMP/seg/model.pth" --out "$TMP/pred_bad" --jobs 1 --quiet
+expect_skipped "predict --keep-going exits 3, naming the bad image" "train_00002" -- "$PM" predict --dataset "$TMP/dbad" --split train --model "$TMP/seg/model.pth" --out "$TMP/pred_kg" --keep-going --quiet
+check "predict --keep-going writes the other 7" test "$(ls "$TMP/pred_kg/labels" | wc -l)" -eq 7 -a ! -e "$TMP/pred_kg/labels/train_00002.png"
+expect_exit_status_help predict
 
 "$PM" urn --images "$D/JPEGImages" --probs "$TMP/pred/probs" --num-classes 11 --out "$TMP/urn" --quiet > /dev/null
 check "urn accepts the probabilities" test "$(ls "$TMP/urn/urn" | wc -l)" -eq 8

@@ -72,8 +72,14 @@ cp "$D/JPEGImages/train_00000.png" "$TMP/weights/val_00001.png"
 printf 'x' > "$TMP/weights/val_00000.png"
 "$PM" show --images "$D/JPEGImages" --weights "$TMP/weights" --list "$TMP/two.txt" --keep-going \
   --out "$TMP/kg.png" --quiet > "$TMP/kg.txt" 2> "$TMP/kg.err"
+check "show --keep-going exits 3 (inputs skipped)" test $? -eq 3
 check "show --keep-going draws the good image" grep -q "1 images drawn" "$TMP/kg.txt"
 check "show --keep-going lists the bad file" grep -q "weights/val_00000.png" "$TMP/kg.err"
+
+mkdir -p "$TMP/blocked/JPEGImages/train_00003.png"  # a folder where an image goes: it cannot be written
+expect_error "synth names an image it cannot write" "train_00003.png" -- "$PM" synth --out "$TMP/blocked" "${FLAGS[@]}" --jobs 1 --quiet
+expect_skipped "synth --keep-going exits 3, naming the image" "train_00003" -- "$PM" synth --out "$TMP/blocked" "${FLAGS[@]}" --keep-going --quiet
+check "synth --keep-going writes the other 17 images" test "$(ls "$TMP/blocked/JPEGImages" | wc -l)" -eq 18 -a "$(ls "$TMP/blocked/SegmentationClass" | wc -l)" -eq 17
 
 check "synth --help has an example" bash -c "'$PM' synth --help | grep -q 'pseudomask synth --out'"
 check "show --help has an example" bash -c "'$PM' show --help | grep -q 'pseudomask show --dataset'"

@@ -65,6 +65,11 @@ cp "$S/probs_espnetv2/2007_000061.npy" "$TMP/bad/2007_000061.npy"
 patch_bytes "$TMP/bad/2007_000061.npy" 200 '\x00\x43'  # float16 3.5: a logit
 expect_error "logits without --logits are refused" "outside \[0, 1\]; pass --logits" -- "$PM" urn --images "$IMG" --probs "$TMP/bad" --out "$TMP/bad_out" --quiet
 check "failed runs wrote no outputs" test ! -e "$TMP/bad_out/urn/2007_000061.png"
+cp "$S/probs_espnetv2/2007_000032.npy" "$TMP/bad/2007_000032.npy"
+printf '2007_000032\n2007_000061\n2007_000032\n' > "$TMP/repeats.txt"
+expect_skipped "urn --keep-going exits 3, naming the bad file" "2007_000061" -- "$PM" urn --images "$IMG" --probs "$TMP/bad" --out "$TMP/kg" --list "$TMP/repeats.txt" --keep-going --quiet
+check "urn --keep-going writes the good image only" test -s "$TMP/kg/urn/2007_000032.png" -a ! -e "$TMP/kg/urn/2007_000061.png"
+check "urn --keep-going counts one failure, the repeated id once" grep -q '"images_done": 1' "$TMP/kg/urn_summary.json"
 expect_error "bad mode is named" "--mode median" -- "$PM" urn --images "$IMG" --probs "$TMP/probs" --out "$TMP/m" --mode median --quiet
 expect_error "bad scale is named" "--scales" -- "$PM" urn --images "$IMG" --probs "$TMP/probs" --out "$TMP/m" --scales 0.5,x --quiet
 

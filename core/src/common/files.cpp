@@ -133,23 +133,13 @@ std::string find_image(const std::string& dir, const std::string& stem) {
   return p;
 }
 
-std::vector<std::string> take_shard(const std::vector<std::string>& items,
-                                    const std::string& spec) {
-  if (spec.empty())
-    return items;
-  const size_t slash = spec.find('/');
-  PM_CHECK(slash != std::string::npos, "--shard {}: expected INDEX/COUNT, e.g. 0/4", spec);
-  size_t index = 0;
-  size_t count = 0;
-  try {
-    index = std::stoul(spec.substr(0, slash));
-    count = std::stoul(spec.substr(slash + 1));
-  } catch (const std::exception&) {
-    PM_FAIL("--shard {}: expected INDEX/COUNT, e.g. 0/4", spec);
-  }
-  PM_CHECK(count > 0 && index < count, "--shard {}: need 0 <= INDEX < COUNT", spec);
+std::vector<std::string> take_shard(const std::vector<std::string>& items, const ShardSpec& shard) {
+  PM_CHECK(shard.count > 0 && shard.index < shard.count,
+           "ShardSpec {}/{}: need 0 <= index < count",
+           shard.index,
+           shard.count);
   std::vector<std::string> out;
-  for (size_t i = index; i < items.size(); i += count)
+  for (size_t i = shard.index; i < items.size(); i += shard.count)
     out.push_back(items[i]);
   return out;
 }

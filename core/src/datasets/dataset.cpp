@@ -51,7 +51,9 @@ std::string find_cls_labels(const std::vector<fs::path>& candidates) {
 
 }  // namespace
 
-std::string Dataset::image_path(const std::string& id) const { return find_image(image_dir, id); }
+std::string Dataset::image_path(const std::string& id) const {
+  return find_image(image_dir, id);
+}
 
 std::string Dataset::mask_path(const std::string& id) const {
   PM_CHECK(!mask_dir.empty(), "dataset '{}' has no masks (needed for id '{}')", name, id);
@@ -60,7 +62,7 @@ std::string Dataset::mask_path(const std::string& id) const {
   return p;
 }
 
-Dataset open_voc(const std::string& root, const std::string& split, const std::string& mask_set) {
+Dataset open_voc(const std::string& root, const std::string& split, VocMasks masks) {
   const fs::path r(root);
   PM_CHECK(is_dir(r / "JPEGImages"), "{}: not a PASCAL VOC folder (no JPEGImages/)", root);
   Dataset d;
@@ -69,15 +71,14 @@ Dataset open_voc(const std::string& root, const std::string& split, const std::s
   d.class_names = is_file(r / "classes.txt") ? load_class_names((r / "classes.txt").string())
                                              : voc_class_names();
   d.image_dir = (r / "JPEGImages").string();
-  std::string masks = mask_set;
-  if (masks == "auto") {
-    masks = is_dir(r / "SegmentationClassAug") ? "SegmentationClassAug" : "SegmentationClass";
+  if (masks == VocMasks::kAuto) {
+    masks = is_dir(r / "SegmentationClassAug") ? VocMasks::kSegmentationClassAug
+                                               : VocMasks::kSegmentationClass;
   }
-  PM_CHECK(masks == "SegmentationClass" || masks == "SegmentationClassAug",
-           "--mask-set {}: expected SegmentationClass, SegmentationClassAug or auto",
-           mask_set);
-  if (is_dir(r / masks))
-    d.mask_dir = (r / masks).string();
+  const fs::path mask_dir =
+      r / (masks == VocMasks::kSegmentationClassAug ? "SegmentationClassAug" : "SegmentationClass");
+  if (is_dir(mask_dir))
+    d.mask_dir = mask_dir.string();
   const std::string list =
       find_list(split, {r / "ImageSets" / "Segmentation", r / "ImageSets", r}, root);
   d.ids = read_id_list(list);
@@ -86,16 +87,11 @@ Dataset open_voc(const std::string& root, const std::string& split, const std::s
   return d;
 }
 
-Dataset open_coco(const std::string& root,
-                  const std::string& split,
-                  const std::string& label_space) {
+Dataset open_coco(const std::string& root, const std::string& split, CocoLabels labels) {
   const fs::path r(root);
-  PM_CHECK(label_space == "coco" || label_space == "coco91",
-           "label space '{}': expected coco (81 labels) or coco91",
-           label_space);
   Dataset d;
-  d.name = label_space;
-  d.class_names = label_space == "coco" ? coco_class_names() : coco91_class_names();
+  d.name = labels == CocoLabels::kCoco ? "coco" : "coco91";
+  d.class_names = labels == CocoLabels::kCoco ? coco_class_names() : coco91_class_names();
   const std::string split_name = fs::path(split).stem().string();
   const fs::path images =
       is_dir(r / "JPEGImages" / split_name) ? r / "JPEGImages" / split_name : r / "JPEGImages";
@@ -133,20 +129,23 @@ Dataset open_generic(const std::string& image_dir,
   return d;
 }
 
-Dataset open_dataset(const std::string& layout, const std::string& root, const std::string& split) {
-  if (layout == "voc")
-    return open_voc(root, split);
-  if (layout == "coco" || layout == "coco91")
-    return open_coco(root, split, layout);
-  if (layout == "generic") {
-    const fs::path r(root);
-    const fs::path list = is_file(split) ? fs::path(split) : r / (split + ".txt");
-    return open_generic((r / "images").string(),
-                        is_dir(r / "masks") ? (r / "masks").string() : "",
-                        is_file(list) ? list.string() : "",
-                        (r / "classes.txt").string());
+Dataset open_dataset(DatasetLayout layout, const std::string& root, const std::string& split) {
+  switch (layout) {
+    case DatasetLayout::kVoc:
+      return open_voc(root, split);
+    case DatasetLayout::kCoco:
+      return open_coco(root, split, CocoLabels::kCoco);
+    case DatasetLayout::kCoco91:
+      return open_coco(root, split, CocoLabels::kCoco91);
+    case DatasetLayout::kGeneric:
+      break;
   }
-  PM_FAIL("--layout {}: expected voc, coco, coco91 or generic", layout);
+  const fs::path r(root);
+  const fs::path list = is_file(split) ? fs::path(split) : r / (split + ".txt");
+  return open_generic((r / "images").string(),
+                      is_dir(r / "masks") ? (r / "masks").string() : "",
+                      is_file(list) ? list.string() : "",
+                      (r / "classes.txt").string());
 }
 
 std::vector<int> image_labels_from_mask(const LabelMap& mask,

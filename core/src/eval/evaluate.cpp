@@ -4,12 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
-#include <sstream>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
-#include "pseudomask/core/common/parse.h"
 #include "pseudomask/core/io/label_io.h"
 #include "pseudomask/core/labels/threshold.h"
 
@@ -211,26 +209,18 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
   return report;
 }
 
-std::vector<float> parse_thresholds(const std::string& spec) {
+std::vector<float> sweep_thresholds(const ThresholdSweep& sweep) {
+  const auto [start, stop, step] = sweep;
+  PM_CHECK(step > 0 && stop >= start,
+           "ThresholdSweep {}:{}:{}: need step > 0 and stop >= start",
+           start,
+           stop,
+           step);
+  const long count = std::lround(std::floor((stop - start) / step + 1e-6)) + 1;
+  PM_CHECK(count <= 100000, "ThresholdSweep {}:{}:{}: too many thresholds", start, stop, step);
   std::vector<float> out;
-  if (spec.find(':') != std::string::npos) {
-    double start = 0, stop = 0, step = 0;
-    char c1 = 0, c2 = 0;
-    std::istringstream in(spec);
-    PM_CHECK((in >> start >> c1 >> stop >> c2 >> step) && c1 == ':' && c2 == ':' && step > 0 &&
-                 stop >= start,
-             "--thresholds {}: expected START:STOP:STEP with STEP > 0, or a comma list",
-             spec);
-    const long count = std::lround(std::floor((stop - start) / step + 1e-6)) + 1;
-    PM_CHECK(count <= 100000, "--thresholds {}: too many thresholds", spec);
-    for (long i = 0; i < count; ++i) {
-      out.push_back(static_cast<float>(std::round((start + i * step) * 1e6) / 1e6));
-    }
-  } else {
-    out = parse_float_list(spec, "--thresholds");
-    std::sort(out.begin(), out.end());
-  }
-  PM_CHECK(!out.empty(), "--thresholds {}: no thresholds", spec);
+  for (long i = 0; i < count; ++i)
+    out.push_back(static_cast<float>(std::round((start + i * step) * 1e6) / 1e6));
   return out;
 }
 

@@ -463,17 +463,23 @@ void finish_image(RgbImage& img, uint32_t salt) {
 }  // namespace
 
 void SynthOptions::validate() const {
-  PM_CHECK(size >= 32 && size <= 1024, "--size {}: expected 32 to 1024 pixels", size);
-  PM_CHECK(train >= 0 && train <= 999999, "--train {}: expected 0 to 999999 images", train);
-  PM_CHECK(val >= 0 && val <= 999999, "--val {}: expected 0 to 999999 images", val);
-  PM_CHECK(train + val > 0, "--train {} --val {}: nothing to generate", train, val);
+  PM_CHECK(size >= 32 && size <= 1024, "SynthOptions::size {}: expected 32 to 1024 pixels", size);
+  PM_CHECK(
+      train >= 0 && train <= 999999, "SynthOptions::train {}: expected 0 to 999999 images", train);
+  PM_CHECK(val >= 0 && val <= 999999, "SynthOptions::val {}: expected 0 to 999999 images", val);
+  PM_CHECK(train + val > 0,
+           "SynthOptions::train {} SynthOptions::val {}: nothing to generate",
+           train,
+           val);
   PM_CHECK(context_permille >= 0 && context_permille <= 1000,
-           "context rate {} per mille: expected 0 to 1000",
+           "SynthOptions::context_permille {}: expected 0 to 1000",
            context_permille);
   PM_CHECK(spurious_context_permille >= 0 && spurious_context_permille <= 500,
-           "spurious context rate {} per mille: expected 0 to 500",
+           "SynthOptions::spurious_context_permille {}: expected 0 to 500",
            spurious_context_permille);
-  PM_CHECK(max_objects >= 1 && max_objects <= 4, "--max-objects {}: expected 1 to 4", max_objects);
+  PM_CHECK(max_objects >= 1 && max_objects <= 4,
+           "SynthOptions::max_objects {}: expected 1 to 4",
+           max_objects);
 }
 
 std::vector<SynthItem> synth_items(const SynthOptions& options) {

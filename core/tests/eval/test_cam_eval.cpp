@@ -3,6 +3,7 @@
 
 #include <random>
 
+#include "../support/expect_error.h"
 #include "../support/test_paths.h"
 #include "pseudomask/core/datasets/dataset.h"
 #include "pseudomask/core/eval/evaluate.h"
@@ -61,7 +62,7 @@ TEST(EvalCam, SweepEqualsNaivePerThresholdEvaluationOnVocSample) {
     cams.push_back(noisy_cams_from_mask(gts.back(), static_cast<uint32_t>(i)));
     write_cam_file(dir / (ids[i] + ".npy"), cams.back());
   }
-  const std::vector<float> thresholds = parse_thresholds("0.1:0.9:0.0625");
+  const std::vector<float> thresholds = sweep_thresholds({0.1, 0.9, 0.0625});
   ASSERT_EQ(thresholds.size(), 13u);
   EvalOptions options;
   options.jobs = 2;
@@ -91,13 +92,12 @@ TEST(EvalCam, SweepEqualsNaivePerThresholdEvaluationOnVocSample) {
   }
 }
 
-TEST(EvalCam, ParseThresholds) {
-  EXPECT_EQ(parse_thresholds("0.1:0.3:0.1"), (std::vector<float>{0.1f, 0.2f, 0.3f}));
-  EXPECT_EQ(parse_thresholds("0.3,0.1"), (std::vector<float>{0.1f, 0.3f}));
-  EXPECT_EQ(parse_thresholds("0:1:0.01").size(), 101u);
-  EXPECT_THROW(parse_thresholds("0.1:0.3"), Error);
-  EXPECT_THROW(parse_thresholds("a,b"), Error);
-  EXPECT_THROW(parse_thresholds("0.1:0.3:0"), Error);
+TEST(EvalCam, SweepThresholds) {
+  EXPECT_EQ(sweep_thresholds({0.1, 0.3, 0.1}), (std::vector<float>{0.1f, 0.2f, 0.3f}));
+  EXPECT_EQ(sweep_thresholds({0.0, 1.0, 0.01}).size(), 101u);
+  test::expect_error([] { sweep_thresholds({0.1, 0.3, 0.0}); }, {"ThresholdSweep 0.1:0.3:0"});
+  test::expect_error([] { sweep_thresholds({0.3, 0.1, 0.1}); }, {"stop >= start"});
+  test::expect_error([] { sweep_thresholds({0.0, 1.0, 1e-6}); }, {"too many thresholds"});
 }
 
 }  // namespace

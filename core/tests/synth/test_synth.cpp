@@ -159,13 +159,13 @@ TEST(SynthDataset, ClsLabelsRoundTripAnyClassCount) {
 TEST(SynthDataset, BadOptionsAndUnwritableFolderGiveOneLineErrors) {
   SynthOptions o = small_options();
   o.size = 8;
-  test::expect_error([&] { o.validate(); }, {"--size 8"});
+  test::expect_error([&] { o.validate(); }, {"SynthOptions::size 8"});
   o = small_options();
   o.train = o.val = 0;
   test::expect_error([&] { o.validate(); }, {"nothing to generate"});
   o = small_options();
   o.max_objects = 9;
-  test::expect_error([&] { o.validate(); }, {"--max-objects 9"});
+  test::expect_error([&] { o.validate(); }, {"SynthOptions::max_objects 9"});
   test::TempDir dir("synth_bad");
   write_file_atomic(dir / "file", std::string("x"));
   test::expect_error([&] { write_synth_dataset(small_options(), dir / "file", 1); },

@@ -38,8 +38,15 @@ std::string find_by_stem(const std::string& dir,
 /// exists.
 std::string find_image(const std::string& dir, const std::string& stem);
 
-/// Deterministic shard of a list for cluster array jobs: items i with i % n == index.
-/// `spec` is "index/n" with 0 <= index < n; "" means the whole list.
-std::vector<std::string> take_shard(const std::vector<std::string>& items, const std::string& spec);
+/// Shard `index` of `count` shards of a list, for cluster array jobs; the default is the whole
+/// list.
+struct ShardSpec {
+  size_t index = 0;
+  size_t count = 1;
+};
+
+/// Deterministic shard of a list: the items i with i % count == index. Throws naming ShardSpec
+/// unless 0 <= index < count.
+std::vector<std::string> take_shard(const std::vector<std::string>& items, const ShardSpec& shard);
 
 }  // namespace pm

@@ -28,23 +28,35 @@ struct Dataset {
   std::string mask_path(const std::string& id) const;
 };
 
+/// Which VOC mask folder a dataset reads.
+enum class VocMasks {
+  kAuto,                  ///< SegmentationClassAug if present, else SegmentationClass
+  kSegmentationClass,     ///< SegmentationClass/
+  kSegmentationClassAug,  ///< SegmentationClassAug/
+};
+
 /// PASCAL VOC 2012 under `root` (the folder holding JPEGImages/). `split` is a name such as
 /// "train", "val", "trainval" or "train_aug", looked up as ImageSets/Segmentation/<split>.txt
-/// and then <root>/<split>.txt, or a path to a list file. `mask_set` is "SegmentationClass",
-/// "SegmentationClassAug" or "auto" (Aug if present, else SegmentationClass). The class names are
-/// VOC's unless <root>/classes.txt exists (one name per line, background first), as in the
-/// datasets `pseudomask synth` writes.
+/// and then <root>/<split>.txt, or a path to a list file. The class names are VOC's unless
+/// <root>/classes.txt exists (one name per line, background first), as in the datasets
+/// `pseudomask synth` writes.
 Dataset open_voc(const std::string& root,
                  const std::string& split,
-                 const std::string& mask_set = "auto");
+                 VocMasks masks = VocMasks::kAuto);
+
+/// The label space of a COCO dataset.
+enum class CocoLabels {
+  kCoco,    ///< "coco": 81 labels, background + the 80 classes
+  kCoco91,  ///< "coco91": 0 + the 90 category ids
+};
 
 /// COCO 2014 in the VOC-style layout WSSS code uses: <root>/JPEGImages/<split>/ and
 /// <root>/SegmentationClass/<split>/ (or flat JPEGImages/ and SegmentationClass/), with a list
-/// <root>/<split>.txt or ImageSets/<split>.txt, or a list path. `label_space` is "coco" (81
-/// labels) or "coco91" (0 + the 90 category ids).
+/// <root>/<split>.txt or ImageSets/<split>.txt, or a list path. The dataset's name is "coco" or
+/// "coco91" after `labels`.
 Dataset open_coco(const std::string& root,
                   const std::string& split,
-                  const std::string& label_space = "coco");
+                  CocoLabels labels = CocoLabels::kCoco);
 
 /// A generic layout: an image folder, a mask folder (may be ""), a list file (or "" for every
 /// image in the folder) and a class-name file or set name ("voc", "coco").
@@ -53,9 +65,16 @@ Dataset open_generic(const std::string& image_dir,
                      const std::string& list_file,
                      const std::string& classes);
 
-/// Opens a dataset by layout name: "voc", "coco", "coco91" or "generic" (for which `root` is
-/// the folder holding images/, masks/ and classes.txt, and split a list name or path).
-Dataset open_dataset(const std::string& layout, const std::string& root, const std::string& split);
+/// The folder layouts open_dataset reads.
+enum class DatasetLayout {
+  kVoc,      ///< open_voc
+  kCoco,     ///< open_coco, CocoLabels::kCoco
+  kCoco91,   ///< open_coco, CocoLabels::kCoco91
+  kGeneric,  ///< `root` holds images/, masks/ and classes.txt; split is a list name or path
+};
+
+/// Opens a dataset of the given layout.
+Dataset open_dataset(DatasetLayout layout, const std::string& root, const std::string& split);
 
 /// Foreground classes present in a mask as 0-based class ids (label l ≥ 1 → l − 1), ascending;
 /// 0 and 255 are skipped. Throws if a label is ≥ num_classes (and not 255).

@@ -101,7 +101,15 @@ class CamThresholdSweep {
   std::vector<int64_t> counts_;  // [gt][pred][number of thresholds below the peak]
 };
 
-/// Parses "start:stop:step" (inclusive of stop within rounding) or a comma list into thresholds.
-std::vector<float> parse_thresholds(const std::string& spec);
+/// A threshold sweep start, start + step, ..., stop (stop included within rounding).
+struct ThresholdSweep {
+  double start = 0.0;
+  double stop = 1.0;
+  double step = 0.01;
+};
+
+/// The thresholds of a sweep, each rounded to 6 decimals. Throws naming ThresholdSweep unless
+/// step > 0, stop >= start and the sweep has at most 100000 thresholds.
+std::vector<float> sweep_thresholds(const ThresholdSweep& sweep);
 
 }  // namespace pm

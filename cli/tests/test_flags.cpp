@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// The CLI's flag parsers (strings to core's typed options) and its map from option fields to
+// flags.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/flags.h"
+#include "pseudomask/core/common/error.h"
+#include "pseudomask/core/synth/synth.h"
+#include "support/expect_error.h"
+
+namespace pm::cli {
+namespace {
+
+TEST(FlagNames, CoreFieldsBecomeTheFlagsThatSetThem) {
+  EXPECT_EQ(with_flag_names("SynthOptions::size 8: expected 32 to 1024 pixels"),
+            "--size 8: expected 32 to 1024 pixels");
+  EXPECT_EQ(with_flag_names("SynthOptions::train 0 SynthOptions::val 0: nothing to generate"),
+            "--train 0 --val 0: nothing to generate");
+  EXPECT_EQ(with_flag_names("a.png: not a PNG"), "a.png: not a PNG");
+  SynthOptions o;
+  o.max_objects = 9;
+  const std::string core = test::error_of([&] { o.validate(); });
+  EXPECT_NE(core.find("SynthOptions::max_objects 9"), std::string::npos) << core;
+  EXPECT_EQ(with_flag_names(core).rfind("--max-objects 9", 0), 0u) << core;
+}
+
+TEST(ParseShard, IndexOfCount) {
+  EXPECT_EQ(parse_shard("").count, 1u);
+  const ShardSpec s = parse_shard("1/3");
+  EXPECT_EQ(s.index, 1u);
+  EXPECT_EQ(s.count, 3u);
+  EXPECT_EQ(take_shard({"a", "b", "c", "d", "e"}, s), (std::vector<std::string>{"b", "e"}));
+  test::expect_error([] { parse_shard("3"); }, {"--shard 3: expected INDEX/COUNT"});
+  test::expect_error([] { parse_shard("x/2"); }, {"--shard x/2: expected INDEX/COUNT"});
+  test::expect_error([] { parse_shard("2/2"); }, {"--shard 2/2: need 0 <= INDEX < COUNT"});
+  test::expect_error([] { take_shard({"a"}, ShardSpec{2, 2}); }, {"ShardSpec 2/2"});
+}
+
+TEST(ParseThresholds, SweepOrList) {
+  EXPECT_EQ(parse_thresholds("0.1:0.3:0.1"), (std::vector<float>{0.1f, 0.2f, 0.3f}));
+  EXPECT_EQ(parse_thresholds("0.3,0.1"), (std::vector<float>{0.1f, 0.3f}));
+  EXPECT_EQ(parse_thresholds("0:1:0.01").size(), 101u);
+  EXPECT_THROW(parse_thresholds("0.1:0.3"), Error);
+  EXPECT_THROW(parse_thresholds("a,b"), Error);
+  test::expect_error([] { parse_thresholds("0.1:0.3:0"); }, {"--thresholds 0.1:0.3:0"});
+  EXPECT_EQ(with_flag_names(test::error_of([] { parse_thresholds("0:1:0.000001"); })),
+            "--thresholds 0:1:1e-06: too many thresholds");
+}
+
+TEST(ParseDatasetLayout, NamesAndUnknownOnes) {
+  EXPECT_EQ(parse_dataset_layout("voc"), DatasetLayout::kVoc);
+  EXPECT_EQ(parse_dataset_layout("coco"), DatasetLayout::kCoco);
+  EXPECT_EQ(parse_dataset_layout("coco91"), DatasetLayout::kCoco91);
+  EXPECT_EQ(parse_dataset_layout("generic"), DatasetLayout::kGeneric);
+  test::expect_error([] { parse_dataset_layout("coco80"); }, {"--layout coco80"});
+}
+
+}  // namespace
+}  // namespace pm::cli
