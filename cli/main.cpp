@@ -4,35 +4,16 @@
 
 #include <cstdio>
 #include <exception>
+#include <iterator>
 #include <string>
 
 #include "commands/commands.h"
 #include "common/batch.h"
 #include "common/flags.h"
+#include "common/unknown_command.h"
 #include "nn/nn_commands.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/memory.h"
-
-namespace {
-
-/// "eval, eval-cam, ...": the core commands of `app`, then the libtorch ones.
-std::string command_list(const CLI::App& app) {
-  std::string list;
-  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-    list += (list.empty() ? "" : ", ") + sub->get_name();
-  for (const char* name : pm::cli::kNnCommandNames)
-    list += std::string(", ") + name;
-  return list;
-}
-
-/// True if `arg` names no command: not a flag, not a core command, not a libtorch one.
-bool is_unknown_command(const CLI::App& app, const char* arg) {
-  if (arg[0] == '-')
-    return false;
-  return app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(arg); }).empty();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   // The libtorch commands run in a module loaded only for them (see nn/nn_commands.h).
@@ -59,11 +40,10 @@ int main(int argc, char** argv) {
   pm::cli::add_demo_command(app, exit_code);
   pm::cli::add_selfcheck_command(app, exit_code);
   // Before parsing: CLI11 would print the main help for `pseudomask train-irn --help` and exit 0.
-  if (argc > 1 && is_unknown_command(app, argv[1])) {
-    std::fprintf(stderr,
-                 "pseudomask: error: unknown command '%s' (commands: %s)\n",
-                 argv[1],
-                 command_list(app).c_str());
+  const std::string unknown = pm::cli::unknown_command_error(
+      app, argc, argv, {std::begin(pm::cli::kNnCommandNames), std::end(pm::cli::kNnCommandNames)});
+  if (!unknown.empty()) {
+    std::fprintf(stderr, "pseudomask: error: %s\n", unknown.c_str());
     return pm::cli::kExitBadInput;
   }
   try {

@@ -9,7 +9,6 @@
 #include "common/batch.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
-#include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/common/parse.h"
 #include "pseudomask/core/crf/crf_inputs.h"
 #include "pseudomask/core/crf/dense_crf.h"

@@ -11,7 +11,6 @@
 #include "common/batch.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
-#include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/cam_file.h"
 #include "pseudomask/core/io/image_io.h"

@@ -3,7 +3,6 @@
 // segmentation model on its cyclic pseudo-masks M_c.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>

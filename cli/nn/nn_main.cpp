@@ -10,6 +10,7 @@
 
 #include "common/batch.h"
 #include "common/flags.h"
+#include "common/unknown_command.h"
 #include "nn/nn_commands.h"
 #include "nn/nn_subcommands.h"
 #include "pseudomask/core/common/error.h"
@@ -33,6 +34,11 @@ extern "C" __attribute__((visibility("default"))) int pm_nn_main(int argc, char*
   pm::cli::add_train_seg_command(app, exit_code);
   pm::cli::add_predict_command(app, exit_code);
   pm::cli::add_orandnet_command(app, exit_code);
+  const std::string unknown = pm::cli::unknown_command_error(app, argc, argv);
+  if (!unknown.empty()) {  // e.g. `pseudomask orandnet tain`
+    std::fprintf(stderr, "pseudomask: error: %s\n", unknown.c_str());
+    return pm::cli::kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
