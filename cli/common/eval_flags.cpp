@@ -24,7 +24,7 @@ void add_eval_flags(CLI::App* sub, EvalFlags& f) {
   sub->add_option("--jobs", f.jobs, "Threads (0 = all cores); results do not depend on it")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  sub->add_flag("--keep-going", f.keep_going, "Skip bad images, list them at the end");
+  sub->add_flag("--keep-going", f.keep_going, "Skip bad images, list them and exit with 3");
   sub->add_flag("--official-orandnet",
                 f.official_orandnet,
                 "Reproduce the ORANDNet code's 20-class metric (tvmonitor dropped)");
