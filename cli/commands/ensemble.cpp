@@ -41,12 +41,7 @@ EnsembleOptions validate(const EnsembleCommand& c) {
   o.mode = parse_ensemble_mode(c.mode);
   o.official = c.official;
   o.low_res = parse_low_res_policy(c.low_res);
-  for (const std::string* in : {&c.cams1, &c.cams2}) {
-    std::error_code ec;
-    PM_CHECK(!fs::equivalent(*in, c.out, ec),
-             "--out {} is an input folder; inputs are never overwritten",
-             c.out);
-  }
+  check_out_is_no_input(c.out, {c.cams1, c.cams2});
   return o;
 }
 

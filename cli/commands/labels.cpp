@@ -76,12 +76,7 @@ LabelMode parse_label_mode(const std::string& name) {
 LabelsSettings validate(const LabelsCommand& c) {
   LabelsSettings s;
   s.mode = parse_label_mode(c.mode);
-  for (const std::string* in : {&c.cams, &c.images}) {
-    std::error_code ec;
-    PM_CHECK(in->empty() || !fs::equivalent(*in, c.out, ec),
-             "--out {} is an input folder; inputs are never overwritten",
-             c.out);
-  }
+  check_out_is_no_input(c.out, {c.cams, c.images});
   PM_CHECK(std::isfinite(c.threshold), "--threshold must be finite, got {}", c.threshold);
   s.crf.background = parse_background_model(c.background);
   s.crf.alpha = c.alpha;

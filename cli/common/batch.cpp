@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <unordered_set>
 
 #include "common/flags.h"
@@ -60,6 +61,15 @@ void print_failures(const std::vector<ItemFailure>& failures) {
   std::fprintf(stderr, "%zu image(s) failed and were left out:\n", failures.size());
   for (const auto& f : failures)
     std::fprintf(stderr, "  %s: %s\n", f.id.c_str(), with_flag_names(f.message).c_str());
+}
+
+void check_out_is_no_input(const std::string& out, const std::vector<std::string>& inputs) {
+  for (const std::string& in : inputs) {
+    std::error_code ec;
+    PM_CHECK(in.empty() || !std::filesystem::equivalent(in, out, ec),
+             "--out {} is an input folder; inputs are never overwritten",
+             out);
+  }
 }
 
 std::vector<std::string> batch_ids(const std::vector<std::string>& ids,

@@ -52,6 +52,10 @@ struct BatchOptions {
   bool quiet = false;       ///< no progress output
 };
 
+/// Throws "--out DIR is an input folder" if `out` is one of `inputs` ("" inputs are not given):
+/// a batch command never overwrites its inputs.
+void check_out_is_no_input(const std::string& out, const std::vector<std::string>& inputs);
+
 /// The ids a run of `options` processes: `ids` without repeats, then its shard.
 std::vector<std::string> batch_ids(const std::vector<std::string>& ids,
                                    const BatchOptions& options);

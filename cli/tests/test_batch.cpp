@@ -87,6 +87,12 @@ TEST(BatchSummary, OnePathPerShardAndTheCommonCounts) {
   EXPECT_TRUE(j.contains("seconds"));
 }
 
+TEST(BatchOut, NeverAnInputFolder) {
+  test::TempDir dir("batch_out");
+  EXPECT_NO_THROW(check_out_is_no_input(dir / "out", {dir.str(), ""}));
+  EXPECT_THROW(check_out_is_no_input(dir.str(), {dir / "other", dir.str()}), Error);
+}
+
 TEST(BatchFooter, EveryBatchHelpEndsWithTheExitStatus) {
   const std::string footer = batch_footer("Example:\n  pseudomask crf ...");
   EXPECT_EQ(footer.rfind("Example:", 0), 0u);
