@@ -64,8 +64,7 @@ CrfParams crf_params(const CrfCommand& c) {
 // The unary of one image from whichever input the command was given.
 Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& image) {
   if (!c.labels.empty()) {
-    const std::string path = find_by_stem(c.labels, id, {".png"});
-    PM_CHECK(!path.empty(), "{}/{}.png: missing label map", c.labels, id);
+    const std::string path = find_input(c.labels, id, {".png"}, "label map");
     const LabelMap labels = read_label_png(path);
     PM_CHECK(labels.width == image.width && labels.height == image.height,
              "{}: label map is {}x{}, image is {}x{}",
@@ -77,8 +76,7 @@ Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& ima
     return unary_from_label_map(labels, c.num_labels, c.gt_prob, path);
   }
   const std::string& dir = c.probs.empty() ? c.unary : c.probs;
-  const std::string path = find_by_stem(dir, id, {".npy"});
-  PM_CHECK(!path.empty(), "{}/{}.npy: missing input", dir, id);
+  const std::string path = find_input(dir, id, {".npy"}, "input");
   int labels = 0;
   std::vector<float> planes = read_label_planes(path, image.width, image.height, &labels);
   if (!c.unary.empty())

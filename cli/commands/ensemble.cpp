@@ -45,12 +45,6 @@ EnsembleOptions validate(const EnsembleCommand& c) {
   return o;
 }
 
-std::string find_cam(const std::string& dir, const std::string& id) {
-  const std::string path = find_by_stem(dir, id, kCamExtensions);
-  PM_CHECK(!path.empty(), "{}/{}.npy: missing CAM file", dir, id);
-  return path;
-}
-
 int run_ensemble(const EnsembleCommand& c) {
   const EnsembleOptions options = validate(c);
   const auto ids = resolve_ids(c.list, c.cams1, kCamExtensions);
@@ -64,7 +58,8 @@ int run_ensemble(const EnsembleCommand& c) {
       c.batch,
       [&](const std::string& id) { return fs::exists(output(id)); },
       [&](const std::string& id) {
-        const std::string path1 = find_cam(c.cams1, id), path2 = find_cam(c.cams2, id);
+        const std::string path1 = find_input(c.cams1, id, kCamExtensions, "CAM file");
+        const std::string path2 = find_input(c.cams2, id, kCamExtensions, "CAM file");
         bool was_resized = false;
         const CamFile result = ensemble_cams(read_cam_file(path1, read_options),
                                              read_cam_file(path2, read_options),

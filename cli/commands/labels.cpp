@@ -146,8 +146,7 @@ LabelMap make_labels(const LabelsCommand& c,
                      const LabelsSettings& s,
                      const std::string& id,
                      int threads_per_image) {
-  const std::string path = find_by_stem(c.cams, id, kCamExtensions);
-  PM_CHECK(!path.empty(), "{}/{}.npy: missing CAM file", c.cams, id);
+  const std::string path = find_input(c.cams, id, kCamExtensions, "CAM file");
   CamReadOptions read_options;
   read_options.plain_has_background = c.plain_has_background;
   const CamFile file = read_cam_file(path, read_options);

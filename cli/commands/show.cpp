@@ -45,13 +45,6 @@ bool is_sheet(const ShowCommand& c) {
   return ext == ".png" || ext == ".PNG";
 }
 
-/// `<dir>/<id>.png`, or an error naming what is missing.
-std::string label_file(const std::string& dir, const std::string& id, const char* what) {
-  const std::string path = find_by_stem(dir, id, {".png"});
-  PM_CHECK(!path.empty(), "{}/{}.png: missing {}", dir, id, what);
-  return path;
-}
-
 void check_same_size(const std::string& path, int w, int h, const RgbImage& image) {
   PM_CHECK(w == image.width && h == image.height,
            "{}: is {}x{}, the image is {}x{}",
@@ -66,7 +59,7 @@ LabelMap read_labels_for(const std::string& dir,
                          const std::string& id,
                          const RgbImage& image,
                          const char* what) {
-  const std::string path = label_file(dir, id, what);
+  const std::string path = find_input(dir, id, {".png"}, what);
   LabelMap labels = read_label_png(path);
   check_same_size(path, labels.width, labels.height, image);
   return labels;
@@ -75,7 +68,7 @@ LabelMap read_labels_for(const std::string& dir,
 /// The weight map of a URN weight PNG: the red channel (official files store G = R = w·255,
 /// B = the cyclic mask; a single-channel file reads as R = G = B).
 LabelMap read_weights_for(const std::string& dir, const std::string& id, const RgbImage& image) {
-  const std::string path = label_file(dir, id, "weight map");
+  const std::string path = find_input(dir, id, {".png"}, "weight map");
   const RgbImage rgb = read_image(path);
   check_same_size(path, rgb.width, rgb.height, image);
   LabelMap w(rgb.width, rgb.height);
@@ -95,8 +88,7 @@ RgbImage make_strip(const ShowCommand& c, const std::string& id) {
   for (const std::string& dir : c.labels)
     panels.push_back(blend_labels(image, read_labels_for(dir, id, image, "label map"), c.alpha));
   if (!c.cams.empty()) {
-    const std::string path = find_by_stem(c.cams, id, {".npy", ".npz"});
-    PM_CHECK(!path.empty(), "{}/{}.npy: missing CAM file", c.cams, id);
+    const std::string path = find_input(c.cams, id, {".npy", ".npz"}, "CAM file");
     try {
       for (RgbImage& p : cam_panels(image, read_cam_file(path)))
         panels.push_back(std::move(p));

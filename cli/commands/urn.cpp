@@ -94,8 +94,7 @@ ImageStats process_image(const UrnCommand& c,
                          int threads) {
   thread_local CrfWorkspace workspace;
   const RgbImage image = read_image(find_image(c.images, id));
-  const std::string path = find_by_stem(c.probs, id, {".npy"});
-  PM_CHECK(!path.empty(), "{}/{}.npy: missing probability map", c.probs, id);
+  const std::string path = find_input(c.probs, id, {".npy"}, "probability map");
   int classes = 0;
   const std::vector<float> probs = read_urn_probabilities(
       path, image.width, image.height, c.logits, expected_classes(c), &classes);

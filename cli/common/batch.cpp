@@ -55,6 +55,15 @@ std::vector<std::string> resolve_ids(const std::string& list,
   return unique_ids(ids);
 }
 
+std::string find_input(const std::string& dir,
+                       const std::string& id,
+                       const std::vector<std::string>& exts,
+                       const std::string& what) {
+  const std::string path = find_by_stem(dir, id, exts);
+  PM_CHECK(!path.empty(), "{}/{}{}: missing {}", dir, id, exts.front(), what);
+  return path;
+}
+
 void print_failures(const std::vector<ItemFailure>& failures) {
   if (failures.empty())
     return;

@@ -39,6 +39,13 @@ std::vector<std::string> resolve_ids(const std::string& list,
                                      const std::string& dir,
                                      const std::vector<std::string>& exts);
 
+/// The input `<dir>/<id><ext>` for the first of `exts` that exists; throws
+/// "<dir>/<id><exts[0]>: missing <what>" if none does.
+std::string find_input(const std::string& dir,
+                       const std::string& id,
+                       const std::vector<std::string>& exts,
+                       const std::string& what);
+
 /// Prints "N image(s) failed:" and one line per failure to stderr (nothing if none).
 void print_failures(const std::vector<ItemFailure>& failures);
 
