@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Private to core/src/io: the libpng plumbing and the size limits shared by image_io.cpp and
-// label_io.cpp. Not installed, not part of the API.
+// Private to core/src/io/image: the libpng plumbing and the size limits shared by image_io.cpp,
+// jpeg.cpp and label_io.cpp. Not installed, not part of the API.
 #pragma once
 
 #include <array>
