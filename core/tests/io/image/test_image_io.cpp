@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests of pseudomask/core/io/image_io.h. Expected pixel values come from
+// Tests of pseudomask/core/io/image/image_io.h. Expected pixel values come from
 // tests/fixtures/make_image_fixtures.py (PIL + numpy); see its docstring.
 #include "pseudomask/core/io/image/image_io.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests of pseudomask/core/io/label_io.h. Expected values come from
+// Tests of pseudomask/core/io/image/label_io.h. Expected values come from
 // tests/fixtures/make_image_fixtures.py (PIL + numpy) and from the table of
 // shared/data/voc_sample/SOURCES.md.
 #include "pseudomask/core/io/image/label_io.h"
