@@ -10,9 +10,9 @@
 #include "commands/commands.h"
 #include "common/batch.h"
 #include "common/report.h"
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/ensemble/ensemble.h"
-#include "pseudomask/core/io/cam_file.h"
 
 namespace fs = std::filesystem;
 

@@ -8,11 +8,12 @@
 #include <limits>
 
 #include "commands/commands.h"
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"
-#include "pseudomask/core/io/cam_file.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
-#include "pseudomask/core/io/npy.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/image/label_io.h"
+#include "pseudomask/core/io/numpy/npy.h"
+#include "pseudomask/core/io/numpy/npz.h"
 
 namespace pm::cli {
 namespace {

@@ -11,6 +11,7 @@
 #include "commands/commands.h"
 #include "common/flags.h"
 #include "common/report.h"
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/common/planes.h"
@@ -19,9 +20,8 @@
 #include "pseudomask/core/datasets/classes.h"
 #include "pseudomask/core/datasets/dataset.h"
 #include "pseudomask/core/eval/evaluate.h"
-#include "pseudomask/core/io/cam_file.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/labels/morphology.h"
 
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 #include "common/report.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/synth/synth.h"
 #include "pseudomask/core/synth/write.h"
 #include "pseudomask/core/vis/layout.h"

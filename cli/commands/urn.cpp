@@ -18,9 +18,9 @@
 #include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/common/parse.h"
 #include "pseudomask/core/crf/dense_crf.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
-#include "pseudomask/core/io/npy.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/image/label_io.h"
+#include "pseudomask/core/io/numpy/npy.h"
 #include "pseudomask/core/urn/uncertainty.h"
 #include "pseudomask/core/urn/urn_png.h"
 

@@ -15,7 +15,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parse.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/nn/train/cls_trainer.h"
 
 namespace pm::cli {

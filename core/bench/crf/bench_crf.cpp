@@ -9,8 +9,8 @@
 #include "pseudomask/core/common/memory.h"
 #include "pseudomask/core/common/resize.h"
 #include "pseudomask/core/crf/dense_crf.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/npy.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/numpy/npy.h"
 
 namespace pm {
 namespace {

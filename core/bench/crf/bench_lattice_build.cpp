@@ -6,7 +6,7 @@
 
 #include "pseudomask/core/common/resize.h"
 #include "pseudomask/core/crf/dense_crf.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 
 namespace pm {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/eval/evaluate.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 
 namespace pm {
 namespace {

@@ -12,7 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include "pseudomask/core/common/memory.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
 namespace pm {

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "pseudomask/core/common/error.h"
-#include "pseudomask/core/io/npy.h"
+#include "pseudomask/core/io/numpy/npy.h"
 
 namespace pm {
 

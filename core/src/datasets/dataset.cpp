@@ -6,7 +6,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/datasets/classes.h"
-#include "pseudomask/core/io/cam_file.h"
+#include "pseudomask/core/datasets/cls_labels.h"
 
 namespace fs = std::filesystem;
 

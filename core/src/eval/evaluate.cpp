@@ -8,7 +8,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/labels/threshold.h"
 
 namespace pm {

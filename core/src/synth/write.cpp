@@ -7,9 +7,9 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
-#include "pseudomask/core/io/cam_file.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/datasets/cls_labels.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 
 namespace pm {
 

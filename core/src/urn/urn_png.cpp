@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "pseudomask/core/common/error.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 
 namespace pm {
 

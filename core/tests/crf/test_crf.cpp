@@ -10,8 +10,8 @@
 #include "../support/test_paths.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/crf/dense_crf.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/npy.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/numpy/npy.h"
 
 namespace pm {
 namespace {

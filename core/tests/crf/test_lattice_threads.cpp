@@ -13,7 +13,7 @@
 #include "../support/test_paths.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/crf/lattice.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 
 namespace pm {
 namespace {

@@ -8,7 +8,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/datasets/classes.h"
 #include "pseudomask/core/datasets/dataset.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 
 namespace fs = std::filesystem;
 

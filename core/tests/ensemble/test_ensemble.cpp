@@ -6,8 +6,8 @@
 
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/ensemble/ensemble.h"
-#include "pseudomask/core/io/cam_file.h"
 
 namespace pm {
 namespace {

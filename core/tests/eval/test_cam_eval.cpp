@@ -5,10 +5,10 @@
 
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/datasets/dataset.h"
 #include "pseudomask/core/eval/evaluate.h"
-#include "pseudomask/core/io/cam_file.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/labels/threshold.h"
 
 namespace pm {

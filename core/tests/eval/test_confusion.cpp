@@ -8,7 +8,7 @@
 #include "../support/test_paths.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/eval/evaluate.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/labels/morphology.h"
 
 namespace pm {

@@ -7,8 +7,8 @@
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
 #include "pseudomask/core/eval/confusion.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/labels/cam_crf.h"
 #include "pseudomask/core/labels/threshold.h"
 

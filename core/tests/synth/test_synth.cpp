@@ -12,10 +12,10 @@
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/datasets/cls_labels.h"
 #include "pseudomask/core/datasets/dataset.h"
-#include "pseudomask/core/io/cam_file.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/synth/synth.h"
 #include "pseudomask/core/synth/write.h"
 

@@ -8,7 +8,7 @@
 
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
-#include "pseudomask/core/io/npy.h"
+#include "pseudomask/core/io/numpy/npy.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
 namespace pm {

@@ -6,7 +6,7 @@
 
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/urn/urn_png.h"
 
 namespace pm {

@@ -9,8 +9,8 @@
 
 #include "../support/test_paths.h"
 #include "pseudomask/core/common/resize.h"
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/labels/morphology.h"
 #include "pseudomask/core/urn/uncertainty.h"
 #include "pseudomask/core/urn/urn_png.h"

@@ -16,7 +16,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/nn/checkpoint/load.h"
 #include "pseudomask/nn/tensor.h"
 #include "pseudomask/nn/train/sgd.h"

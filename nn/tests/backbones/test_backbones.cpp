@@ -10,8 +10,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "pseudomask/core/io/checkpoint.h"
-#include "pseudomask/core/io/npy.h"
+#include "pseudomask/core/io/numpy/npy.h"
+#include "pseudomask/core/io/numpy/npz.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/backbones/resnet.h"
 #include "pseudomask/nn/backbones/vgg.h"
 #include "pseudomask/nn/backbones/vit.h"

@@ -6,8 +6,8 @@
 
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/resize.h"
-#include "pseudomask/core/io/cam_file.h"
 #include "pseudomask/nn/cam/cnn_cam.h"
 #include "pseudomask/nn/cam/vit_cam.h"
 #include "pseudomask/nn/tensor.h"

@@ -3,7 +3,7 @@
 // failed strict load changes nothing.
 #include <gtest/gtest.h>
 
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/backbones/resnet.h"
 #include "pseudomask/nn/checkpoint/load.h"
 #include "pseudomask/nn/heads/classifier.h"

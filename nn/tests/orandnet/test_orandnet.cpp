@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/orandnet/fcn8s.h"
 #include "pseudomask/nn/orandnet/orandnet.h"
 #include "pseudomask/nn/tensor.h"

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "pseudomask/core/io/image_io.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/image_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/urn/urn_png.h"
 #include "pseudomask/nn/checkpoint/load.h"
 #include "pseudomask/nn/heads/classifier.h"

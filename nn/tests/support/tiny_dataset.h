@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "pseudomask/core/common/image.h"
-#include "pseudomask/core/io/image_io.h"
+#include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/nn/train/cls_trainer.h"
 
 namespace pm::test {

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/tensor.h"
 #include "pseudomask/nn/train/augment.h"
 #include "pseudomask/nn/train/cls_trainer.h"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "pseudomask/core/common/image.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 
 namespace pm {
 

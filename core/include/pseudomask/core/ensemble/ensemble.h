@@ -5,8 +5,8 @@
 
 #include <string>
 
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/ndarray.h"
-#include "pseudomask/core/io/cam_file.h"
 
 namespace pm {
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/eval/confusion.h"
-#include "pseudomask/core/io/cam_file.h"
 
 namespace pm {
 

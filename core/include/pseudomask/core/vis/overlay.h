@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/image.h"
-#include "pseudomask/core/io/cam_file.h"
-#include "pseudomask/core/io/label_io.h"
+#include "pseudomask/core/io/image/label_io.h"
 
 namespace pm {
 

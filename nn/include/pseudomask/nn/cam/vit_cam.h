@@ -18,8 +18,8 @@
 
 #include <vector>
 
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/image.h"
-#include "pseudomask/core/io/cam_file.h"
 #include "pseudomask/nn/heads/classifier.h"
 
 namespace pm::nn {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 
 namespace pm::nn {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "pseudomask/core/io/cam_file.h"
+#include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/nn/orandnet/fcn8s.h"
 
 namespace pm::nn {

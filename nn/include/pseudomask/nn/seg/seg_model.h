@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/backbones/resnet.h"
 
 namespace pm::nn {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/heads/classifier.h"
 #include "pseudomask/nn/train/augment.h"
 
