@@ -77,10 +77,14 @@ struct OrandTrainOptions {
   uint64_t seed = 0;
   std::string device = "cpu";
   std::string init_checkpoint;  ///< torchvision vgg16 .pth, or "" for random initialisation
-  std::string model_path;       ///< where the model (and the resume state) is written
-  int64_t save_every = 0;       ///< also save every N steps (0: only at the end)
-  bool resume = false;          ///< continue from model_path if it exists
-  int64_t stop_at = 0;  ///< stop (and save) after this step, 0 = at `iterations` (interruptions)
+  /// model.pth (the model), last.pth (the model and SGD state, to resume) and train_log.csv go
+  /// here.
+  std::string out_dir;
+  int64_t save_every = 0;  ///< also write last.pth every N steps (0: only at the end)
+  bool resume = false;     ///< continue from <out_dir>/last.pth if it exists
+  /// Stop after this many steps in all, writing last.pth (0 = at `iterations`); the schedule is
+  /// kept, so a later resume continues exactly.
+  int64_t stop_after = 0;
 };
 
 /// Per-step report.
@@ -99,12 +103,17 @@ struct OrandTrainResult {
   int64_t zero_gradient_steps = 0;
   double first_loss = 0, last_loss = 0, mean_loss = 0;
   std::string init_report;  ///< the ImageNet load summary, if any
+  bool finished = false;    ///< ran to `iterations` (model.pth written)
+  std::string model_path;   ///< <out_dir>/model.pth when finished
+  std::string log_path;     ///< <out_dir>/train_log.csv
 };
 
-/// Trains on `ids` (each loaded by `load`), one image per step in a per-epoch shuffled order
-/// seeded by options.seed, dropout reseeded per step (so a resumed run continues exactly).
-/// Writes options.model_path (a torch.save .pth with metadata and SGD state) at the end and every
-/// save_every steps.
+/// Trains on `ids` (each loaded by `load`, on the training loop's loader thread), one image per
+/// step in a per-epoch shuffled order seeded by options.seed, dropout reseeded per step (so a
+/// resumed run continues exactly). Writes <out_dir>/last.pth (weights, metadata and SGD state)
+/// every save_every steps and when stopping, <out_dir>/model.pth at the end and
+/// <out_dir>/train_log.csv. A resume may extend `iterations` (the poly schedule then follows
+/// the new length).
 OrandTrainResult train_orandnet(const OrandTrainOptions& options,
                                 const std::vector<std::string>& ids,
                                 const std::function<OrandPair(const std::string&)>& load,
