@@ -207,20 +207,6 @@ class OrandTask final : public TrainTask<OrandBatch> {
     return orand_metadata(net_, o_.loss, o_.official_pair);
   }
 
-  void check_resumable(const Checkpoint& last, const std::string& path) const override {
-    check_orand_arch(last, path);
-    const std::string* width = last.find_metadata("width");
-    const std::string* loss = last.find_metadata("loss");
-    const bool crop = parse_int(last.find_metadata("official_crop"), path, "official_crop") != 0;
-    PM_CHECK(width != nullptr && *width == o_.net.width && crop == o_.net.official_crop &&
-                 loss != nullptr && *loss == orand_loss_name(o_.loss),
-             "{}: cannot resume: the model was trained with width {}, loss {}, official crop {}",
-             path,
-             width ? *width : "",
-             loss ? *loss : "",
-             crop);
-  }
-
   OrandBatch load_batch(const BatchPlan& plan) const override {
     const std::string& id = ids_[plan.sample(0)];
     return {id, load_(id)};
@@ -299,6 +285,7 @@ OrandTrainResult train_orandnet(const OrandTrainOptions& options,
   loop.save_each_epoch = false;
   loop.save_every = options.save_every;
   loop.log_header = "step,epoch,loss,lr,id";
+  loop.resume_must_match = {"arch", "width", "official_crop", "loss"};
   loop.optimizer_prefix = kSgdPrefix;
   loop.order = [n = ids.size(), seed = options.seed](int epoch) {
     return shuffled_order(n, seed, epoch);

@@ -156,15 +156,6 @@ class SegTask final : public TrainTask<Batch> {
             {seg_meta::kSeed, std::to_string(o_.seed)}};
   }
 
-  void check_resumable(const Checkpoint& last, const std::string& path) const override {
-    const std::string* arch = last.find_metadata(seg_meta::kArch);
-    PM_CHECK(arch != nullptr && *arch == model_->options().arch,
-             "{}: trained as {}, but --arch is {}",
-             path,
-             arch ? *arch : "?",
-             model_->options().arch);
-  }
-
   std::optional<double> evaluate(int64_t steps_done) override {
     if (val_.empty())
       return std::nullopt;
@@ -316,28 +307,18 @@ TrainSegResult train_segmentation(const std::vector<SegTrainSample>& samples,
   const int64_t total = o.iterations > 0 ? o.iterations : per_epoch * o.epochs;
   TrainSegResult r;
   SegTask task(samples, val, o, model, total, device, on_step, on_val, r);
-  LoopOptions loop;
-  loop.out_dir = o.out_dir;
-  loop.num_samples = samples.size();
-  loop.batch_size = o.batch_size;
-  loop.total_steps = total;
-  loop.stop_after = o.stop_after;
-  loop.resume = o.resume;
+  LoopOptions loop = loop_options_of(o, samples.size(), total);
   loop.eval_every = o.val_every;
   loop.keep_best = o.keep_best;
   loop.best_key = seg_meta::kBestMiou;
   loop.log_header = "step,epoch,scale,loss,lr";
+  loop.resume_must_match = {seg_meta::kArch};
   loop.optimizer_prefix = kMomentumPrefix;
-  loop.seed = o.seed;
   loop.order_stream = kOrderStream;
   const LoopResult done = run_training(loop, task);
-  r.start_step = done.start_step;
-  r.total_steps = done.total_steps;
+  record_loop_result(done, r);
   r.steps_per_epoch = done.steps_per_epoch;
-  r.finished = done.finished;
   r.best_miou = done.best_score;
-  r.model_path = done.model_path;
-  r.log_path = done.log_path;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

@@ -128,15 +128,6 @@ class ClsTask final : public TrainTask<Batch> {
             {meta::kSeed, std::to_string(o_.seed)}};
   }
 
-  void check_resumable(const Checkpoint& last, const std::string& path) const override {
-    const std::string& arch = required_meta(last, meta::kArch, path);
-    PM_CHECK(arch == model_->options().arch,
-             "{}: trained as {}, but --arch is {}",
-             path,
-             arch,
-             model_->options().arch);
-  }
-
   Batch load_batch(const BatchPlan& plan) const override { return make_batch(samples_, plan, o_); }
 
   std::string train_step(Batch& batch, const BatchPlan& plan) override {
@@ -216,23 +207,12 @@ TrainClsResult train_classifier(const std::vector<TrainSample>& samples,
   const int64_t total = static_cast<int64_t>(samples.size()) / o.batch_size * o.epochs;
   TrainClsResult result;
   ClsTask task(samples, o, model, total, device, on_step, result);
-  LoopOptions loop;
-  loop.out_dir = o.out_dir;
-  loop.num_samples = samples.size();
-  loop.batch_size = o.batch_size;
-  loop.total_steps = total;
-  loop.stop_after = o.stop_after;
-  loop.resume = o.resume;
+  LoopOptions loop = loop_options_of(o, samples.size(), total);
   loop.log_header = "step,epoch,loss,accuracy,lr";
+  loop.resume_must_match = {meta::kArch};
   loop.optimizer_prefix = kMomentumPrefix;
-  loop.seed = o.seed;
   loop.order_stream = kOrderStream;
-  const LoopResult done = run_training(loop, task);
-  result.start_step = done.start_step;
-  result.total_steps = done.total_steps;
-  result.finished = done.finished;
-  result.model_path = done.model_path;
-  result.log_path = done.log_path;
+  record_loop_result(run_training(loop, task), result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -32,7 +32,7 @@ TrainLoop::TrainLoop(LoopOptions options, TrainableModel& model)
     return;
   const std::string& path = files_.last_path();
   const Checkpoint last = files_.read_last();
-  model_.check_resumable(last, path);
+  check_same_model(last, path);
   if (o.resume_needs_same_schedule) {
     const int64_t total = metadata_int(last, train_meta::kTotalSteps, path);
     PM_CHECK(total == o.total_steps,
@@ -96,6 +96,21 @@ LoopResult TrainLoop::finish() {
   }
   r.best_score = best_;
   return r;
+}
+
+void TrainLoop::check_same_model(const Checkpoint& last, const std::string& path) const {
+  const auto ours = model_.metadata();
+  for (const std::string& key : options_.resume_must_match) {
+    const auto it =
+        std::find_if(ours.begin(), ours.end(), [&key](const auto& kv) { return kv.first == key; });
+    const std::string* theirs = last.find_metadata(key);
+    PM_CHECK(theirs != nullptr && it != ours.end() && *theirs == it->second,
+             "{}: cannot resume: trained with {} '{}', these options give '{}'",
+             path,
+             key,
+             theirs ? *theirs : "none",
+             it != ours.end() ? it->second : "none");
+  }
 }
 
 Checkpoint TrainLoop::state(int64_t step) const {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The training loop on its own, driving a one-weight model: each epoch sees every sample once in
 // a seeded order, a run stopped and resumed equals an uninterrupted one, the checkpoint cadence,
-// best.pth at the best evaluation, and a resume with another schedule is refused.
+// best.pth at the best evaluation, and a resume with another schedule or model is refused.
 #include <gtest/gtest.h>
 
 #include <torch/nn/modules/linear.h>
@@ -37,7 +37,7 @@ class LineTask final : public TrainTask<torch::Tensor> {
   torch::nn::Module& module() override { return *line_; }
   PolySgd& optimizer() override { return sgd_; }
   std::vector<std::pair<std::string, std::string>> metadata() const override {
-    return {{"format", "line"}};
+    return {{"format", format}};
   }
   std::optional<double> evaluate(int64_t steps_done) override {
     evaluated.push_back(steps_done);
@@ -64,6 +64,7 @@ class LineTask final : public TrainTask<torch::Tensor> {
 
   float weight() const { return line_->weight.item<float>(); }
 
+  std::string format = "line";
   std::map<int64_t, double> scores;
   std::vector<int64_t> evaluated;
   std::vector<size_t> samples;
@@ -152,7 +153,7 @@ TEST(TrainLoop, EvaluatesOnCadenceAndKeepsTheBest) {
   EXPECT_EQ(*read_checkpoint(dir.str() + "/model.pth").find_metadata("best_score"), "0.700000");
 }
 
-TEST(TrainLoop, ResumeWithAnotherScheduleIsRefusedUnlessAllowed) {
+TEST(TrainLoop, ResumeWithAnotherScheduleOrModelIsRefused) {
   const test::TempDir dir("loop");
   LoopOptions o = line_options(dir.str(), 4);
   o.stop_after = 1;
@@ -165,6 +166,11 @@ TEST(TrainLoop, ResumeWithAnotherScheduleIsRefusedUnlessAllowed) {
   test::expect_error([&] { run_training(o, refused); },
                      {"last.pth", "schedule has 4 steps", "give 6"});
   o.resume_needs_same_schedule = false;  // ORANDNet extends its schedule on resume
+  o.resume_must_match = {"format"};
+  LineTask other(6);
+  other.format = "other";
+  test::expect_error([&] { run_training(o, other); },
+                     {"last.pth", "cannot resume", "format 'line'", "give 'other'"});
   LineTask extended(6);
   EXPECT_EQ(run_training(o, extended).start_step, 1);
   EXPECT_EQ(extended.losses.size(), 5u);

@@ -51,6 +51,9 @@ struct LoopOptions {
   bool resume = false;  ///< continue from <out_dir>/last.pth when it exists
   /// Refuse a last.pth whose schedule has another length (its poly lr would not continue).
   bool resume_needs_same_schedule = true;
+  /// Metadata keys (TrainableModel::metadata) whose values in last.pth must equal the model's to
+  /// resume, e.g. "arch".
+  std::vector<std::string> resume_must_match;
   bool save_each_epoch = true;  ///< write last.pth at every epoch's end
   int64_t save_every = 0;       ///< write last.pth every N steps too
   int64_t eval_every = 0;       ///< evaluate every N steps too (always at the end of the schedule)
@@ -87,11 +90,6 @@ class TrainableModel {
   /// What describes the model in every checkpoint (format, arch, classes, seed, ...); the loop
   /// adds the step, the schedule's length and the best score.
   virtual std::vector<std::pair<std::string, std::string>> metadata() const = 0;
-  /// Throws naming `path` when `last` (last.pth) was trained as another model.
-  virtual void check_resumable(const Checkpoint& last, const std::string& path) const {
-    (void)last;
-    (void)path;
-  }
   /// Evaluates the model after `steps_done` steps; returns its score (higher is better) or
   /// nothing when there is nothing to evaluate on.
   virtual std::optional<double> evaluate(int64_t steps_done) {
@@ -127,6 +125,8 @@ class TrainLoop {
   LoopResult finish();
 
  private:
+  /// Throws unless `last` has the model's values of options_.resume_must_match.
+  void check_same_model(const Checkpoint& last, const std::string& path) const;
   Checkpoint state(int64_t step) const;
   void evaluate(int64_t steps_done);
 
@@ -139,6 +139,31 @@ class TrainLoop {
   int order_epoch_ = -1;
   std::shared_ptr<const std::vector<size_t>> order_;
 };
+
+/// The loop options that a trainer's options (TrainClsOptions, TrainSegOptions: out_dir,
+/// batch_size, stop_after, resume, seed) give the same way in every trainer.
+template <class TrainerOptions>
+LoopOptions loop_options_of(const TrainerOptions& o, size_t num_samples, int64_t total_steps) {
+  LoopOptions loop;
+  loop.out_dir = o.out_dir;
+  loop.num_samples = num_samples;
+  loop.batch_size = o.batch_size;
+  loop.total_steps = total_steps;
+  loop.stop_after = o.stop_after;
+  loop.resume = o.resume;
+  loop.seed = o.seed;
+  return loop;
+}
+
+/// Copies what the loop did into a trainer's result (TrainClsResult, TrainSegResult).
+template <class TrainerResult>
+void record_loop_result(const LoopResult& done, TrainerResult& r) {
+  r.start_step = done.start_step;
+  r.total_steps = done.total_steps;
+  r.finished = done.finished;
+  r.model_path = done.model_path;
+  r.log_path = done.log_path;
+}
 
 /// Runs `task` over the schedule of `options`: the next batch is prepared on a loader thread
 /// while the current step runs. A run stopped and resumed gives the same results as one that
