@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // ORANDNet: the FCN-8s geometry (output size, bilinear init, crop offsets and the official
-// height-only quirk), the VGG16 import, the two losses, training, resume and inference.
+// height-only quirk), the VGG16 import, training, resume and inference (the losses are in
+// tests/losses).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -151,34 +152,6 @@ TEST(OrandFcn8s, Vgg16ImportOfTheWrongWidthFailsNamingTheFile) {
         Fcn8s n(bad);
       },
       {"unknown width 'huge'"});
-}
-
-TEST(OrandLoss, OfficialLossIsExactlyZeroForOneClassImages) {
-  const torch::Tensor logits = torch::randn({1, 1, 5, 6}, torch::requires_grad());
-  const torch::Tensor target = torch::rand({1, 1, 5, 6});
-  const torch::Tensor loss = official_soft_ce_loss(logits, target);
-  EXPECT_EQ(loss.item<float>(), 0.0f);
-  loss.backward();
-  EXPECT_EQ(logits.grad().abs().max().item<float>(), 0.0f);
-  // The default loss does learn from it.
-  EXPECT_GT(bce_and_loss(logits, target).item<float>(), 0.1f);
-}
-
-TEST(OrandLoss, HandComputedValues) {
-  // One pixel, two classes: softmax(0, ln 3) = (1/4, 3/4); target (1, 0.5) (not normalised).
-  const torch::Tensor logits = torch::tensor({0.0f, std::log(3.0f)}).view({1, 2, 1, 1});
-  const torch::Tensor target = torch::tensor({1.0f, 0.5f}).view({1, 2, 1, 1});
-  EXPECT_NEAR(official_soft_ce_loss(logits, target).item<float>(),
-              -(std::log(0.25) + 0.5 * std::log(0.75)),
-              1e-6);
-  // BCE: logit 0 against 1 → ln 2; logit ln 3 (p = 3/4) against 0.5 → −(ln .75 + ln .25)/2.
-  EXPECT_NEAR(bce_and_loss(logits, target).item<float>(),
-              (std::log(2.0) - 0.5 * (std::log(0.75) + std::log(0.25))) / 2,
-              1e-6);
-  // Targets above 1 (the official 0.15 shift) are clamped to 1.
-  EXPECT_NEAR(bce_and_loss(logits, target * 1.15).item<float>(),
-              (std::log(2.0) - (0.575 * std::log(0.75) + 0.425 * std::log(0.25))) / 2,
-              1e-5);
 }
 
 /// A toy image: OR is a wide blob, AND its centre.

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "pseudomask/nn/seg/seg_augment.h"
-#include "pseudomask/nn/seg/seg_loss.h"
+#include "pseudomask/nn/losses/seg_loss.h"
 #include "pseudomask/nn/seg/seg_model.h"
 
 namespace pm::nn {

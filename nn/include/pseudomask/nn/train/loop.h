@@ -7,6 +7,12 @@
 // exact resume and train_log.csv. A model/loss pair plugs in as a TrainTask: it prepares a batch
 // from a BatchPlan, runs one optimisation step on it, and describes itself in the checkpoints'
 // metadata; it may evaluate.
+//
+// What comes next plugs in without a copy of the loop: an IRN trainer is one more TrainTask (its
+// batch and losses). Data-parallel training runs the loop in every process with the same options
+// and seed, so every rank draws the same plans; a rank's load_batch prepares its share of the
+// plan's samples and its train_step averages the gradients before the optimiser steps (only one
+// rank should then write the files: a LoopOptions field to add with it).
 
 #include <torch/nn/module.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "pseudomask/nn/seg/seg_loss.h"
+#include "pseudomask/nn/losses/seg_loss.h"
 
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/functional/upsampling.h>
