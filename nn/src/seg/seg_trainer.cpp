@@ -188,7 +188,7 @@ class SegTask final : public TrainTask<Batch> {
     s.lr = sgd_.step(plan.step);
     s.loss = loss.item<double>();
     PM_CHECK(std::isfinite(s.loss),
-             "train-seg: the loss is {} at step {} (lower --lr?)",
+             "train-seg: the loss is {} at step {} (a lower learning rate?)",
              s.loss,
              plan.step);
     result_.steps.push_back(s);
@@ -217,17 +217,26 @@ void TrainSegOptions::validate() const {
   model.validate();
   augment.validate();
   loss.validate();
-  PM_CHECK(!out_dir.empty(), "--out: an output folder is required");
+  PM_CHECK(!out_dir.empty(), "TrainSegOptions::out_dir: an output folder is required");
   PM_CHECK((iterations > 0) != (epochs > 0),
-           "--iterations {} / --epochs {}: give exactly one budget",
+           "TrainSegOptions::iterations/epochs {}/{}: give exactly one budget",
            iterations,
            epochs);
-  PM_CHECK(batch_size >= 1, "--batch-size {}: must be positive", batch_size);
-  PM_CHECK(lr > 0 && min_lr >= 0 && min_lr <= lr, "--min-lr {}: must be in [0, --lr]", min_lr);
-  PM_CHECK(head_lr_mult > 0, "--head-lr-mult {}: must be positive", head_lr_mult);
-  PM_CHECK(val_every >= 0 && stop_after >= 0, "--val-every/--stop-after must be >= 0");
-  PM_CHECK(workers >= 0 && threads >= 0, "--workers and --threads must be >= 0");
-  PM_CHECK(weight_thresh <= 1, "--weight-thresh {}: must be <= 1", weight_thresh);
+  PM_CHECK(batch_size >= 1, "TrainSegOptions::batch_size {}: must be positive", batch_size);
+  PM_CHECK(lr > 0 && min_lr >= 0 && min_lr <= lr,
+           "TrainSegOptions::min_lr {}: must be in [0, lr {}] (lr > 0)",
+           min_lr,
+           lr);
+  PM_CHECK(head_lr_mult > 0, "TrainSegOptions::head_lr_mult {}: must be positive", head_lr_mult);
+  PM_CHECK(val_every >= 0 && stop_after >= 0,
+           "TrainSegOptions::val_every/stop_after {}/{}: must be >= 0",
+           val_every,
+           stop_after);
+  PM_CHECK(workers >= 0 && threads >= 0,
+           "TrainSegOptions::workers/threads {}/{}: must be >= 0",
+           workers,
+           threads);
+  PM_CHECK(weight_thresh <= 1, "TrainSegOptions::weight_thresh {}: must be <= 1", weight_thresh);
   parse_scale_schedule(scale_schedule);
   parse_label_downsample(label_downsample);
 }

@@ -169,15 +169,18 @@ class ClsTask final : public TrainTask<Batch> {
 void TrainClsOptions::validate() const {
   model.validate();
   augment.validate();
-  PM_CHECK(!out_dir.empty(), "--out: an output folder is required");
-  PM_CHECK(epochs >= 1, "--epochs {}: must be positive", epochs);
-  PM_CHECK(batch_size >= 1, "--batch-size {}: must be positive", batch_size);
-  PM_CHECK(head_lr_mult > 0, "--head-lr-mult {}: must be positive", head_lr_mult);
-  PM_CHECK(clip_grad >= 0, "--clip-grad {}: must be >= 0", clip_grad);
-  PM_CHECK(workers >= 0 && threads >= 0, "--workers and --threads must be >= 0");
-  PM_CHECK(stop_after >= 0, "--stop-after {}: must be >= 0", stop_after);
+  PM_CHECK(!out_dir.empty(), "TrainClsOptions::out_dir: an output folder is required");
+  PM_CHECK(epochs >= 1, "TrainClsOptions::epochs {}: must be positive", epochs);
+  PM_CHECK(batch_size >= 1, "TrainClsOptions::batch_size {}: must be positive", batch_size);
+  PM_CHECK(head_lr_mult > 0, "TrainClsOptions::head_lr_mult {}: must be positive", head_lr_mult);
+  PM_CHECK(clip_grad >= 0, "TrainClsOptions::clip_grad {}: must be >= 0", clip_grad);
+  PM_CHECK(workers >= 0 && threads >= 0,
+           "TrainClsOptions::workers/threads {}/{}: must be >= 0",
+           workers,
+           threads);
+  PM_CHECK(stop_after >= 0, "TrainClsOptions::stop_after {}: must be >= 0", stop_after);
   PM_CHECK(!model.is_vit() || augment.crop % 16 == 0,
-           "--crop {}: a ViT needs a multiple of its patch size 16",
+           "TrainClsOptions::augment.crop {}: a ViT needs a multiple of its patch size 16",
            augment.crop);
 }
 
