@@ -50,7 +50,10 @@ FlagNames train_cls_flag_names() {
                      {"TrainClsOptions::stop_after", "--stop-after"},
                      {"TrainClsOptions::augment.crop", "--crop"},
                      {"AugmentOptions::resize_long_min/max", "--resize-long"},
-                     {"AugmentOptions::crop", "--crop"}};
+                     {"AugmentOptions::crop", "--crop"},
+                     {"ClassifierOptions::arch", "--arch"},
+                     {"ClassifierOptions::num_classes", "--num-classes"},
+                     {"ClassifierOptions::image_size", "--image-size"}};
   names.insert(names.end(), sgd_flag_names().begin(), sgd_flag_names().end());
   return names;
 }

@@ -48,7 +48,11 @@ FlagNames train_seg_flag_names() {
                      {"SegAugmentOptions::crop", "--crop"},
                      {"SegLossOptions::pus_beta", "--pus-beta"},
                      {"SegLossOptions::pus_k", "--pus-k"},
-                     {"SegLossOptions::aux_weight", "--aux-weight"}};
+                     {"SegLossOptions::aux_weight", "--aux-weight"},
+                     {"TrainSegOptions::scale_schedule", "--scale-schedule"},
+                     {"TrainSegOptions::label_downsample", "--label-downsample"},
+                     {"SegModelOptions::arch", "--arch"},
+                     {"SegModelOptions::num_classes", "--num-classes"}};
   names.insert(names.end(), sgd_flag_names().begin(), sgd_flag_names().end());
   return names;
 }

@@ -37,11 +37,14 @@ TEST(ScaleSchedule, ParsesCumulativeBoundaries) {
 }
 
 TEST(ScaleSchedule, BadSpecsNameTheProblem) {
-  test::expect_error([] { parse_scale_schedule("8-2"); }, {"--scale-schedule", "FACTOR:EPOCH"});
-  test::expect_error([] { parse_scale_schedule("8:x"); }, {"--scale-schedule", "'x'"});
+  test::expect_error([] { parse_scale_schedule("8-2"); },
+                     {"TrainSegOptions::scale_schedule", "FACTOR:EPOCH"});
+  test::expect_error([] { parse_scale_schedule("8:x"); },
+                     {"TrainSegOptions::scale_schedule", "'x'"});
   test::expect_error([] { parse_scale_schedule("0:2"); }, {"factor 0", ">= 1"});
   test::expect_error([] { parse_scale_schedule("8:4,4:4"); }, {"epoch 4", "increase"});
-  test::expect_error([] { parse_label_downsample("mode"); }, {"--label-downsample", "mode"});
+  test::expect_error([] { parse_label_downsample("mode"); },
+                     {"TrainSegOptions::label_downsample", "mode"});
 }
 
 LabelMap pattern_labels() {
@@ -139,7 +142,7 @@ TEST(SegModel, BackboneNamesMatchTorchvision) {
       [] {
         SegModel bad(SegModelOptions{"deeplabv3-tiny", 21, false});
       },
-      {"--arch", "deeplabv3-tiny"});
+      {"SegModelOptions::arch", "deeplabv3-tiny"});
 }
 
 TEST(SegModel, BackboneLoadsFromAStageOneClassifierCheckpoint) {

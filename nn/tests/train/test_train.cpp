@@ -144,7 +144,8 @@ TEST(TrainCls, BadOptionsAndDataGiveOneLineErrors) {
   test::expect_error([&] { train_classifier(samples, o); }, {"TrainClsOptions::epochs 0"});
   o = tiny_options(dir / "out");
   o.model.arch = "resnet18";
-  test::expect_error([&] { train_classifier(samples, o); }, {"--arch resnet18", "unknown"});
+  test::expect_error([&] { train_classifier(samples, o); },
+                     {"ClassifierOptions::arch resnet18", "unknown"});
   o = tiny_options(dir / "out");
   samples[2].labels = {5};
   test::expect_error([&] { train_classifier(samples, o); }, {"img2", "class 5", "0..2"});
