@@ -96,8 +96,7 @@ int run_train(TrainCommand c) {
   o.init_checkpoint = c.init;
   o.save_every = c.save_every;
   o.resume = c.resume;
-  fs::create_directories(c.out);
-  o.model_path = c.out + "/model.pth";
+  o.out_dir = c.out;
   if (c.threads > 0)
     nn::set_torch_threads(c.threads);
   std::printf("orandnet train: %zu images, width %s, loss %s, %s crop, %lld steps, %s\n",
@@ -126,7 +125,8 @@ int run_train(TrainCommand c) {
       });
   progress.finish();
   write_json(c.out + "/train_summary.json",
-             {{"model", o.model_path},
+             {{"model", r.model_path},
+              {"log", r.log_path},
               {"images", ids.size()},
               {"width", c.width},
               {"loss", c.loss},
@@ -154,7 +154,7 @@ int run_train(TrainCommand c) {
       r.first_loss,
       r.last_loss,
       static_cast<long long>(r.zero_gradient_steps),
-      o.model_path.c_str());
+      r.model_path.c_str());
   return 0;
 }
 
@@ -214,7 +214,8 @@ void add_orandnet_command(CLI::App& app, int& exit_code) {
   auto t = std::make_shared<TrainCommand>();
   CLI::App* train = cmd->add_subcommand("train", "Train ORANDNet on the OR/AND of two CAM sets");
   train->footer(
-      "Writes <out>/model.pth (weights, metadata, SGD state for --resume) and "
+      "Writes <out>/model.pth (weights and metadata), <out>/last.pth (with the SGD state, for\n"
+      "--resume; also every --save-every steps), <out>/train_log.csv and "
       "<out>/train_summary.json.\n"
       "Default loss: per-pixel BCE against the AND map (learns from single-class images too).\n"
       "--official: the official code's soft cross-entropy over the image's classes (zero for\n"
@@ -235,9 +236,9 @@ void add_orandnet_command(CLI::App& app, int& exit_code) {
   train->add_option("--weight-decay", t->weight_decay, "SGD weight decay")->capture_default_str();
   train->add_option("--seed", t->seed, "Seed (init, order, dropout)")->capture_default_str();
   train->add_option("--device", t->device, "cpu, cuda or cuda:N")->capture_default_str();
-  train->add_option("--save-every", t->save_every, "Also save every N steps");
+  train->add_option("--save-every", t->save_every, "Also write last.pth every N steps");
   train->add_option("--threads", t->threads, "Torch threads (0 = default)");
-  train->add_flag("--resume", t->resume, "Continue from <out>/model.pth");
+  train->add_flag("--resume", t->resume, "Continue from <out>/last.pth");
   train->add_flag("--official", t->official, "Reproduce the official code (see below)");
   train->add_flag("--quiet", t->quiet, "No progress output");
   train->callback([t, &exit_code] { exit_code = run_train(*t); });

@@ -11,6 +11,7 @@
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
+#include "nn/option_flags.h"
 #include "nn/train_report.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
@@ -37,6 +38,25 @@ struct TrainClsCommand {
   bool no_jitter = false;
   bool quiet = false;
 };
+
+/// The fields of TrainClsOptions that nn's errors name, and the flags that set them.
+FlagNames train_cls_flag_names() {
+  FlagNames names = {{"TrainClsOptions::out_dir", "--out"},
+                     {"TrainClsOptions::epochs", "--epochs"},
+                     {"TrainClsOptions::batch_size", "--batch-size"},
+                     {"TrainClsOptions::head_lr_mult", "--head-lr-mult"},
+                     {"TrainClsOptions::clip_grad", "--clip-grad"},
+                     {"TrainClsOptions::workers/threads", "--workers/--threads"},
+                     {"TrainClsOptions::stop_after", "--stop-after"},
+                     {"TrainClsOptions::augment.crop", "--crop"},
+                     {"AugmentOptions::resize_long_min/max", "--resize-long"},
+                     {"AugmentOptions::crop", "--crop"},
+                     {"ClassifierOptions::arch", "--arch"},
+                     {"ClassifierOptions::num_classes", "--num-classes"},
+                     {"ClassifierOptions::image_size", "--image-size"}};
+  names.insert(names.end(), sgd_flag_names().begin(), sgd_flag_names().end());
+  return names;
+}
 
 /// The median long side of the first images, rounded up to a multiple of 16: 512 for VOC
 /// (IRN's crop), the image size for small synthetic sets.
@@ -198,7 +218,9 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
                   o.stop_after,
                   "Stop after this many steps in all, keeping the schedule (resume later)");
   sub->add_flag("--quiet", c->quiet, "No progress output");
-  sub->callback([c, &exit_code] { exit_code = run_train_cls(*c); });
+  sub->callback([c, &exit_code] {
+    exit_code = run_naming_flags(train_cls_flag_names(), [&] { return run_train_cls(*c); });
+  });
 }
 
 }  // namespace pm::cli

@@ -10,6 +10,7 @@
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
+#include "nn/option_flags.h"
 #include "nn/train_report.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
@@ -32,6 +33,29 @@ struct TrainSegCommand {
   nn::TrainSegOptions train;
   bool quiet = false;
 };
+
+/// The fields of TrainSegOptions that nn's errors name, and the flags that set them.
+FlagNames train_seg_flag_names() {
+  FlagNames names = {{"TrainSegOptions::out_dir", "--out"},
+                     {"TrainSegOptions::iterations/epochs", "--iterations/--epochs"},
+                     {"TrainSegOptions::batch_size", "--batch-size"},
+                     {"TrainSegOptions::min_lr", "--min-lr"},
+                     {"TrainSegOptions::head_lr_mult", "--head-lr-mult"},
+                     {"TrainSegOptions::val_every/stop_after", "--val-every/--stop-after"},
+                     {"TrainSegOptions::workers/threads", "--workers/--threads"},
+                     {"TrainSegOptions::weight_thresh", "--weight-thresh"},
+                     {"SegAugmentOptions::scale_min/max", "--scale-range"},
+                     {"SegAugmentOptions::crop", "--crop"},
+                     {"SegLossOptions::pus_beta", "--pus-beta"},
+                     {"SegLossOptions::pus_k", "--pus-k"},
+                     {"SegLossOptions::aux_weight", "--aux-weight"},
+                     {"TrainSegOptions::scale_schedule", "--scale-schedule"},
+                     {"TrainSegOptions::label_downsample", "--label-downsample"},
+                     {"SegModelOptions::arch", "--arch"},
+                     {"SegModelOptions::num_classes", "--num-classes"}};
+  names.insert(names.end(), sgd_flag_names().begin(), sgd_flag_names().end());
+  return names;
+}
 
 std::string required_file(const std::string& dir, const std::string& id, const char* flag) {
   const std::string p = find_by_stem(dir, id, {".png"});
@@ -197,7 +221,9 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--resume", o.resume, "Continue from <out>/last.pth");
   sub->add_option("--stop-after", o.stop_after, "Stop after this many steps in all (resume later)");
   sub->add_flag("--quiet", c->quiet, "No progress output");
-  sub->callback([c, &exit_code] { exit_code = run_train_seg(*c); });
+  sub->callback([c, &exit_code] {
+    exit_code = run_naming_flags(train_seg_flag_names(), [&] { return run_train_seg(*c); });
+  });
 }
 
 }  // namespace pm::cli

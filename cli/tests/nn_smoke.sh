@@ -66,6 +66,7 @@ printf 'not a checkpoint' > "$TMP/bad.pth"
 expect_error "bad model file names the file" "bad.pth" -- "$PM" cam --model "$TMP/bad.pth" --dataset "$VOC" --split "$TMP/list.txt" --out "$TMP/x"
 expect_error "pretrained of another family reports the keys" "cannot load" -- "$PM" train-cls --dataset "$VOC" --arch resnet-tiny --pretrained "$ROOT/tests/fixtures/nn/vit_tiny.pth" --out "$TMP/x" "${SMALL[@]}"
 expect_error "unknown architecture" "--arch resnet18" -- "$PM" train-cls --dataset "$VOC" --arch resnet18 --out "$TMP/x" "${SMALL[@]}"
+expect_error "an option's error names its flag" "--epochs 0: must be positive" -- "$PM" train-cls --dataset "$VOC" --arch resnet-tiny --epochs 0 --out "$TMP/x" "${SMALL[@]}"
 if [ ! -e /dev/nvidia0 ]; then
   expect_error "cuda without CUDA is refused" "--device cuda" -- "$PM" train-cls --dataset "$VOC" --arch resnet-tiny --device cuda --out "$TMP/x" "${SMALL[@]}"
 fi

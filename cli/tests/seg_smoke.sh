@@ -56,6 +56,8 @@ expect_error "missing pseudo-mask" "train_00000.png: missing" -- \
   "$PM" train-seg "${COMMON[@]}" --labels "$TMP/pred/probs" --iterations 2 --out "$TMP/x"
 expect_error "unknown arch" "deeplabv9" -- \
   "$PM" train-seg "${BASE[@]}" --labels "$D/SegmentationClass" --iterations 2 --arch deeplabv9 --out "$TMP/x"
+expect_error "an option's error names its flag" "--pus-k 0: must be > 0" -- \
+  "$PM" train-seg "${COMMON[@]}" --labels "$D/SegmentationClass" --iterations 2 --pus-beta 0.5 --pus-k 0 --out "$TMP/x"
 expect_error "predict with a non-model" "not a" -- \
   "$PM" predict --dataset "$D" --split val --model "$D/cls_labels.npy" --out "$TMP/x"
 

@@ -52,11 +52,12 @@ bool ClassifierOptions::is_vit() const {
 void ClassifierOptions::validate() const {
   const auto& archs = classifier_archs();
   PM_CHECK(std::find(archs.begin(), archs.end(), arch) != archs.end(),
-           "--arch {}: unknown architecture (expected resnet50, resnet101, resnet-tiny, "
+           "ClassifierOptions::arch {}: unknown architecture (expected resnet50, resnet101, "
+           "resnet-tiny, "
            "deit-base, deit-small, deit-tiny or vit-tiny)",
            arch);
-  PM_CHECK(num_classes >= 1, "classifier: num_classes must be positive, got {}", num_classes);
-  PM_CHECK(image_size >= 0, "classifier: image size must be >= 0, got {}", image_size);
+  PM_CHECK(num_classes >= 1, "ClassifierOptions::num_classes {}: must be positive", num_classes);
+  PM_CHECK(image_size >= 0, "ClassifierOptions::image_size {}: must be >= 0", image_size);
 }
 
 ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(options) {

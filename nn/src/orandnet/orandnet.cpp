@@ -4,14 +4,16 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/serialize.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <filesystem>
 #include <numeric>
 #include <random>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/ensemble/ensemble.h"
 #include "pseudomask/nn/tensor.h"
+#include "pseudomask/nn/train/loop.h"
 #include "pseudomask/nn/train/sgd.h"
 
 namespace pm::nn {
@@ -21,14 +23,13 @@ constexpr const char* kArch = "orandnet-fcn8s";
 constexpr const char* kSgdPrefix = "sgd.";
 constexpr float kMaxEpsilon = 1e-5f;  // module/encdec_pred.py
 
-/// The position of step t in a per-epoch shuffle of n items (epoch e shuffled with seed + e).
-size_t shuffled_index(int64_t step, size_t n, uint64_t seed) {
-  const int64_t epoch = step / static_cast<int64_t>(n);
+/// The order of epoch `epoch` over n items: a shuffle seeded by seed · 1000003 + epoch.
+std::vector<size_t> shuffled_order(size_t n, uint64_t seed, int epoch) {
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
   std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
   std::shuffle(order.begin(), order.end(), rng);
-  return order[static_cast<size_t>(step % static_cast<int64_t>(n))];
+  return order;
 }
 
 int64_t parse_int(const std::string* s, const std::string& path, const char* key) {
@@ -41,34 +42,6 @@ int64_t parse_int(const std::string* s, const std::string& path, const char* key
 }
 
 }  // namespace
-
-OrandLoss parse_orand_loss(const std::string& name) {
-  if (name == "bce")
-    return OrandLoss::kBce;
-  if (name == "official")
-    return OrandLoss::kOfficial;
-  PM_FAIL("unknown ORANDNet loss '{}' (expected bce or official)", name);
-}
-
-const char* orand_loss_name(OrandLoss loss) {
-  return loss == OrandLoss::kBce ? "bce" : "official";
-}
-
-torch::Tensor official_soft_ce_loss(const torch::Tensor& logits, const torch::Tensor& target) {
-  // Official encdec_train.py: F.cross_entropy(logits, AND) with probability targets; the softmax
-  // runs over the image's foreground classes (dim 1) only.
-  const torch::Tensor log_p = torch::log_softmax(logits, 1);
-  return -(target * log_p).sum(1).mean();
-}
-
-torch::Tensor bce_and_loss(const torch::Tensor& logits, const torch::Tensor& target) {
-  return torch::binary_cross_entropy_with_logits(logits, target.clamp(0.0, 1.0));
-}
-
-torch::Tensor orand_loss(OrandLoss loss, const torch::Tensor& logits, const torch::Tensor& target) {
-  return loss == OrandLoss::kOfficial ? official_soft_ce_loss(logits, target)
-                                      : bce_and_loss(logits, target);
-}
 
 OrandPair make_orand_pair(const CamFile& a,
                           const CamFile& b,
@@ -109,6 +82,30 @@ NDArray refine_cam(Fcn8s& net, const NDArray& or_map, OrandLoss loss, const torc
   return to_ndarray((y / (max + kMaxEpsilon)).to(torch::kCPU).contiguous());
 }
 
+namespace {
+
+/// What describes a model in its checkpoints (the loop adds the step).
+std::vector<std::pair<std::string, std::string>> orand_metadata(const Fcn8s& net,
+                                                                OrandLoss loss,
+                                                                bool official_pair) {
+  return {{"arch", kArch},
+          {"width", net->options().width},
+          {"official_crop", net->options().official_crop ? "1" : "0"},
+          {"loss", orand_loss_name(loss)},
+          {"official_pair", official_pair ? "1" : "0"}};
+}
+
+/// Throws naming `path` unless `ckpt` is an ORANDNet model.
+void check_orand_arch(const Checkpoint& ckpt, const std::string& path) {
+  const std::string* arch = ckpt.find_metadata("arch");
+  PM_CHECK(arch != nullptr && *arch == kArch,
+           "{}: not an ORANDNet model (arch '{}')",
+           path,
+           arch ? *arch : std::string("none"));
+}
+
+}  // namespace
+
 void save_orand_model(const std::string& path,
                       Fcn8s& net,
                       OrandLoss loss,
@@ -118,26 +115,14 @@ void save_orand_model(const std::string& path,
   Checkpoint ckpt = state_dict_of(*net);
   for (const auto& t : extra.tensors)
     ckpt.tensors.push_back(t);
-  ckpt.metadata = {{"arch", kArch},
-                   {"width", net->options().width},
-                   {"official_crop", net->options().official_crop ? "1" : "0"},
-                   {"loss", orand_loss_name(loss)},
-                   {"official_pair", official_pair ? "1" : "0"},
-                   {"step", std::to_string(step)}};
+  ckpt.metadata = orand_metadata(net, loss, official_pair);
+  ckpt.metadata.emplace_back(train_meta::kStep, std::to_string(step));
   write_checkpoint(path, ckpt);
 }
 
-namespace {
-
-OrandModel load_model_and_checkpoint(const std::string& path,
-                                     const torch::Device& device,
-                                     Checkpoint* out) {
-  Checkpoint ckpt = read_checkpoint(path);
-  const std::string* arch = ckpt.find_metadata("arch");
-  PM_CHECK(arch != nullptr && *arch == kArch,
-           "{}: not an ORANDNet model (arch '{}')",
-           path,
-           arch ? *arch : std::string("none"));
+OrandModel load_orand_model(const std::string& path, const torch::Device& device) {
+  const Checkpoint ckpt = read_checkpoint(path);
+  check_orand_arch(ckpt, path);
   Fcn8sOptions o;
   const std::string* width = ckpt.find_metadata("width");
   o.width = width ? *width : "";
@@ -157,16 +142,101 @@ OrandModel load_model_and_checkpoint(const std::string& path,
   rules.ignore_prefixes = {kSgdPrefix};
   load_state_dict(*m.net, ckpt, rules, path);
   m.net->to(device);
-  if (out != nullptr)
-    *out = std::move(ckpt);
   return m;
 }
 
-}  // namespace
+namespace {
 
-OrandModel load_orand_model(const std::string& path, const torch::Device& device) {
-  return load_model_and_checkpoint(path, device, nullptr);
-}
+/// One training image, ready for the network.
+struct OrandBatch {
+  std::string id;
+  OrandPair pair;
+};
+
+/// The FCN-8s and its OR → AND loss, as the training loop drives them.
+class OrandTask final : public TrainTask<OrandBatch> {
+ public:
+  OrandTask(const OrandTrainOptions& o,
+            const std::vector<std::string>& ids,
+            const std::function<OrandPair(const std::string&)>& load,
+            const std::function<void(const OrandStep&)>& progress,
+            Fcn8s net,
+            const torch::Device& device,
+            OrandTrainResult& result)
+      : o_(o),
+        ids_(ids),
+        load_(load),
+        progress_(progress),
+        net_(std::move(net)),
+        sgd_({all_parameters(net_)}, sgd_options(o)),
+        device_(device),
+        result_(result) {}
+
+  torch::nn::Module& module() override { return *net_; }
+  PolySgd& optimizer() override { return sgd_; }
+
+  std::vector<std::pair<std::string, std::string>> metadata() const override {
+    return orand_metadata(net_, o_.loss, o_.official_pair);
+  }
+
+  OrandBatch load_batch(const BatchPlan& plan) const override {
+    const std::string& id = ids_[plan.sample(0)];
+    return {id, load_(id)};
+  }
+
+  std::string train_step(OrandBatch& b, const BatchPlan& plan) override {
+    const int64_t t = plan.step;
+    torch::manual_seed(o_.seed * 7919ULL + static_cast<uint64_t>(t));  // dropout
+    const torch::Tensor x = to_tensor(b.pair.or_map).to(torch::kFloat32).to(device_);
+    const torch::Tensor y = to_tensor(b.pair.and_map).to(torch::kFloat32).to(device_).unsqueeze(0);
+    sgd_.zero_grad();
+    const torch::Tensor loss = orand_loss(o_.loss, forward_classes(net_, x), y);
+    loss.backward();
+    const double lr = sgd_.step(t);
+    const double value = loss.item<double>();
+    if (value == 0.0)
+      ++result_.zero_gradient_steps;
+    if (result_.steps == 0)
+      result_.first_loss = value;
+    result_.last_loss = value;
+    loss_sum_ += value;
+    ++result_.steps;
+    if (progress_)
+      progress_({t + 1, o_.iterations, value, lr, b.id});
+    return fmt::format("{},{},{:.6f},{:.6g},{}", t, plan.epoch, value, lr, b.id);
+  }
+
+  double loss_sum() const { return loss_sum_; }
+
+ private:
+  static ParamGroup all_parameters(Fcn8s& net) {
+    ParamGroup group;
+    for (const auto& p : net->named_parameters())
+      group.params.emplace_back(p.key(), p.value());
+    return group;
+  }
+
+  static SgdOptions sgd_options(const OrandTrainOptions& o) {
+    SgdOptions so;
+    so.lr = o.lr;
+    so.momentum = o.momentum;
+    so.weight_decay = o.weight_decay;
+    so.total_steps = o.iterations;
+    return so;
+  }
+
+  const OrandTrainOptions& o_;
+  const std::vector<std::string>& ids_;
+  const std::function<OrandPair(const std::string&)>& load_;
+  const std::function<void(const OrandStep&)>& progress_;
+  Fcn8s net_;
+  PolySgd sgd_;
+  torch::Device device_;
+  OrandTrainResult& result_;
+  double loss_sum_ = 0;
+};
+
+}  // namespace
 
 OrandTrainResult train_orandnet(const OrandTrainOptions& options,
                                 const std::vector<std::string>& ids,
@@ -174,79 +244,43 @@ OrandTrainResult train_orandnet(const OrandTrainOptions& options,
                                 const std::function<void(const OrandStep&)>& progress) {
   PM_CHECK(!ids.empty(), "ORANDNet training: no images");
   PM_CHECK(options.iterations >= 1, "ORANDNet training: iterations must be >= 1");
-  PM_CHECK(!options.model_path.empty(), "ORANDNet training: no model path");
+  PM_CHECK(!options.out_dir.empty(), "ORANDNet training: no output folder");
   const torch::Device device = parse_device(options.device);
+  LoopOptions loop;
+  loop.out_dir = options.out_dir;
+  loop.num_samples = ids.size();
+  loop.batch_size = 1;
+  loop.total_steps = options.iterations;
+  loop.stop_after = options.stop_after;
+  loop.resume = options.resume;
+  loop.resume_needs_same_schedule = false;
+  loop.save_each_epoch = false;
+  loop.save_every = options.save_every;
+  loop.log_header = "step,epoch,loss,lr,id";
+  loop.resume_must_match = {"arch", "width", "official_crop", "loss"};
+  loop.optimizer_prefix = kSgdPrefix;
+  loop.order = [n = ids.size(), seed = options.seed](int epoch) {
+    return shuffled_order(n, seed, epoch);
+  };
+
   OrandTrainResult result;
   torch::manual_seed(options.seed);
   Fcn8s net(options.net);
-  Checkpoint resume_state;
-  const bool resuming = options.resume && std::filesystem::exists(options.model_path);
-  if (resuming) {
-    OrandModel m = load_model_and_checkpoint(options.model_path, device, &resume_state);
-    PM_CHECK(m.net->options().width == options.net.width &&
-                 m.net->options().official_crop == options.net.official_crop &&
-                 m.loss == options.loss,
-             "{}: cannot resume: the model was trained with width {}, loss {}, official crop {}",
-             options.model_path,
-             m.net->options().width,
-             orand_loss_name(m.loss),
-             m.net->options().official_crop);
-    net = m.net;
-    result.start_step = m.step;
-  } else if (!options.init_checkpoint.empty()) {
+  const bool resuming = Checkpointer(options.out_dir, kSgdPrefix).resumes(options.resume);
+  if (!resuming && !options.init_checkpoint.empty()) {
     result.init_report =
         load_vgg16_imagenet(net, read_checkpoint(options.init_checkpoint), options.init_checkpoint)
             .summary();
   }
   net->to(device);
   net->train();
-
-  ParamGroup group;
-  for (const auto& p : net->named_parameters())
-    group.params.emplace_back(p.key(), p.value());
-  SgdOptions so;
-  so.lr = options.lr;
-  so.momentum = options.momentum;
-  so.weight_decay = options.weight_decay;
-  so.total_steps = options.iterations;
-  PolySgd sgd({group}, so);
-  if (resuming)
-    sgd.load_state(resume_state, kSgdPrefix, options.model_path);
-
-  auto save = [&](int64_t step) {
-    Checkpoint extra;
-    sgd.save_state(extra, kSgdPrefix);
-    save_orand_model(options.model_path, net, options.loss, options.official_pair, step, extra);
-  };
-
-  double sum = 0;
-  const int64_t end =
-      options.stop_at > 0 ? std::min(options.stop_at, options.iterations) : options.iterations;
-  for (int64_t t = result.start_step; t < end; ++t) {
-    const std::string& id = ids[shuffled_index(t, ids.size(), options.seed)];
-    const OrandPair pair = load(id);
-    torch::manual_seed(options.seed * 7919ULL + static_cast<uint64_t>(t));  // dropout
-    const torch::Tensor x = to_tensor(pair.or_map).to(torch::kFloat32).to(device);
-    const torch::Tensor y = to_tensor(pair.and_map).to(torch::kFloat32).to(device).unsqueeze(0);
-    sgd.zero_grad();
-    const torch::Tensor loss = orand_loss(options.loss, forward_classes(net, x), y);
-    loss.backward();
-    const double lr = sgd.step(t);
-    const double value = loss.item<double>();
-    if (value == 0.0)
-      ++result.zero_gradient_steps;
-    if (result.steps == 0)
-      result.first_loss = value;
-    result.last_loss = value;
-    sum += value;
-    ++result.steps;
-    if (progress)
-      progress({t + 1, options.iterations, value, lr, id});
-    if (options.save_every > 0 && (t + 1) % options.save_every == 0)
-      save(t + 1);
-  }
-  result.mean_loss = result.steps > 0 ? sum / static_cast<double>(result.steps) : 0.0;
-  save(std::max(result.start_step, end));
+  OrandTask task(options, ids, load, progress, net, device, result);
+  const LoopResult done = run_training(loop, task);
+  result.start_step = done.start_step;
+  result.mean_loss = result.steps > 0 ? task.loss_sum() / static_cast<double>(result.steps) : 0.0;
+  result.finished = done.finished;
+  result.model_path = done.model_path;
+  result.log_path = done.log_path;
   return result;
 }
 

@@ -10,22 +10,22 @@
 namespace pm::nn {
 namespace {
 
-int parse_positive_int(const std::string& text, const std::string& flag, const std::string& what) {
+int parse_positive_int(const std::string& text, const std::string& field, const std::string& what) {
   size_t used = 0;
   int value = 0;
   try {
     value = std::stoi(text, &used);
   } catch (const std::exception&) {
-    PM_FAIL("{}: '{}' is not an integer {}", flag, text, what);
+    PM_FAIL("{}: '{}' is not an integer {}", field, text, what);
   }
-  PM_CHECK(used == text.size(), "{}: '{}' is not an integer {}", flag, text, what);
-  PM_CHECK(value >= 1, "{}: {} {} must be >= 1", flag, what, value);
+  PM_CHECK(used == text.size(), "{}: '{}' is not an integer {}", field, text, what);
+  PM_CHECK(value >= 1, "{}: {} {} must be >= 1", field, what, value);
   return value;
 }
 
 }  // namespace
 
-std::vector<ScaleStage> parse_scale_schedule(const std::string& spec, const std::string& flag) {
+std::vector<ScaleStage> parse_scale_schedule(const std::string& spec, const std::string& field) {
   std::vector<ScaleStage> stages;
   if (spec.empty())
     return stages;
@@ -34,18 +34,18 @@ std::vector<ScaleStage> parse_scale_schedule(const std::string& spec, const std:
   while (std::getline(in, item, ',')) {
     const size_t colon = item.find(':');
     PM_CHECK(
-        colon != std::string::npos, "{}: '{}' is not FACTOR:EPOCH (e.g. 8:2,4:4,2:6)", flag, item);
+        colon != std::string::npos, "{}: '{}' is not FACTOR:EPOCH (e.g. 8:2,4:4,2:6)", field, item);
     ScaleStage s;
-    s.factor = parse_positive_int(item.substr(0, colon), flag, "factor");
-    s.until_epoch = parse_positive_int(item.substr(colon + 1), flag, "epoch");
+    s.factor = parse_positive_int(item.substr(0, colon), field, "factor");
+    s.until_epoch = parse_positive_int(item.substr(colon + 1), field, "epoch");
     PM_CHECK(stages.empty() || s.until_epoch > stages.back().until_epoch,
              "{}: epoch {} does not come after epoch {} (boundaries must increase)",
-             flag,
+             field,
              s.until_epoch,
              stages.empty() ? 0 : stages.back().until_epoch);
     stages.push_back(s);
   }
-  PM_CHECK(!stages.empty(), "{}: '{}' has no stage", flag, spec);
+  PM_CHECK(!stages.empty(), "{}: '{}' has no stage", field, spec);
   return stages;
 }
 
@@ -57,12 +57,12 @@ int scale_factor_at(const std::vector<ScaleStage>& schedule, int epoch) {
   return 1;
 }
 
-LabelDownsample parse_label_downsample(const std::string& name, const std::string& flag) {
+LabelDownsample parse_label_downsample(const std::string& name, const std::string& field) {
   if (name == "nearest")
     return LabelDownsample::kNearest;
   if (name == "majority")
     return LabelDownsample::kMajority;
-  PM_FAIL("{}: '{}' is not nearest or majority", flag, name);
+  PM_FAIL("{}: '{}' is not nearest or majority", field, name);
 }
 
 int downsampled_side(int side, int factor) {

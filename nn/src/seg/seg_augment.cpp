@@ -28,10 +28,10 @@ std::vector<float> resize_weights_nearest(
 
 void SegAugmentOptions::validate() const {
   PM_CHECK(scale_min > 0 && scale_max >= scale_min,
-           "--scale-range {},{}: needs 0 < min <= max",
+           "SegAugmentOptions::scale_min/max {},{}: needs 0 < min <= max",
            scale_min,
            scale_max);
-  PM_CHECK(crop >= 8, "--crop {}: must be at least 8", crop);
+  PM_CHECK(crop >= 8, "SegAugmentOptions::crop {}: must be at least 8", crop);
 }
 
 void augment_seg_sample(const SegSampleData& s,

@@ -82,11 +82,12 @@ std::vector<std::string> SegModelOptions::archs() {
 void SegModelOptions::validate() const {
   const auto all = archs();
   PM_CHECK(std::find(all.begin(), all.end(), arch) != all.end(),
-           "--arch '{}': unknown segmentation model (known: deeplab-largefov|deeplabv2|pspnet "
+           "SegModelOptions::arch '{}': unknown segmentation model (known: "
+           "deeplab-largefov|deeplabv2|pspnet "
            "-resnet50|-resnet101|-tiny)",
            arch);
   PM_CHECK(num_classes >= 2 && num_classes <= 255,
-           "--num-classes {}: must be in 2..255 (background included)",
+           "SegModelOptions::num_classes {}: must be in 2..255 (background included)",
            num_classes);
 }
 

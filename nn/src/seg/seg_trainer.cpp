@@ -6,8 +6,7 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <future>
+#include <optional>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
@@ -20,6 +19,7 @@
 #include "pseudomask/nn/seg/scale_schedule.h"
 #include "pseudomask/nn/seg/seg_predict.h"
 #include "pseudomask/nn/tensor.h"
+#include "pseudomask/nn/train/loop.h"
 #include "pseudomask/nn/train/sgd.h"
 
 namespace pm::nn {
@@ -65,10 +65,10 @@ SegSampleData load_sample(const SegTrainSample& s, const TrainSegOptions& o) {
   return d;
 }
 
+/// Loads, rescales (scale schedule) and augments the samples of `plan` on `workers` threads;
+/// each sample draws from its own generator seeded by (seed, step, index in the batch).
 Batch make_batch(const std::vector<SegTrainSample>& samples,
-                 const std::vector<size_t>& order,
-                 int64_t step,
-                 int64_t index_in_epoch,
+                 const BatchPlan& plan,
                  int scale,
                  const TrainSegOptions& o) {
   const int crop = std::max(8, o.augment.crop / scale);
@@ -80,7 +80,7 @@ Batch make_batch(const std::vector<SegTrainSample>& samples,
   b.weights = torch::empty({n, crop, crop}, torch::kFloat32);
   const LabelDownsample mode = parse_label_downsample(o.label_downsample);
   parallel_for(static_cast<size_t>(n), std::max(1, o.workers), [&](size_t i) {
-    const SegTrainSample& s = samples[order[static_cast<size_t>(index_in_epoch * n) + i]];
+    const SegTrainSample& s = samples[plan.sample(static_cast<int64_t>(i))];
     SegSampleData d = load_sample(s, o);
     if (scale > 1) {
       // ORANDNet scale scheduling: images bilinear, pseudo-masks nearest/majority, weights with
@@ -103,7 +103,7 @@ Batch make_batch(const std::vector<SegTrainSample>& samples,
       d.image = downsample_image(d.image, scale);
       d.labels = downsample_labels(d.labels, scale, mode);
     }
-    Rng rng = Rng::from(o.seed ^ kAugmentStream, static_cast<uint64_t>(step), i);
+    Rng rng = Rng::from(o.seed ^ kAugmentStream, static_cast<uint64_t>(plan.step), i);
     augment_seg_sample(d,
                        o.augment,
                        crop,
@@ -115,32 +115,101 @@ Batch make_batch(const std::vector<SegTrainSample>& samples,
   return b;
 }
 
-Checkpoint model_checkpoint(SegModel& model,
-                            const SegModelOptions& m,
-                            uint64_t seed,
-                            int64_t step,
-                            int64_t total,
-                            double best) {
-  Checkpoint ckpt = state_dict_of(*model);
-  ckpt.metadata = {{seg_meta::kFormat, seg_meta::kFormatName},
-                   {seg_meta::kArch, m.arch},
-                   {seg_meta::kNumClasses, std::to_string(m.num_classes)},
-                   {seg_meta::kStep, std::to_string(step)},
-                   {seg_meta::kTotalSteps, std::to_string(total)},
-                   {seg_meta::kSeed, std::to_string(seed)},
-                   {seg_meta::kBestMiou, fmt::format("{:.6f}", best)}};
-  return ckpt;
+std::string log_row(const SegStepLog& s) {
+  return fmt::format("{},{},{},{:.6f},{:.6g}", s.step, s.epoch, s.scale, s.loss, s.lr);
 }
 
-int64_t meta_int(const Checkpoint& c, const char* key, const std::string& path) {
-  const std::string* v = c.find_metadata(key);
-  PM_CHECK(v != nullptr, "{}: no '{}' in the checkpoint's metadata", path, key);
-  try {
-    return std::stoll(*v);
-  } catch (const std::exception&) {
-    PM_FAIL("{}: metadata '{}' is '{}', not an integer", path, key, *v);
+/// The segmentation model and its (weighted) cross-entropy, as the training loop drives them;
+/// evaluation is the validation mIoU.
+class SegTask final : public TrainTask<Batch> {
+ public:
+  SegTask(const std::vector<SegTrainSample>& samples,
+          const std::vector<SegValSample>& val,
+          const TrainSegOptions& o,
+          SegModel model,
+          int64_t total,
+          const torch::Device& device,
+          const SegStepCallback& on_step,
+          const SegValCallback& on_val,
+          TrainSegResult& result)
+      : samples_(samples),
+        val_(val),
+        o_(o),
+        model_(std::move(model)),
+        sgd_({{model_->backbone_parameters(), 1.0}, {model_->head_parameters(), o.head_lr_mult}},
+             {o.lr, o.momentum, o.weight_decay, o.poly_power, total, o.min_lr}),
+        schedule_(parse_scale_schedule(o.scale_schedule)),
+        total_(total),
+        device_(device),
+        on_step_(on_step),
+        on_val_(on_val),
+        result_(result) {}
+
+  torch::nn::Module& module() override { return *model_; }
+  PolySgd& optimizer() override { return sgd_; }
+
+  std::vector<std::pair<std::string, std::string>> metadata() const override {
+    const SegModelOptions& m = model_->options();
+    return {{seg_meta::kFormat, seg_meta::kFormatName},
+            {seg_meta::kArch, m.arch},
+            {seg_meta::kNumClasses, std::to_string(m.num_classes)},
+            {seg_meta::kSeed, std::to_string(o_.seed)}};
   }
-}
+
+  std::optional<double> evaluate(int64_t steps_done) override {
+    if (val_.empty())
+      return std::nullopt;
+    SegValLog v = validate_segmentation(model_, val_, model_->options().num_classes, o_.device);
+    v.step = steps_done;
+    result_.validations.push_back(v);
+    if (on_val_)
+      on_val_(v);
+    return v.miou;
+  }
+
+  Batch load_batch(const BatchPlan& plan) const override {
+    return make_batch(samples_, plan, scale_factor_at(schedule_, plan.epoch), o_);
+  }
+
+  std::string train_step(Batch& b, const BatchPlan& plan) override {
+    const torch::Tensor x = b.images.to(device_), y = b.labels.to(device_);
+    const torch::Tensor w =
+        o_.weight_source == WeightSource::kNone ? torch::Tensor() : b.weights.to(device_);
+    const SegOutput out = model_->forward(x);
+    torch::Tensor loss = seg_head_loss(out.logits, y, w, o_.loss);
+    if (out.aux.defined() && o_.loss.aux_weight > 0)
+      loss = loss + o_.loss.aux_weight * seg_head_loss(out.aux, y, w, o_.loss);
+    sgd_.zero_grad();
+    loss.backward();
+    SegStepLog s;
+    s.step = plan.step;
+    s.epoch = plan.epoch;
+    s.scale = b.scale;
+    s.lr = sgd_.step(plan.step);
+    s.loss = loss.item<double>();
+    PM_CHECK(std::isfinite(s.loss),
+             "train-seg: the loss is {} at step {} (a lower learning rate?)",
+             s.loss,
+             plan.step);
+    result_.steps.push_back(s);
+    if (on_step_)
+      on_step_(s, total_);
+    return log_row(s);
+  }
+
+ private:
+  const std::vector<SegTrainSample>& samples_;
+  const std::vector<SegValSample>& val_;
+  const TrainSegOptions& o_;
+  SegModel model_;
+  PolySgd sgd_;
+  std::vector<ScaleStage> schedule_;
+  int64_t total_;
+  torch::Device device_;
+  const SegStepCallback& on_step_;
+  const SegValCallback& on_val_;
+  TrainSegResult& result_;
+};
 
 }  // namespace
 
@@ -148,17 +217,26 @@ void TrainSegOptions::validate() const {
   model.validate();
   augment.validate();
   loss.validate();
-  PM_CHECK(!out_dir.empty(), "--out: an output folder is required");
+  PM_CHECK(!out_dir.empty(), "TrainSegOptions::out_dir: an output folder is required");
   PM_CHECK((iterations > 0) != (epochs > 0),
-           "--iterations {} / --epochs {}: give exactly one budget",
+           "TrainSegOptions::iterations/epochs {}/{}: give exactly one budget",
            iterations,
            epochs);
-  PM_CHECK(batch_size >= 1, "--batch-size {}: must be positive", batch_size);
-  PM_CHECK(lr > 0 && min_lr >= 0 && min_lr <= lr, "--min-lr {}: must be in [0, --lr]", min_lr);
-  PM_CHECK(head_lr_mult > 0, "--head-lr-mult {}: must be positive", head_lr_mult);
-  PM_CHECK(val_every >= 0 && stop_after >= 0, "--val-every/--stop-after must be >= 0");
-  PM_CHECK(workers >= 0 && threads >= 0, "--workers and --threads must be >= 0");
-  PM_CHECK(weight_thresh <= 1, "--weight-thresh {}: must be <= 1", weight_thresh);
+  PM_CHECK(batch_size >= 1, "TrainSegOptions::batch_size {}: must be positive", batch_size);
+  PM_CHECK(lr > 0 && min_lr >= 0 && min_lr <= lr,
+           "TrainSegOptions::min_lr {}: must be in [0, lr {}] (lr > 0)",
+           min_lr,
+           lr);
+  PM_CHECK(head_lr_mult > 0, "TrainSegOptions::head_lr_mult {}: must be positive", head_lr_mult);
+  PM_CHECK(val_every >= 0 && stop_after >= 0,
+           "TrainSegOptions::val_every/stop_after {}/{}: must be >= 0",
+           val_every,
+           stop_after);
+  PM_CHECK(workers >= 0 && threads >= 0,
+           "TrainSegOptions::workers/threads {}/{}: must be >= 0",
+           workers,
+           threads);
+  PM_CHECK(weight_thresh <= 1, "TrainSegOptions::weight_thresh {}: must be <= 1", weight_thresh);
   parse_scale_schedule(scale_schedule);
   parse_label_downsample(label_downsample);
 }
@@ -224,7 +302,6 @@ TrainSegResult train_segmentation(const std::vector<SegTrainSample>& samples,
   const auto start = std::chrono::steady_clock::now();
   const torch::Device device =
       start_training(samples.size(), o.batch_size, o.threads, o.device, o.seed);
-  std::filesystem::create_directories(o.out_dir);
 
   SegModelOptions mo = o.model;
   mo.frozen_bn = mo.frozen_bn && !o.pretrained.empty();
@@ -232,120 +309,25 @@ TrainSegResult train_segmentation(const std::vector<SegTrainSample>& samples,
   if (!o.pretrained.empty())
     model->load_pretrained_backbone(read_checkpoint(o.pretrained), o.pretrained);
 
-  const auto schedule = parse_scale_schedule(o.scale_schedule);
-  const int64_t per_epoch = static_cast<int64_t>(samples.size()) / o.batch_size;
-  const int64_t total = o.iterations > 0 ? o.iterations : per_epoch * o.epochs;
-  PolySgd sgd({{model->backbone_parameters(), 1.0}, {model->head_parameters(), o.head_lr_mult}},
-              {o.lr, o.momentum, o.weight_decay, o.poly_power, total, o.min_lr});
-
-  TrainSegResult r;
-  r.total_steps = total;
-  r.steps_per_epoch = per_epoch;
-  r.log_path = o.out_dir + "/train_log.csv";
-  const std::string last_path = o.out_dir + "/last.pth";
-  std::string log = "step,epoch,scale,loss,lr\n";
-  if (o.resume && std::filesystem::exists(last_path)) {
-    const Checkpoint ckpt = read_checkpoint(last_path);
-    const std::string* arch = ckpt.find_metadata(seg_meta::kArch);
-    PM_CHECK(arch != nullptr && *arch == mo.arch,
-             "{}: trained as {}, but --arch is {}",
-             last_path,
-             arch ? *arch : "?",
-             mo.arch);
-    PM_CHECK(meta_int(ckpt, seg_meta::kTotalSteps, last_path) == total,
-             "{}: its schedule has {} steps, these options give {}",
-             last_path,
-             meta_int(ckpt, seg_meta::kTotalSteps, last_path),
-             total);
-    LoadRules rules;
-    rules.ignore_prefixes = {kMomentumPrefix};
-    load_state_dict(*model, ckpt, rules, last_path);
-    sgd.load_state(ckpt, kMomentumPrefix, last_path);
-    r.start_step = meta_int(ckpt, seg_meta::kStep, last_path);
-    if (const std::string* b = ckpt.find_metadata(seg_meta::kBestMiou))
-      r.best_miou = std::stod(*b);
-  }
   model->to(device);
   model->train();
 
-  auto save_last = [&](int64_t step) {
-    Checkpoint ckpt = model_checkpoint(model, mo, o.seed, step, total, r.best_miou);
-    sgd.save_state(ckpt, kMomentumPrefix);
-    write_checkpoint(last_path, ckpt);
-    write_file_atomic(r.log_path, log);
-  };
-  auto run_validation = [&](int64_t step) {
-    if (val.empty())
-      return;
-    SegValLog v = validate_segmentation(model, val, mo.num_classes, o.device);
-    v.step = step;
-    r.validations.push_back(v);
-    if (on_val)
-      on_val(v);
-    if (v.miou > r.best_miou) {
-      r.best_miou = v.miou;
-      if (o.keep_best)
-        write_checkpoint(o.out_dir + "/best.pth",
-                         model_checkpoint(model, mo, o.seed, step, total, v.miou));
-    }
-  };
-
-  const int64_t end = o.stop_after > 0 ? std::min(total, o.stop_after) : total;
-  std::vector<size_t> order;
-  int order_epoch = -1;
-  std::future<Batch> next;
-  auto launch = [&](int64_t step) {
-    const int epoch = static_cast<int>(step / per_epoch);
-    if (epoch != order_epoch) {
-      order = epoch_order(samples.size(), o.seed, kOrderStream, epoch);
-      order_epoch = epoch;
-    }
-    const int scale = scale_factor_at(schedule, epoch);
-    next = std::async(std::launch::async, [&samples, &o, order = order, step, per_epoch, scale] {
-      return make_batch(samples, order, step, step % per_epoch, scale, o);
-    });
-  };
-  if (r.start_step < end)
-    launch(r.start_step);
-  for (int64_t step = r.start_step; step < end; ++step) {
-    Batch b = next.get();
-    if (step + 1 < end)
-      launch(step + 1);
-    const torch::Tensor x = b.images.to(device), y = b.labels.to(device);
-    const torch::Tensor w =
-        o.weight_source == WeightSource::kNone ? torch::Tensor() : b.weights.to(device);
-    const SegOutput out = model->forward(x);
-    torch::Tensor loss = seg_head_loss(out.logits, y, w, o.loss);
-    if (out.aux.defined() && o.loss.aux_weight > 0)
-      loss = loss + o.loss.aux_weight * seg_head_loss(out.aux, y, w, o.loss);
-    sgd.zero_grad();
-    loss.backward();
-    SegStepLog s;
-    s.step = step;
-    s.epoch = static_cast<int>(step / per_epoch);
-    s.scale = b.scale;
-    s.lr = sgd.step(step);
-    s.loss = loss.item<double>();
-    PM_CHECK(
-        std::isfinite(s.loss), "train-seg: the loss is {} at step {} (lower --lr?)", s.loss, step);
-    r.steps.push_back(s);
-    log += fmt::format("{},{},{},{:.6f},{:.6g}\n", s.step, s.epoch, s.scale, s.loss, s.lr);
-    if (on_step)
-      on_step(s, total);
-    const bool validate_now = o.val_every > 0 && (step + 1) % o.val_every == 0 && step + 1 < total;
-    if (validate_now)
-      run_validation(step + 1);
-    if ((step + 1) % per_epoch == 0 || step + 1 == end || validate_now)
-      save_last(step + 1);
-  }
-  if (end == total) {
-    if (r.start_step < end)
-      run_validation(total);
-    r.finished = true;
-    r.model_path = o.out_dir + "/model.pth";
-    write_checkpoint(r.model_path, model_checkpoint(model, mo, o.seed, total, total, r.best_miou));
-    save_last(total);
-  }
+  const int64_t per_epoch = static_cast<int64_t>(samples.size()) / o.batch_size;
+  const int64_t total = o.iterations > 0 ? o.iterations : per_epoch * o.epochs;
+  TrainSegResult r;
+  SegTask task(samples, val, o, model, total, device, on_step, on_val, r);
+  LoopOptions loop = loop_options_of(o, samples.size(), total);
+  loop.eval_every = o.val_every;
+  loop.keep_best = o.keep_best;
+  loop.best_key = seg_meta::kBestMiou;
+  loop.log_header = "step,epoch,scale,loss,lr";
+  loop.resume_must_match = {seg_meta::kArch};
+  loop.optimizer_prefix = kMomentumPrefix;
+  loop.order_stream = kOrderStream;
+  const LoopResult done = run_training(loop, task);
+  record_loop_result(done, r);
+  r.steps_per_epoch = done.steps_per_epoch;
+  r.best_miou = done.best_score;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

@@ -117,13 +117,13 @@ int64_t Rng::integer(int64_t lo, int64_t hi) {
 
 void AugmentOptions::validate() const {
   PM_CHECK(resize_long_min >= 1 && resize_long_min <= resize_long_max,
-           "--resize-long {},{}: expected 1 <= min <= max",
+           "AugmentOptions::resize_long_min/max {},{}: expected 1 <= min <= max",
            resize_long_min,
            resize_long_max);
-  PM_CHECK(crop >= 1, "--crop {}: must be positive", crop);
+  PM_CHECK(crop >= 1, "AugmentOptions::crop {}: must be positive", crop);
   PM_CHECK(jitter.brightness >= 0 && jitter.contrast >= 0 && jitter.saturation >= 0 &&
                jitter.hue >= 0 && jitter.hue <= 0.5f,
-           "colour jitter strengths must be >= 0 and hue <= 0.5");
+           "AugmentOptions::jitter: strengths must be >= 0 and hue <= 0.5");
 }
 
 void normalize_image(const RgbImage& image, float* out) {

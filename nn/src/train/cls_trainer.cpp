@@ -7,18 +7,13 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <future>
-#include <map>
-#include <sstream>
 
 #include "pseudomask/core/common/error.h"
-#include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/nn/checkpoint/load.h"
 #include "pseudomask/nn/tensor.h"
+#include "pseudomask/nn/train/loop.h"
 #include "pseudomask/nn/train/sgd.h"
 
 namespace pm::nn {
@@ -26,7 +21,7 @@ namespace {
 
 /// The value of metadata "format" in our classifier checkpoints.
 constexpr const char* kFormatName = "pseudomask-classifier";
-/// Prefix of the momentum buffers in last.pth.
+/// Prefix of the momentum buffers in last.pth (the loop's default optimizer_prefix).
 constexpr const char* kMomentumPrefix = "momentum.";
 /// Stream ids of Rng::from, so data order and augmentation draw unrelated numbers.
 constexpr uint64_t kOrderStream = 1;
@@ -38,13 +33,11 @@ struct Batch {
   torch::Tensor targets;
 };
 
-/// Decodes and augments the samples of batch `b` of `epoch` on `workers` threads. Each sample
-/// draws from its own generator, seeded by (seed, epoch, position), so the batch does not depend
-/// on the thread count.
+/// Decodes and augments the samples of `plan` on `workers` threads. Each sample draws from its
+/// own generator, seeded by (seed, epoch, position), so the batch does not depend on the thread
+/// count.
 Batch make_batch(const std::vector<TrainSample>& samples,
-                 const std::vector<size_t>& order,
-                 int epoch,
-                 int64_t b,
+                 const BatchPlan& plan,
                  const TrainClsOptions& o) {
   const int bs = o.batch_size, crop = o.augment.crop, k = o.model.num_classes;
   Batch batch{torch::empty({bs, 3, crop, crop}), torch::zeros({bs, k})};
@@ -52,9 +45,11 @@ Batch make_batch(const std::vector<TrainSample>& samples,
   float* targets = batch.targets.data_ptr<float>();
   const size_t plane = static_cast<size_t>(3) * crop * crop;
   parallel_for(static_cast<size_t>(bs), o.workers, [&](size_t i) {
-    const size_t pos = static_cast<size_t>(b) * bs + i;
-    const TrainSample& s = samples[order[pos]];
-    Rng rng = Rng::from(o.seed, (kAugmentStream << 32) | static_cast<uint64_t>(epoch), pos);
+    const auto in_batch = static_cast<int64_t>(i);
+    const TrainSample& s = samples[plan.sample(in_batch)];
+    Rng rng = Rng::from(o.seed,
+                        (kAugmentStream << 32) | static_cast<uint64_t>(plan.epoch),
+                        plan.position(in_batch));
     augment_image(read_image(s.image_path), o.augment, rng, images + i * plane);
     for (int c : s.labels) {
       PM_CHECK(c >= 0 && c < k, "{}: class {} is outside 0..{}", s.id, c, k - 1);
@@ -77,21 +72,13 @@ std::vector<ParamGroup> param_groups(Classifier& model, double head_lr_mult) {
   return {backbone, head};
 }
 
-Checkpoint model_checkpoint(const Classifier& model,
-                            const TrainClsOptions& o,
-                            int64_t step,
-                            int64_t total) {
-  Checkpoint ckpt = state_dict_of(*model);
-  const ClassifierOptions& m = model->options();
-  ckpt.metadata = {{meta::kFormat, kFormatName},
-                   {meta::kArch, m.arch},
-                   {meta::kNumClasses, std::to_string(m.num_classes)},
-                   {meta::kImageSize, std::to_string(m.image_size)},
-                   {meta::kCrop, std::to_string(o.augment.crop)},
-                   {meta::kStep, std::to_string(step)},
-                   {meta::kTotalSteps, std::to_string(total)},
-                   {meta::kSeed, std::to_string(o.seed)}};
-  return ckpt;
+/// Every tensor of `groups` (for gradient clipping).
+std::vector<torch::Tensor> tensors_of(const std::vector<ParamGroup>& groups) {
+  std::vector<torch::Tensor> out;
+  for (const auto& g : groups)
+    for (const auto& [name, p] : g.params)
+      out.push_back(p);
+  return out;
 }
 
 const std::string& required_meta(const Checkpoint& c, const char* key, const std::string& path) {
@@ -103,46 +90,97 @@ const std::string& required_meta(const Checkpoint& c, const char* key, const std
   return *v;
 }
 
-int64_t meta_int(const Checkpoint& c, const char* key, const std::string& path) {
-  const std::string& v = required_meta(c, key, path);
-  try {
-    return std::stoll(v);
-  } catch (const std::exception&) {
-    PM_FAIL("{}: metadata '{}' is '{}', not an integer", path, key, v);
-  }
+std::string log_row(const StepLog& s) {
+  return fmt::format("{},{},{:.6f},{:.4f},{:.6g}", s.step, s.epoch, s.loss, s.accuracy, s.lr);
 }
 
-std::string log_line(const StepLog& s) {
-  return fmt::format("{},{},{:.6f},{:.4f},{:.6g}\n", s.step, s.epoch, s.loss, s.accuracy, s.lr);
-}
+/// The classifier and its multi-label soft-margin loss, as the training loop drives them.
+class ClsTask final : public TrainTask<Batch> {
+ public:
+  ClsTask(const std::vector<TrainSample>& samples,
+          const TrainClsOptions& o,
+          Classifier model,
+          int64_t total,
+          const torch::Device& device,
+          const StepCallback& on_step,
+          TrainClsResult& result)
+      : samples_(samples),
+        o_(o),
+        model_(std::move(model)),
+        groups_(param_groups(model_, o.head_lr_mult)),
+        trainable_(tensors_of(groups_)),
+        sgd_(groups_, {o.lr, o.momentum, o.weight_decay, o.poly_power, total}),
+        total_(total),
+        device_(device),
+        on_step_(on_step),
+        result_(result) {}
 
-/// The rows of an earlier train_log.csv before `step` (kept on resume).
-std::string earlier_log(const std::string& path, int64_t step) {
-  std::ifstream in(path);
-  std::string out, line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] < '0' || line[0] > '9')
-      continue;
-    if (std::stoll(line) < step)
-      out += line + "\n";
+  torch::nn::Module& module() override { return *model_; }
+  PolySgd& optimizer() override { return sgd_; }
+
+  std::vector<std::pair<std::string, std::string>> metadata() const override {
+    const ClassifierOptions& m = model_->options();
+    return {{meta::kFormat, kFormatName},
+            {meta::kArch, m.arch},
+            {meta::kNumClasses, std::to_string(m.num_classes)},
+            {meta::kImageSize, std::to_string(m.image_size)},
+            {meta::kCrop, std::to_string(o_.augment.crop)},
+            {meta::kSeed, std::to_string(o_.seed)}};
   }
-  return out;
-}
+
+  Batch load_batch(const BatchPlan& plan) const override { return make_batch(samples_, plan, o_); }
+
+  std::string train_step(Batch& batch, const BatchPlan& plan) override {
+    const torch::Tensor x = batch.images.to(device_), y = batch.targets.to(device_);
+    const torch::Tensor logits = model_->forward(x);
+    const torch::Tensor loss = torch::nn::functional::multilabel_soft_margin_loss(logits, y);
+    sgd_.zero_grad();
+    loss.backward();
+    if (o_.clip_grad > 0)
+      torch::nn::utils::clip_grad_norm_(trainable_, o_.clip_grad);
+    StepLog s;
+    s.step = plan.step;
+    s.epoch = plan.epoch;
+    s.lr = sgd_.step(plan.step);
+    s.loss = loss.item<double>();
+    s.accuracy =
+        ((logits.detach() > 0).to(torch::kFloat32) == y).to(torch::kFloat32).mean().item<double>();
+    result_.steps.push_back(s);
+    if (on_step_)
+      on_step_(s, total_);
+    return log_row(s);
+  }
+
+ private:
+  const std::vector<TrainSample>& samples_;
+  const TrainClsOptions& o_;
+  Classifier model_;
+  std::vector<ParamGroup> groups_;
+  std::vector<torch::Tensor> trainable_;
+  PolySgd sgd_;
+  int64_t total_;
+  torch::Device device_;
+  const StepCallback& on_step_;
+  TrainClsResult& result_;
+};
 
 }  // namespace
 
 void TrainClsOptions::validate() const {
   model.validate();
   augment.validate();
-  PM_CHECK(!out_dir.empty(), "--out: an output folder is required");
-  PM_CHECK(epochs >= 1, "--epochs {}: must be positive", epochs);
-  PM_CHECK(batch_size >= 1, "--batch-size {}: must be positive", batch_size);
-  PM_CHECK(head_lr_mult > 0, "--head-lr-mult {}: must be positive", head_lr_mult);
-  PM_CHECK(clip_grad >= 0, "--clip-grad {}: must be >= 0", clip_grad);
-  PM_CHECK(workers >= 0 && threads >= 0, "--workers and --threads must be >= 0");
-  PM_CHECK(stop_after >= 0, "--stop-after {}: must be >= 0", stop_after);
+  PM_CHECK(!out_dir.empty(), "TrainClsOptions::out_dir: an output folder is required");
+  PM_CHECK(epochs >= 1, "TrainClsOptions::epochs {}: must be positive", epochs);
+  PM_CHECK(batch_size >= 1, "TrainClsOptions::batch_size {}: must be positive", batch_size);
+  PM_CHECK(head_lr_mult > 0, "TrainClsOptions::head_lr_mult {}: must be positive", head_lr_mult);
+  PM_CHECK(clip_grad >= 0, "TrainClsOptions::clip_grad {}: must be >= 0", clip_grad);
+  PM_CHECK(workers >= 0 && threads >= 0,
+           "TrainClsOptions::workers/threads {}/{}: must be >= 0",
+           workers,
+           threads);
+  PM_CHECK(stop_after >= 0, "TrainClsOptions::stop_after {}: must be >= 0", stop_after);
   PM_CHECK(!model.is_vit() || augment.crop % 16 == 0,
-           "--crop {}: a ViT needs a multiple of its patch size 16",
+           "TrainClsOptions::augment.crop {}: a ViT needs a multiple of its patch size 16",
            augment.crop);
 }
 
@@ -166,101 +204,18 @@ TrainClsResult train_classifier(const std::vector<TrainSample>& samples,
     model->load_pretrained(read_checkpoint(o.pretrained), o.pretrained);
     model->freeze_stem();
   }
-
-  const auto steps_per_epoch = static_cast<int64_t>(samples.size()) / o.batch_size;
-  const int64_t total = steps_per_epoch * o.epochs;
-  std::vector<ParamGroup> groups = param_groups(model, o.head_lr_mult);
-  std::vector<torch::Tensor> trainable;
-  for (const auto& g : groups)
-    for (const auto& [name, p] : g.params)
-      trainable.push_back(p);
-  PolySgd sgd(groups, {o.lr, o.momentum, o.weight_decay, o.poly_power, total});
-
-  const std::string last_path = o.out_dir + "/last.pth";
-  TrainClsResult result;
-  result.total_steps = total;
-  result.log_path = o.out_dir + "/train_log.csv";
-  std::string log = "step,epoch,loss,accuracy,lr\n";
-  if (o.resume && std::filesystem::exists(last_path)) {
-    const Checkpoint ckpt = read_checkpoint(last_path);
-    PM_CHECK(required_meta(ckpt, meta::kArch, last_path) == mo.arch,
-             "{}: trained as {}, but --arch is {}",
-             last_path,
-             required_meta(ckpt, meta::kArch, last_path),
-             mo.arch);
-    PM_CHECK(meta_int(ckpt, meta::kTotalSteps, last_path) == total,
-             "{}: its schedule has {} steps, these options give {} (same dataset, --epochs and "
-             "--batch-size needed to resume)",
-             last_path,
-             meta_int(ckpt, meta::kTotalSteps, last_path),
-             total);
-    LoadRules rules;
-    rules.ignore_prefixes = {kMomentumPrefix};
-    load_state_dict(*model, ckpt, rules, last_path);
-    sgd.load_state(ckpt, kMomentumPrefix, last_path);
-    result.start_step = meta_int(ckpt, meta::kStep, last_path);
-    log += earlier_log(result.log_path, result.start_step);
-  }
   model->to(device);
   model->train();
 
-  auto save_last = [&](int64_t step) {
-    Checkpoint ckpt = model_checkpoint(model, o, step, total);
-    sgd.save_state(ckpt, kMomentumPrefix);
-    write_checkpoint(last_path, ckpt);
-    write_file_atomic(result.log_path, log);
-  };
-
-  const int64_t end = o.stop_after > 0 ? std::min(total, o.stop_after) : total;
-  std::vector<size_t> order;
-  int order_epoch = -1;
-  std::future<Batch> next;
-  auto launch = [&](int64_t step) {
-    const int epoch = static_cast<int>(step / steps_per_epoch);
-    if (epoch != order_epoch) {
-      order = epoch_order(samples.size(), o.seed, kOrderStream, epoch);
-      order_epoch = epoch;
-    }
-    const std::vector<size_t> batch_order = order;
-    next =
-        std::async(std::launch::async, [&samples, &o, batch_order, epoch, step, steps_per_epoch] {
-          return make_batch(samples, batch_order, epoch, step % steps_per_epoch, o);
-        });
-  };
-  if (result.start_step < end)
-    launch(result.start_step);
-  for (int64_t step = result.start_step; step < end; ++step) {
-    Batch batch = next.get();
-    if (step + 1 < end)
-      launch(step + 1);  // prepared while this step runs
-    const torch::Tensor x = batch.images.to(device), y = batch.targets.to(device);
-    const torch::Tensor logits = model->forward(x);
-    const torch::Tensor loss = torch::nn::functional::multilabel_soft_margin_loss(logits, y);
-    sgd.zero_grad();
-    loss.backward();
-    if (o.clip_grad > 0)
-      torch::nn::utils::clip_grad_norm_(trainable, o.clip_grad);
-    StepLog s;
-    s.step = step;
-    s.epoch = static_cast<int>(step / steps_per_epoch);
-    s.lr = sgd.step(step);
-    s.loss = loss.item<double>();
-    s.accuracy =
-        ((logits.detach() > 0).to(torch::kFloat32) == y).to(torch::kFloat32).mean().item<double>();
-    result.steps.push_back(s);
-    log += log_line(s);
-    if (on_step)
-      on_step(s, total);
-    if ((step + 1) % steps_per_epoch == 0 || step + 1 == end)
-      save_last(step + 1);
-  }
-  if (result.start_step >= end)
-    write_file_atomic(result.log_path, log);
-  if (end == total) {
-    result.finished = true;
-    result.model_path = o.out_dir + "/model.pth";
-    write_checkpoint(result.model_path, model_checkpoint(model, o, total, total));
-  }
+  const int64_t total = static_cast<int64_t>(samples.size()) / o.batch_size * o.epochs;
+  TrainClsResult result;
+  ClsTask task(samples, o, model, total, device, on_step, result);
+  LoopOptions loop = loop_options_of(o, samples.size(), total);
+  loop.log_header = "step,epoch,loss,accuracy,lr";
+  loop.resume_must_match = {meta::kArch};
+  loop.optimizer_prefix = kMomentumPrefix;
+  loop.order_stream = kOrderStream;
+  record_loop_result(run_training(loop, task), result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
@@ -274,8 +229,8 @@ Classifier load_classifier(const std::string& path, const std::string& device) {
            kFormatName);
   ClassifierOptions o;
   o.arch = required_meta(ckpt, meta::kArch, path);
-  o.num_classes = static_cast<int>(meta_int(ckpt, meta::kNumClasses, path));
-  o.image_size = static_cast<int>(meta_int(ckpt, meta::kImageSize, path));
+  o.num_classes = static_cast<int>(metadata_int(ckpt, meta::kNumClasses, path));
+  o.image_size = static_cast<int>(metadata_int(ckpt, meta::kImageSize, path));
   Classifier model(o);
   LoadRules rules;
   rules.ignore_prefixes = {kMomentumPrefix};

@@ -17,11 +17,13 @@ PolySgd::PolySgd(std::vector<ParamGroup> groups, const SgdOptions& options)
     : groups_(std::move(groups)), options_(options) {
   PM_CHECK(
       options_.total_steps >= 1, "SGD: total steps must be positive, got {}", options_.total_steps);
-  PM_CHECK(options_.lr > 0, "--lr {}: must be positive", options_.lr);
+  PM_CHECK(options_.lr > 0, "SgdOptions::lr {}: must be positive", options_.lr);
   PM_CHECK(options_.momentum >= 0 && options_.momentum < 1,
-           "--momentum {}: must be in [0, 1)",
+           "SgdOptions::momentum {}: must be in [0, 1)",
            options_.momentum);
-  PM_CHECK(options_.weight_decay >= 0, "--weight-decay {}: must be >= 0", options_.weight_decay);
+  PM_CHECK(options_.weight_decay >= 0,
+           "SgdOptions::weight_decay {}: must be >= 0",
+           options_.weight_decay);
   for (const auto& g : groups_)
     buffers_.emplace_back(g.params.size());
 }
@@ -102,7 +104,7 @@ void PolySgd::load_state(const Checkpoint& ckpt,
 torch::Device start_training(
     size_t samples, int batch_size, int threads, const std::string& device, uint64_t seed) {
   PM_CHECK(samples >= static_cast<size_t>(batch_size),
-           "--batch-size {}: the training set has only {} images",
+           "batch_size {}: the training set has only {} images",
            batch_size,
            samples);
   if (threads > 0)

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 // ORANDNet: the FCN-8s geometry (output size, bilinear init, crop offsets and the official
-// height-only quirk), the VGG16 import, the two losses, training, resume and inference.
+// height-only quirk), the VGG16 import, training, resume and inference (the losses are in
+// tests/losses).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/orandnet/fcn8s.h"
@@ -151,34 +154,6 @@ TEST(OrandFcn8s, Vgg16ImportOfTheWrongWidthFailsNamingTheFile) {
       {"unknown width 'huge'"});
 }
 
-TEST(OrandLoss, OfficialLossIsExactlyZeroForOneClassImages) {
-  const torch::Tensor logits = torch::randn({1, 1, 5, 6}, torch::requires_grad());
-  const torch::Tensor target = torch::rand({1, 1, 5, 6});
-  const torch::Tensor loss = official_soft_ce_loss(logits, target);
-  EXPECT_EQ(loss.item<float>(), 0.0f);
-  loss.backward();
-  EXPECT_EQ(logits.grad().abs().max().item<float>(), 0.0f);
-  // The default loss does learn from it.
-  EXPECT_GT(bce_and_loss(logits, target).item<float>(), 0.1f);
-}
-
-TEST(OrandLoss, HandComputedValues) {
-  // One pixel, two classes: softmax(0, ln 3) = (1/4, 3/4); target (1, 0.5) (not normalised).
-  const torch::Tensor logits = torch::tensor({0.0f, std::log(3.0f)}).view({1, 2, 1, 1});
-  const torch::Tensor target = torch::tensor({1.0f, 0.5f}).view({1, 2, 1, 1});
-  EXPECT_NEAR(official_soft_ce_loss(logits, target).item<float>(),
-              -(std::log(0.25) + 0.5 * std::log(0.75)),
-              1e-6);
-  // BCE: logit 0 against 1 → ln 2; logit ln 3 (p = 3/4) against 0.5 → −(ln .75 + ln .25)/2.
-  EXPECT_NEAR(bce_and_loss(logits, target).item<float>(),
-              (std::log(2.0) - 0.5 * (std::log(0.75) + std::log(0.25))) / 2,
-              1e-6);
-  // Targets above 1 (the official 0.15 shift) are clamped to 1.
-  EXPECT_NEAR(bce_and_loss(logits, target * 1.15).item<float>(),
-              (std::log(2.0) - (0.575 * std::log(0.75) + 0.425 * std::log(0.25))) / 2,
-              1e-5);
-}
-
 /// A toy image: OR is a wide blob, AND its centre.
 OrandPair toy_pair(int classes) {
   OrandPair p;
@@ -194,13 +169,13 @@ OrandPair toy_pair(int classes) {
   return p;
 }
 
-OrandTrainOptions toy_options(const std::string& path) {
+OrandTrainOptions toy_options(const std::string& out_dir) {
   OrandTrainOptions o;
   o.net.width = "tiny";
   o.iterations = 24;
   o.lr = 0.05;
   o.momentum = 0.9;
-  o.model_path = path;
+  o.out_dir = out_dir;
   return o;
 }
 
@@ -208,7 +183,7 @@ TEST(OrandTrain, AFewStepsReduceTheLoss) {
   const test::TempDir dir("orand");
   std::vector<double> losses;
   const auto r = train_orandnet(
-      toy_options(dir / "m.pth"),
+      toy_options(dir / "m"),
       {"a", "b"},
       [](const std::string& id) { return toy_pair(id == "a" ? 1 : 2); },
       [&](const OrandStep& s) { losses.push_back(s.loss); });
@@ -220,7 +195,7 @@ TEST(OrandTrain, AFewStepsReduceTheLoss) {
 
 TEST(OrandTrain, OfficialLossGivesNoGradientOnOneClassImages) {
   const test::TempDir dir("orand");
-  OrandTrainOptions o = toy_options(dir / "m.pth");
+  OrandTrainOptions o = toy_options(dir / "m");
   o.loss = OrandLoss::kOfficial;
   o.iterations = 3;
   const auto r = train_orandnet(o, {"a"}, [](const std::string&) { return toy_pair(1); });
@@ -229,27 +204,44 @@ TEST(OrandTrain, OfficialLossGivesNoGradientOnOneClassImages) {
 }
 
 TEST(OrandTrain, ResumeContinuesExactly) {
+  // The same check as the classifier's: a run stopped mid-epoch and resumed from last.pth gives
+  // the losses and weights of an uninterrupted one, bit for bit.
   const test::TempDir dir("orand");
   auto load = [](const std::string& id) { return toy_pair(id == "a" ? 1 : 2); };
-  OrandTrainOptions full = toy_options(dir / "full.pth");
+  std::vector<double> whole, joined;
+  auto record = [](std::vector<double>& to) {
+    return [&to](const OrandStep& s) { to.push_back(s.loss); };
+  };
+  OrandTrainOptions full = toy_options(dir / "full");
   full.iterations = 4;
-  train_orandnet(full, {"a", "b", "c"}, load);
-  OrandTrainOptions part = toy_options(dir / "part.pth");
+  train_orandnet(full, {"a", "b", "c"}, load, record(whole));
+  OrandTrainOptions part = toy_options(dir / "part");
   part.iterations = 4;
-  part.stop_at = 2;
-  EXPECT_EQ(train_orandnet(part, {"a", "b", "c"}, load).steps, 2);
-  EXPECT_EQ(load_orand_model(dir / "part.pth", torch::kCPU).step, 2);
-  part.stop_at = 0;
+  part.stop_after = 2;
+  const auto first = train_orandnet(part, {"a", "b", "c"}, load, record(joined));
+  EXPECT_EQ(first.steps, 2);
+  EXPECT_FALSE(first.finished);
+  EXPECT_FALSE(std::filesystem::exists(dir / "part/model.pth"));
+  EXPECT_EQ(load_orand_model(dir / "part/last.pth", torch::kCPU).step, 2);
+  part.stop_after = 0;
   part.resume = true;
-  const auto r = train_orandnet(part, {"a", "b", "c"}, load);
+  const auto r = train_orandnet(part, {"a", "b", "c"}, load, record(joined));
   EXPECT_EQ(r.start_step, 2);
   EXPECT_EQ(r.steps, 2);
-  const OrandModel a = load_orand_model(dir / "full.pth", torch::kCPU);
-  const OrandModel b = load_orand_model(dir / "part.pth", torch::kCPU);
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(joined, whole);
+  const OrandModel a = load_orand_model(dir / "full/model.pth", torch::kCPU);
+  const OrandModel b = load_orand_model(dir / "part/model.pth", torch::kCPU);
   EXPECT_EQ(b.step, 4);
   const auto pa = a.net->named_parameters(), pb = b.net->named_parameters();
   for (const auto& p : pa)
-    EXPECT_TRUE(torch::allclose(p.value(), pb[p.key()], 1e-6, 1e-7)) << p.key();
+    EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  // The log holds every step once, the resumed ones after the first run's.
+  std::ifstream log(dir / "part/train_log.csv");
+  int lines = 0;
+  for (std::string line; std::getline(log, line);)
+    ++lines;
+  EXPECT_EQ(lines, 1 + 4);
 }
 
 TEST(OrandInfer, RefinedCamIsNonNegativeWithClassMaxNearOne) {
@@ -287,11 +279,11 @@ TEST(OrandInfer, ATrainedModelMapsTheOrToItsAnd) {
   // the rest of the OR: the refined CAM is the learned AND, not a flat map. (With torch's
   // default init instead of torchvision's He init, the output did not depend on the input.)
   const test::TempDir dir("orand");
-  OrandTrainOptions o = toy_options(dir / "m.pth");
+  OrandTrainOptions o = toy_options(dir / "m");
   o.iterations = 200;
   o.lr = 0.03;
   train_orandnet(o, {"a"}, [](const std::string&) { return nested_squares(); });
-  OrandModel m = load_orand_model(dir / "m.pth", torch::kCPU);
+  OrandModel m = load_orand_model(dir / "m/model.pth", torch::kCPU);
   const OrandPair p = nested_squares();
   const torch::Tensor y = to_tensor(refine_cam(m.net, p.or_map, m.loss, torch::kCPU))[0];
   const float inside = y.slice(0, 17, 23).slice(1, 17, 23).mean().item<float>();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Segmentation models, loss, scale scheduling, training and prediction (issue 8).
+// Segmentation models, scale scheduling, training and prediction (issue 8; the loss is in
+// tests/losses).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,8 +11,8 @@
 #include "pseudomask/core/urn/urn_png.h"
 #include "pseudomask/nn/checkpoint/load.h"
 #include "pseudomask/nn/heads/classifier.h"
+#include "pseudomask/nn/losses/seg_loss.h"
 #include "pseudomask/nn/seg/scale_schedule.h"
-#include "pseudomask/nn/seg/seg_loss.h"
 #include "pseudomask/nn/seg/seg_model.h"
 #include "pseudomask/nn/seg/seg_predict.h"
 #include "pseudomask/nn/seg/seg_trainer.h"
@@ -36,11 +37,14 @@ TEST(ScaleSchedule, ParsesCumulativeBoundaries) {
 }
 
 TEST(ScaleSchedule, BadSpecsNameTheProblem) {
-  test::expect_error([] { parse_scale_schedule("8-2"); }, {"--scale-schedule", "FACTOR:EPOCH"});
-  test::expect_error([] { parse_scale_schedule("8:x"); }, {"--scale-schedule", "'x'"});
+  test::expect_error([] { parse_scale_schedule("8-2"); },
+                     {"TrainSegOptions::scale_schedule", "FACTOR:EPOCH"});
+  test::expect_error([] { parse_scale_schedule("8:x"); },
+                     {"TrainSegOptions::scale_schedule", "'x'"});
   test::expect_error([] { parse_scale_schedule("0:2"); }, {"factor 0", ">= 1"});
   test::expect_error([] { parse_scale_schedule("8:4,4:4"); }, {"epoch 4", "increase"});
-  test::expect_error([] { parse_label_downsample("mode"); }, {"--label-downsample", "mode"});
+  test::expect_error([] { parse_label_downsample("mode"); },
+                     {"TrainSegOptions::label_downsample", "mode"});
 }
 
 LabelMap pattern_labels() {
@@ -77,47 +81,6 @@ TEST(ScaleSchedule, DownsamplingNeverInventsLabels) {
   }
   EXPECT_EQ(downsampled_side(5, 8), 1);
   EXPECT_EQ(downsampled_side(500, 8), 63);
-}
-
-// ---- loss --------------------------------------------------------------------------------
-
-TEST(SegLoss, WeightedCrossEntropyHandComputed) {
-  // One image, 2 classes, 1x3 pixels. Logits (0, 0) → ℓ = ln 2 for either label;
-  // (ln 3, 0) with label 1 → ℓ = ln 4.
-  const torch::Tensor logits =
-      torch::tensor({0.0f, 0.0f, std::log(3.0f), 0.0f, 0.0f, 0.0f}).view({1, 2, 1, 3});
-  const torch::Tensor labels = torch::tensor({0L, 255L, 1L}, torch::kInt64).view({1, 1, 3});
-  const torch::Tensor weights = torch::tensor({0.5f, 1.0f, 0.05f}).view({1, 1, 3});
-  const double ln2 = std::log(2.0), ln4 = std::log(4.0);
-  // ℓ = (ln 2, 0 (ignored), ln 4): pixel 0 has logits (0, 0)... class 1 pixel 2 has (ln3, 0).
-  SegLossOptions o;
-  const double official = seg_head_loss(logits, labels, weights, o).item<double>();
-  EXPECT_NEAR(official, (0.5 * ln2 + 0.05 * ln4) / 3.0, 1e-6);  // mean over all 3 pixels
-  o.normalize_by_weight = true;
-  const double normalised = seg_head_loss(logits, labels, weights, o).item<double>();
-  EXPECT_NEAR(normalised, (0.5 * ln2 + 0.05 * ln4) / 0.55, 1e-6);  // ignored weight excluded
-  // No weights: normalised = torch's ignore_index mean over the 2 valid pixels.
-  EXPECT_NEAR(
-      seg_head_loss(logits, labels, torch::Tensor(), o).item<double>(), (ln2 + ln4) / 2.0, 1e-6);
-}
-
-TEST(SegLoss, PretendedUnderfittingClampsOnlyBelowBeta) {
-  const torch::Tensor l = torch::tensor({0.1f, 0.2f, 1.2f});          // mean 0.5
-  EXPECT_TRUE(torch::equal(pretended_underfitting(l, 0.5, 0.3), l));  // mean not < β
-  const torch::Tensor c = pretended_underfitting(l, 0.6, 0.3);
-  EXPECT_FLOAT_EQ(c[2].item<float>(), 0.3f);
-  EXPECT_FLOAT_EQ(c[0].item<float>(), 0.1f);
-  // The clamped pixel gets no gradient.
-  torch::Tensor x = torch::tensor({0.1f, 0.2f, 1.2f}, torch::requires_grad());
-  pretended_underfitting(x, 0.6, 0.3).sum().backward();
-  EXPECT_FLOAT_EQ(x.grad()[2].item<float>(), 0.0f);
-  EXPECT_FLOAT_EQ(x.grad()[0].item<float>(), 1.0f);
-}
-
-TEST(SegLoss, UpsamplesLogitsToLabels) {
-  const torch::Tensor logits = torch::zeros({2, 3, 2, 2});
-  const torch::Tensor labels = torch::zeros({2, 16, 16}, torch::kInt64);
-  EXPECT_NEAR(seg_head_loss(logits, labels, {}, {}).item<double>(), std::log(3.0), 1e-6);
 }
 
 // ---- models ------------------------------------------------------------------------------
@@ -179,7 +142,7 @@ TEST(SegModel, BackboneNamesMatchTorchvision) {
       [] {
         SegModel bad(SegModelOptions{"deeplabv3-tiny", 21, false});
       },
-      {"--arch", "deeplabv3-tiny"});
+      {"SegModelOptions::arch", "deeplabv3-tiny"});
 }
 
 TEST(SegModel, BackboneLoadsFromAStageOneClassifierCheckpoint) {

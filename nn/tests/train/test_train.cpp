@@ -138,10 +138,14 @@ TEST(TrainCls, BadOptionsAndDataGiveOneLineErrors) {
   auto samples = test::tiny_samples(dir / "images", 4);
   TrainClsOptions o = tiny_options(dir / "out");
   o.batch_size = 8;
-  test::expect_error([&] { train_classifier(samples, o); }, {"--batch-size 8", "only 4 images"});
+  test::expect_error([&] { train_classifier(samples, o); }, {"batch_size 8", "only 4 images"});
+  o = tiny_options(dir / "out");
+  o.epochs = 0;  // the field, not the flag: the CLI names its flags
+  test::expect_error([&] { train_classifier(samples, o); }, {"TrainClsOptions::epochs 0"});
   o = tiny_options(dir / "out");
   o.model.arch = "resnet18";
-  test::expect_error([&] { train_classifier(samples, o); }, {"--arch resnet18", "unknown"});
+  test::expect_error([&] { train_classifier(samples, o); },
+                     {"ClassifierOptions::arch resnet18", "unknown"});
   o = tiny_options(dir / "out");
   samples[2].labels = {5};
   test::expect_error([&] { train_classifier(samples, o); }, {"img2", "class 5", "0..2"});

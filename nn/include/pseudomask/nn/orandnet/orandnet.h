@@ -13,32 +13,10 @@
 #include <vector>
 
 #include "pseudomask/core/cam/cam_file.h"
+#include "pseudomask/nn/losses/orand_loss.h"
 #include "pseudomask/nn/orandnet/fcn8s.h"
 
 namespace pm::nn {
-
-/// The training loss.
-enum class OrandLoss {
-  /// Per-pixel binary cross-entropy of each class's logit against its AND map (clamped to
-  /// [0, 1]): learns from every image, single-class ones included. Refined CAM = sigmoid.
-  kBce,
-  /// The official code's F.cross_entropy with probability targets over the image's foreground
-  /// classes: −(1/HW) Σ_p Σ_c AND_c log softmax_c(logits). Exactly 0 for one-class images.
-  /// Refined CAM = ReLU.
-  kOfficial,
-};
-
-/// "bce" or "official" → the loss; throws pm::Error naming the value.
-OrandLoss parse_orand_loss(const std::string& name);
-/// The loss's name as parse_orand_loss reads it.
-const char* orand_loss_name(OrandLoss loss);
-
-/// The official loss (module/encdec_train.py): logits and target (1, C, H, W).
-torch::Tensor official_soft_ce_loss(const torch::Tensor& logits, const torch::Tensor& target);
-/// The default loss: mean per-pixel BCE-with-logits against clamp(target, 0, 1).
-torch::Tensor bce_and_loss(const torch::Tensor& logits, const torch::Tensor& target);
-/// The loss `loss` names.
-torch::Tensor orand_loss(OrandLoss loss, const torch::Tensor& logits, const torch::Tensor& target);
 
 /// One training image: OR and AND of its classes at full resolution, (K, H, W) float32.
 struct OrandPair {
@@ -77,10 +55,14 @@ struct OrandTrainOptions {
   uint64_t seed = 0;
   std::string device = "cpu";
   std::string init_checkpoint;  ///< torchvision vgg16 .pth, or "" for random initialisation
-  std::string model_path;       ///< where the model (and the resume state) is written
-  int64_t save_every = 0;       ///< also save every N steps (0: only at the end)
-  bool resume = false;          ///< continue from model_path if it exists
-  int64_t stop_at = 0;  ///< stop (and save) after this step, 0 = at `iterations` (interruptions)
+  /// model.pth (the model), last.pth (the model and SGD state, to resume) and train_log.csv go
+  /// here.
+  std::string out_dir;
+  int64_t save_every = 0;  ///< also write last.pth every N steps (0: only at the end)
+  bool resume = false;     ///< continue from <out_dir>/last.pth if it exists
+  /// Stop after this many steps in all, writing last.pth (0 = at `iterations`); the schedule is
+  /// kept, so a later resume continues exactly.
+  int64_t stop_after = 0;
 };
 
 /// Per-step report.
@@ -99,12 +81,17 @@ struct OrandTrainResult {
   int64_t zero_gradient_steps = 0;
   double first_loss = 0, last_loss = 0, mean_loss = 0;
   std::string init_report;  ///< the ImageNet load summary, if any
+  bool finished = false;    ///< ran to `iterations` (model.pth written)
+  std::string model_path;   ///< <out_dir>/model.pth when finished
+  std::string log_path;     ///< <out_dir>/train_log.csv
 };
 
-/// Trains on `ids` (each loaded by `load`), one image per step in a per-epoch shuffled order
-/// seeded by options.seed, dropout reseeded per step (so a resumed run continues exactly).
-/// Writes options.model_path (a torch.save .pth with metadata and SGD state) at the end and every
-/// save_every steps.
+/// Trains on `ids` (each loaded by `load`, on the training loop's loader thread), one image per
+/// step in a per-epoch shuffled order seeded by options.seed, dropout reseeded per step (so a
+/// resumed run continues exactly). Writes <out_dir>/last.pth (weights, metadata and SGD state)
+/// every save_every steps and when stopping, <out_dir>/model.pth at the end and
+/// <out_dir>/train_log.csv. A resume may extend `iterations` (the poly schedule then follows
+/// the new length).
 OrandTrainResult train_orandnet(const OrandTrainOptions& options,
                                 const std::vector<std::string>& ids,
                                 const std::function<OrandPair(const std::string&)>& load,

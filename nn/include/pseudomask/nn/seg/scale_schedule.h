@@ -19,10 +19,10 @@ struct ScaleStage {
 };
 
 /// Parses "8:2,4:4,2:6" (factor 8 until epoch 2, 4 until epoch 4, 2 until epoch 6, then full
-/// size); "" gives an empty schedule (always full size). Throws pm::Error naming `flag` when an
+/// size); "" gives an empty schedule (always full size). Throws pm::Error naming `field` when an
 /// entry is not FACTOR:EPOCH, a factor is < 1, or the epochs do not strictly increase.
-std::vector<ScaleStage> parse_scale_schedule(const std::string& spec,
-                                             const std::string& flag = "--scale-schedule");
+std::vector<ScaleStage> parse_scale_schedule(
+    const std::string& spec, const std::string& field = "TrainSegOptions::scale_schedule");
 
 /// The downsample factor at 0-based `epoch` (1 after the last stage).
 int scale_factor_at(const std::vector<ScaleStage>& schedule, int epoch);
@@ -33,9 +33,9 @@ enum class LabelDownsample {
   kMajority,  ///< the most frequent non-ignore label of the block (lowest wins ties; all 255 → 255)
 };
 
-/// Parses "nearest" or "majority"; throws naming `flag` otherwise.
-LabelDownsample parse_label_downsample(const std::string& name,
-                                       const std::string& flag = "--label-downsample");
+/// Parses "nearest" or "majority"; throws naming `field` otherwise.
+LabelDownsample parse_label_downsample(
+    const std::string& name, const std::string& field = "TrainSegOptions::label_downsample");
 
 /// The side of a downsampled extent: round(side / factor), at least 1.
 int downsampled_side(int side, int factor);

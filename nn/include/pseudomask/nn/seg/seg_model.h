@@ -30,7 +30,7 @@ struct SegModelOptions {
   bool frozen_bn = false;
   /// Every supported architecture name.
   static std::vector<std::string> archs();
-  /// Throws pm::Error naming --arch / --num-classes.
+  /// Throws pm::Error naming SegModelOptions::arch / num_classes.
   void validate() const;
   std::string head() const;      ///< "deeplab-largefov", "deeplabv2" or "pspnet"
   std::string backbone() const;  ///< "resnet50", "resnet101" or "tiny"

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "pseudomask/nn/losses/seg_loss.h"
 #include "pseudomask/nn/seg/seg_augment.h"
-#include "pseudomask/nn/seg/seg_loss.h"
 #include "pseudomask/nn/seg/seg_model.h"
 
 namespace pm::nn {
@@ -69,7 +69,7 @@ struct TrainSegOptions {
   std::string device = "cpu";
   bool resume = false;     ///< continue from <out_dir>/last.pth
   int64_t stop_after = 0;  ///< stop after this many steps in all (0 = whole schedule)
-  /// Throws pm::Error naming the offending option.
+  /// Throws pm::Error naming the offending field (e.g. "TrainSegOptions::batch_size").
   void validate() const;
 };
 

@@ -51,7 +51,7 @@ struct TrainClsOptions {
   /// Stop after this many steps in all (0 = run the whole schedule), saving last.pth; the
   /// schedule still spans `epochs`, so a later --resume continues exactly.
   int64_t stop_after = 0;
-  /// Throws pm::Error naming the offending option.
+  /// Throws pm::Error naming the offending field (e.g. "TrainClsOptions::epochs").
   void validate() const;
 };
 

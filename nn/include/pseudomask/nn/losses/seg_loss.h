@@ -20,7 +20,7 @@ struct SegLossOptions {
   double pus_k = 0;
   /// Weight of the auxiliary head's loss (PSPNet; URN: 0.4).
   double aux_weight = 0.4;
-  /// Throws pm::Error naming the offending flag.
+  /// Throws pm::Error naming the offending field (SegLossOptions::pus_k, ...).
   void validate() const;
 };
 

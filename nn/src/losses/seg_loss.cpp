@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "pseudomask/nn/seg/seg_loss.h"
+#include "pseudomask/nn/losses/seg_loss.h"
 
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/functional/upsampling.h>
@@ -11,9 +11,12 @@ namespace pm::nn {
 namespace F = torch::nn::functional;
 
 void SegLossOptions::validate() const {
-  PM_CHECK(pus_beta >= 0, "--pus-beta {}: must be >= 0", pus_beta);
-  PM_CHECK(pus_beta == 0 || pus_k > 0, "--pus-k {}: must be > 0 with --pus-beta", pus_k);
-  PM_CHECK(aux_weight >= 0, "--aux-weight {}: must be >= 0", aux_weight);
+  PM_CHECK(pus_beta >= 0, "SegLossOptions::pus_beta {}: must be >= 0", pus_beta);
+  PM_CHECK(pus_beta == 0 || pus_k > 0,
+           "SegLossOptions::pus_k {}: must be > 0 with SegLossOptions::pus_beta {}",
+           pus_k,
+           pus_beta);
+  PM_CHECK(aux_weight >= 0, "SegLossOptions::aux_weight {}: must be >= 0", aux_weight);
 }
 
 torch::Tensor pixel_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels) {
