@@ -13,7 +13,7 @@
 #include <map>
 
 #include "pseudomask/core/common/files.h"
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/tensor.h"
 #include "pseudomask/nn/train/loop.h"
 #include "support/expect_error.h"

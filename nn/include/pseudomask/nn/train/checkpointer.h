@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/train/sgd.h"
 
 namespace pm::nn {

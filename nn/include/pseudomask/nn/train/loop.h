@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "pseudomask/core/io/checkpoint.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/train/checkpointer.h"
 #include "pseudomask/nn/train/sgd.h"
 
