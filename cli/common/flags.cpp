@@ -13,8 +13,8 @@
 namespace pm::cli {
 namespace {
 
-/// The option fields core names in its errors and the flags that set them.
-const std::pair<const char*, const char*> kFlagOfField[] = {
+/// The option fields core names in its errors and the flags that set them, for every command.
+const FlagNames kFlagOfField = {
     {"SynthOptions::size", "--size"},
     {"SynthOptions::train", "--train"},
     {"SynthOptions::val", "--val"},
@@ -25,14 +25,17 @@ const std::pair<const char*, const char*> kFlagOfField[] = {
 
 }  // namespace
 
-std::string with_flag_names(const std::string& message) {
-  std::string out = message;
-  for (const auto& [field, flag] : kFlagOfField) {
-    const std::string from(field), to(flag);
-    for (size_t at = out.find(from); at != std::string::npos; at = out.find(from, at + to.size()))
-      out.replace(at, from.size(), to);
+std::string name_flags(std::string message, const FlagNames& names) {
+  for (const auto& [field, flag] : names) {
+    for (size_t at = message.find(field); at != std::string::npos;
+         at = message.find(field, at + flag.size()))
+      message.replace(at, field.size(), flag);
   }
-  return out;
+  return message;
+}
+
+std::string with_flag_names(const std::string& message) {
+  return name_flags(message, kFlagOfField);
 }
 
 ShardSpec parse_shard(const std::string& spec) {

@@ -2,12 +2,31 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/datasets/dataset.h"
 
 namespace pm::cli {
+
+/// (option field as an error names it, the flag that sets it), the longer fields first.
+using FlagNames = std::vector<std::pair<std::string, std::string>>;
+
+/// `message` with every field of `names` replaced by its flag.
+std::string name_flags(std::string message, const FlagNames& names);
+
+/// Runs `run` (a command's body); a pm::Error it throws is rethrown naming the flags of `names`
+/// (a command's own table, e.g. a trainer's options) instead of their fields.
+template <typename Run>
+int run_naming_flags(const FlagNames& names, Run&& run) {
+  try {
+    return run();
+  } catch (const Error& e) {
+    throw Error(name_flags(e.what(), names));
+  }
+}
 
 /// Core's errors name option fields ("SynthOptions::size 8: expected 32 to 1024 pixels"), the
 /// CLI's name its flags ("--size 8: ..."). `message` with every field the CLI sets from a flag
