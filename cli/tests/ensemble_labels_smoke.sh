@@ -173,7 +173,7 @@ expect_error "ensemble names a missing CAM file" "bad/2007_000063.npy: missing C
 printf 'not a npy' > "$TMP/bad/2007_000129.npy"
 expect_error "labels names a corrupt CAM file" "2007_000129.npy" -- "$PM" labels --cams "$TMP/bad" --out "$TMP/bad_labels" --quiet
 expect_error "labels crf needs --images" "needs --images" -- "$PM" labels --cams "$TMP/and" --out "$TMP/x" --mode crf --quiet
-expect_error "labels refuses a bad --conf-bg" "conf-bg" -- "$PM" labels --cams "$TMP/and" --images "$VOC/JPEGImages" --out "$TMP/x" --mode irn --conf-bg 0.5 --quiet
+expect_error "labels refuses a bad --conf-bg" "conf_bg" -- "$PM" labels --cams "$TMP/and" --images "$VOC/JPEGImages" --out "$TMP/x" --mode irn --conf-bg 0.5 --quiet
 expect_error "ensemble refuses to write into an input" "input folder" -- "$PM" ensemble --cams1 "$A" --cams2 "$B" --out "$B" --quiet
 expect_error "labels names a CAM of the wrong size" "CAMs are 250x141, the image is 500x281" -- "$PM" labels --cams "$B" --images "$VOC/JPEGImages" --out "$TMP/x" --mode crf --quiet
 
