@@ -8,6 +8,7 @@
 
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
+#include "pseudomask/core/io/image_io.h"
 #include "pseudomask/core/io/npy.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
@@ -278,6 +279,42 @@ TEST(UrnCompute, ResultsDoNotDependOnThreadsOrBatching) {
   EXPECT_EQ(a.uncertainty, b.uncertainty);
   EXPECT_EQ(a.weight_byte.labels, b.weight_byte.labels);
   EXPECT_GT(a.uncertain_pixels, 0u);
+}
+
+// Bytes a CRF workspace holds.
+size_t workspace_bytes(const CrfWorkspace& ws) {
+  size_t floats = ws.neg_unary.capacity() + ws.q.capacity();
+  for (const LatticeWorkspace& l : ws.lattices)
+    floats += l.values.capacity() + l.scratch.capacity();
+  return floats * sizeof(float);
+}
+
+// The memory bound of a URN job: on a real VOC image (21 classes, K = 3), the K·N scaled CRFs
+// run in groups no wider than M_c's CRF, so they need no more workspace than it.
+TEST(UrnCompute, ScaledCrfsNeedNoMoreWorkspaceThanTheCyclicMaskCrf) {
+  const std::string id = "2007_000129";
+  const RgbImage image = read_image(test::shared_data("voc_sample/JPEGImages/" + id + ".jpg"));
+  int classes = 0;
+  const std::vector<float> probs =
+      read_urn_probabilities(test::shared_data("voc_sample/probs_espnetv2/" + id + ".npy"),
+                             image.width,
+                             image.height,
+                             false,
+                             21,
+                             &classes);
+  const UrnOptions o = UrnOptions::preset(UrnDataset::kVoc);
+  const DenseCrf2D crf(image, o.crf);
+  CrfWorkspace ws;
+  crf.infer(unary_from_probabilities(probs.data(), classes, image.num_pixels()),
+            &ws,
+            CrfOutputs::kLabels);
+  const size_t cyclic = workspace_bytes(ws);
+  const UrnResult r = compute_urn(crf, probs.data(), classes, o, &ws);
+  EXPECT_EQ(r.present.size(), 3u);
+  EXPECT_EQ(workspace_bytes(ws), cyclic);
+  // One blur scratch buffer serves both kernels.
+  ASSERT_EQ(ws.lattices.size(), 2u);
+  EXPECT_TRUE(ws.lattices[0].scratch.empty() || ws.lattices[1].scratch.empty());
 }
 
 TEST(UrnCompute, RejectsBadClassCounts) {

@@ -51,8 +51,9 @@ struct UrnOptions {
       CrfParams::preset(CrfPreset::kUrn);  ///< URN's CRF: Gaussian 1/3, bilateral 67/3/4
   float prob_clip = 1e-5f;                 ///< unary −log(clip(p, prob_clip, 1))
   /// Label channels filtered per lattice traversal by the scaled CRFs (speed/memory trade-off;
-  /// results do not depend on it).
-  int max_group_channels = 64;
+  /// results do not depend on it). 24: no wider than the VOC C-label CRF's rows (21 labels, padded
+  /// to 24), so that the K·N scaled CRFs need no more memory than M_c's CRF.
+  int max_group_channels = 24;
 
   /// The official settings of a dataset (URN paper, Implementation details: the scales S of
   /// Eq. 6); t = 0.05 and URN's CRF for both.
