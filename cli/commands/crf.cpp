@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "commands/commands.h"
+#include "commands/enum_flags.h"
 #include "common/batch.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
@@ -41,7 +42,7 @@ struct CrfCommand {
 };
 
 CrfParams crf_params(const CrfCommand& c) {
-  CrfParams p = CrfParams::preset(c.preset);
+  CrfParams p = CrfParams::preset(crf_preset_flag("--preset", c.preset));
   if (c.iters >= 0)
     p.iterations = c.iters;
   for (PairwiseTerm& t : p.terms) {

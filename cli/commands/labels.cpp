@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "commands/commands.h"
+#include "commands/enum_flags.h"
 #include "common/batch.h"
 #include "common/report.h"
 #include "pseudomask/core/cam/cam_file.h"
@@ -93,9 +94,9 @@ LabelsSettings validate(const LabelsCommand& c) {
     s.crf.validate();
   else
     s.confident.validate();
-  s.params = CrfParams::preset(!c.preset.empty()           ? c.preset
-                               : s.mode == LabelMode::kCrf ? "deeplab"
-                                                           : "irn");
+  s.params = CrfParams::preset(!c.preset.empty()           ? crf_preset_flag("--preset", c.preset)
+                               : s.mode == LabelMode::kCrf ? CrfPreset::kDeepLab
+                                                           : CrfPreset::kIrn);
   if (c.iters >= 0)
     s.params.iterations = c.iters;
   s.params.validate();

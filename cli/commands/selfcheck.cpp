@@ -119,7 +119,7 @@ void segment_with_crf(const std::vector<std::string>& ids,
     const std::vector<float> probs = read_label_planes(
         data + "/probs_espnetv2/" + ids[k] + ".npy", image.width, image.height, &labels);
     write_label_png(plain, argmax_labels(probs.data(), labels, image.width, image.height));
-    const DenseCrf2D crf(image, CrfParams::preset("urn"));
+    const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
     const CrfResult r =
         crf.infer(unary_from_probabilities(probs.data(), labels, image.num_pixels()),
                   nullptr,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands/commands.h"
+#include "commands/enum_flags.h"
 #include "common/batch.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
@@ -52,12 +53,12 @@ struct ImageStats {
 };
 
 UrnOptions urn_options(const UrnCommand& c) {
-  UrnOptions o = UrnOptions::preset(c.preset);
+  UrnOptions o = UrnOptions::preset(urn_dataset_flag("--preset", c.preset));
   if (!c.scales.empty()) {
     o.scales = parse_float_list(c.scales, "--scales");
   }
   o.threshold = c.threshold;
-  o.mode = parse_urn_weight_mode(c.mode);
+  o.mode = urn_weight_mode_flag("--mode", c.mode);
   o.validate();
   return o;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "commands/enum_flags.h"
 #include "common/batch.h"
 #include "common/report.h"
 #include "nn/dataset_flags.h"
@@ -46,7 +47,8 @@ int run_predict(PredictCommand& c) {
     c.predict.scales.push_back(s);
   c.predict.validate();
   PM_CHECK(!(c.no_labels && !c.probs), "--no-labels without --probs writes nothing");
-  const CrfParams crf = c.crf.empty() ? CrfParams{} : CrfParams::preset(c.crf);
+  const CrfParams crf =
+      c.crf.empty() ? CrfParams{} : CrfParams::preset(crf_preset_flag("--crf", c.crf));
   const Dataset ds = open_dataset_flags(c.data);
   nn::SegModel model = nn::load_seg_model(c.model, c.device);
   const torch::Device device = nn::parse_device(c.device);

@@ -63,7 +63,7 @@ patch_bytes "$TMP/bad/2007_000061.npy" 200 '\x00\x7e'  # float16 NaN at class 0,
 expect_error "NaN names the file and pixel" "2007_000061.npy: contains NaN" -- "$PM" urn --images "$IMG" --probs "$TMP/bad" --out "$TMP/bad_out" --quiet
 cp "$S/probs_espnetv2/2007_000061.npy" "$TMP/bad/2007_000061.npy"
 patch_bytes "$TMP/bad/2007_000061.npy" 200 '\x00\x43'  # float16 3.5: a logit
-expect_error "logits without --logits are refused" "outside \[0, 1\]; pass --logits" -- "$PM" urn --images "$IMG" --probs "$TMP/bad" --out "$TMP/bad_out" --quiet
+expect_error "logits without --logits are refused" "outside \[0, 1\] (logits need a softmax first)" -- "$PM" urn --images "$IMG" --probs "$TMP/bad" --out "$TMP/bad_out" --quiet
 check "failed runs wrote no outputs" test ! -e "$TMP/bad_out/urn/2007_000061.png"
 cp "$S/probs_espnetv2/2007_000032.npy" "$TMP/bad/2007_000032.npy"
 printf '2007_000032\n2007_000061\n2007_000032\n' > "$TMP/repeats.txt"

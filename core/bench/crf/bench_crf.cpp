@@ -49,7 +49,7 @@ void BM_CrfDeepLabIm1(benchmark::State& state) {
   const Unary unary = reference_unary(static_cast<int>(state.range(0)));
   CrfWorkspace ws;  // as a batch command keeps one per thread
   for (auto _ : state) {
-    const DenseCrf2D crf(image, CrfParams::preset("deeplab"));
+    const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kDeepLab));
     benchmark::DoNotOptimize(crf.infer(unary, &ws, CrfOutputs::kLabels));
   }
 }
@@ -72,12 +72,12 @@ void urn_job(benchmark::State& state,
   // first, so that the timed iterations see the steady state rather than first-touch page faults.
   CrfWorkspace ws;
   {
-    DenseCrf2D crf(image, CrfParams::preset("urn"));
+    DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
     crf.infer(full, &ws, CrfOutputs::kLabels);
     crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels);
   }
   for (auto _ : state) {
-    const DenseCrf2D crf(image, CrfParams::preset("urn"), threads);
+    const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn), threads);
     benchmark::DoNotOptimize(crf.infer(full, &ws, CrfOutputs::kLabels));
     benchmark::DoNotOptimize(
         crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels));
@@ -117,7 +117,7 @@ namespace {
 // dense bilateral lattice at VOC size (its build: bench_lattice_build.cpp).
 void BM_UrnSplatBlurVocSize(benchmark::State& state) {
   const RgbImage image = resize_bilinear(im1(), 500, 375);
-  const PairwiseTerm term = CrfParams::preset("urn").terms[1];
+  const PairwiseTerm term = CrfParams::preset(CrfPreset::kUrn).terms[1];
   const std::vector<float> f = crf_features(image, term);
   const PermutohedralLattice lattice = PermutohedralLattice::build(f.data(), image.num_pixels(), 5);
   constexpr int kChannels = 56;
@@ -134,7 +134,7 @@ BENCHMARK(BM_UrnSplatBlurVocSize)->Unit(benchmark::kMillisecond);
 void BM_CrfBuildOnly(benchmark::State& state) {
   const RgbImage image = im1();
   for (auto _ : state)
-    benchmark::DoNotOptimize(DenseCrf2D(image, CrfParams::preset("deeplab")));
+    benchmark::DoNotOptimize(DenseCrf2D(image, CrfParams::preset(CrfPreset::kDeepLab)));
 }
 BENCHMARK(BM_CrfBuildOnly)->Unit(benchmark::kMillisecond);
 

@@ -23,18 +23,21 @@ RgbImage im1() {
 }
 
 void BM_LatticeBuildUrnGaussianVocSize(benchmark::State& state) {
-  build_lattice(state, resize_bilinear(im1(), 500, 375), CrfParams::preset("urn").terms[0]);
+  build_lattice(
+      state, resize_bilinear(im1(), 500, 375), CrfParams::preset(CrfPreset::kUrn).terms[0]);
 }
 BENCHMARK(BM_LatticeBuildUrnGaussianVocSize)->Unit(benchmark::kMillisecond);
 
 void BM_UrnLatticeBuildVocSize(benchmark::State& state) {
-  build_lattice(state, resize_bilinear(im1(), 500, 375), CrfParams::preset("urn").terms[1]);
+  build_lattice(
+      state, resize_bilinear(im1(), 500, 375), CrfParams::preset(CrfPreset::kUrn).terms[1]);
 }
 BENCHMARK(BM_UrnLatticeBuildVocSize)->Unit(benchmark::kMillisecond);
 
 void BM_LatticeBuildDeepLabIm1(benchmark::State& state) {
   const int term = static_cast<int>(state.range(0));
-  build_lattice(state, im1(), CrfParams::preset("deeplab").terms[static_cast<size_t>(term)]);
+  build_lattice(
+      state, im1(), CrfParams::preset(CrfPreset::kDeepLab).terms[static_cast<size_t>(term)]);
 }
 BENCHMARK(BM_LatticeBuildDeepLabIm1)
     ->ArgName("bilateral")

@@ -49,7 +49,7 @@ UrnResult urn_job(const Input& in, const UrnOptions& options, int threads, CrfWo
 
 void BM_UrnVocImage(benchmark::State& state) {
   const Input in = load("2007_000063");
-  const UrnOptions options = UrnOptions::preset("voc");
+  const UrnOptions options = UrnOptions::preset(UrnDataset::kVoc);
   CrfWorkspace ws;  // as a batch command keeps one per thread
   size_t k = 0;
   for (auto _ : state) {
@@ -77,7 +77,7 @@ void BM_UrnVocSample(benchmark::State& state) {
                          "2007_000648",
                          "2007_001311"})
     inputs.push_back(load(id));
-  const UrnOptions options = UrnOptions::preset("voc");
+  const UrnOptions options = UrnOptions::preset(UrnDataset::kVoc);
   CrfWorkspace ws;
   for (auto _ : state) {
     for (const Input& in : inputs)
@@ -89,7 +89,7 @@ BENCHMARK(BM_UrnVocSample)->Unit(benchmark::kMillisecond);
 
 void BM_UrnProbMode(benchmark::State& state) {
   const Input in = load("2007_000063");
-  UrnOptions options = UrnOptions::preset("voc");
+  UrnOptions options = UrnOptions::preset(UrnDataset::kVoc);
   options.mode = UrnWeightMode::kProb;
   CrfWorkspace ws;
   for (auto _ : state)

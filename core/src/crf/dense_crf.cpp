@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: MIT
-// Mean-field inference for the fully-connected CRF (Krähenbühl & Koltun 2011, Algorithm 1),
-// with the reference's float order: Q⁰ = softmax(−U); each iteration
-// E = −U − Σ_k μ_k(K̃_k Q) (Potts: E = −U + Σ_k w_k·K̃_k Q), Q = softmax(E).
+// The fully-connected CRF model (Krähenbühl & Koltun 2011): its parameters and presets, unaries,
+// the grouping of a batch of CRFs into shared lattice traversals, and mean-field inference
+// (Algorithm 1) with the reference's float order: Q⁰ = softmax(−U); each iteration
+// E = −U − Σ_k μ_k(K̃_k Q) (Potts: E = −U + Σ_k w_k·K̃_k Q), Q = softmax(E). The step reads as the
+// paper in mean_field_step; kernels/ holds specialised copies of it, each bit-identical.
 #include "pseudomask/core/crf/dense_crf.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "buffer.h"
+#include "kernels/potts_batch.h"
+#include "kernels/potts_single.h"
+#include "mean_field.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
 #include "simd8.h"
@@ -15,6 +21,11 @@
 
 namespace pm {
 namespace {
+
+using detail::KernelView;
+using detail::kPrefetchAhead;
+using detail::prefetch_corner_rows;
+using detail::Segment;
 
 // Per-pixel kernel normalisation from n_i = (K·1)_i, as the reference computes it.
 void make_normalisation(const PermutohedralLattice& lattice,
@@ -38,26 +49,6 @@ void make_normalisation(const PermutohedralLattice& lattice,
   if (mode == Normalization::kSymmetric || mode == Normalization::kAfter)
     after = std::move(norm);
 }
-
-// A CRF's channels within a group's value rows.
-struct Segment {
-  int offset = 0;
-  int labels = 0;
-};
-
-// What the fused update needs of one kernel: its lattice's corners, the blurred values, its
-// normalisation after filtering, and its label compatibility.
-struct KernelView {
-  const int32_t* offsets;
-  const float* weights;
-  size_t d1;
-  float alpha;
-  const float* values;
-  const float* after;   // nullptr = 1
-  float weight;         // Potts w
-  const float* compat;  // M×M or nullptr (Potts)
-  bool prefetch;        // whether the update prefetches its rows (see worth_prefetching)
-};
 
 // Adds a kernel's message to a pixel's energies (Krähenbühl & Koltun 2011, Algorithm 1, the
 // compatibility transform): Potts E += w·m, or a full matrix E −= μ·m with μ symmetrised.
@@ -172,28 +163,29 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(
     softmax_row(q + p * ch, ch, segs, ns);
 }
 
-// Pixels ahead whose lattice rows the update prefetches (see prefetch_row).
-constexpr size_t kPrefetchAhead = 4;
-
-// Prefetches the value rows of pixel p's simplex corners in every kernel that asks for it (if
-// p < end).
-PM_ALWAYS_INLINE void prefetch_corner_rows(
-    const KernelView* kernels, size_t nk, size_t p, size_t end, size_t ch) {
-  if (p >= end)
-    return;
-  for (size_t k = 0; k < nk; ++k) {
-    const KernelView& kv = kernels[k];
-    if (!kv.prefetch)
-      continue;
-    for (size_t j = 0; j < kv.d1; ++j)
-      detail::prefetch_row(kv.values + static_cast<size_t>(kv.offsets[p * kv.d1 + j]) * ch, ch);
-  }
+// Message passing for pixel p (Krähenbühl & Koltun 2011, Algorithm 1): Q̃_i = Σ_j k(f_i, f_j)·Q_j,
+// sliced out of the kernel's lattice, which holds the splatted and blurred Q.
+PM_ALWAYS_INLINE void slice_message(
+    const KernelView& kv, size_t p, size_t ch, SliceOrder order, float* __restrict message) {
+  detail::slice_corners(kv.offsets + p * kv.d1,
+                        kv.weights + p * kv.d1,
+                        kv.d1,
+                        kv.alpha,
+                        kv.values,
+                        ch,
+                        order,
+                        message);
 }
 
-// One mean-field update of pixels [p_begin, p_end), fused: E = −U + messages of every kernel
-// (sliced out of the blurred lattice values), then Q = softmax(E), written over Q (all splats are
-// done).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update(
+// One mean-field iteration for pixels [p_begin, p_end) (Krähenbühl & Koltun 2011, Algorithm 1),
+// once every kernel's lattice holds the splatted and blurred Q:
+//   message passing          Q̃ᵐ_i = Σ_j kᵐ(f_i, f_j)·Q_j         slice_message
+//   compatibility transform  Q̂_i = Σ_m μᵐ·Q̃ᵐ_i                   add_message (Potts: w·[l ≠ l'])
+//   local update             E_i = −U_i − Q̂_i                      energies start at −U
+//   normalise                Q_i = exp(E_i) / Σ_l exp(E_i(l))       softmax_row
+// The new Q_i is written over the old one (the splats are done). This is the plain step: the
+// specialised kernels of kernels/ give the same bits for the groups they serve.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_step(
     size_t p_begin,
     size_t p_end,
     size_t ch,
@@ -207,315 +199,101 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_upd
     float* __restrict message) {
   for (size_t p = p_begin; p < p_end; ++p) {
     prefetch_corner_rows(kernels, nk, p + kPrefetchAhead, p_end, ch);
-    float* __restrict row = q + p * ch;
+    float* __restrict energy = q + p * ch;
     const float* __restrict u = neg_unary + p * ch;
     for (size_t c = 0; c < ch; c += kChannelBlock)
-      detail::store8(row + c, detail::load8(u + c));
+      detail::store8(energy + c, detail::load8(u + c));
     for (size_t k = 0; k < nk; ++k) {
       const KernelView& kv = kernels[k];
-      detail::slice_corners(kv.offsets + p * kv.d1,
-                            kv.weights + p * kv.d1,
-                            kv.d1,
-                            kv.alpha,
-                            kv.values,
-                            ch,
-                            order,
-                            message);
-      add_message(kv, segs, ns, ch, message, kv.after ? kv.after[p] : 1.0f, row);
+      slice_message(kv, p, ch, order, message);
+      add_message(kv, segs, ns, ch, message, kv.after ? kv.after[p] : 1.0f, energy);
     }
-    softmax_row(row, ch, segs, ns);
+    softmax_row(energy, ch, segs, ns);
   }
 }
 
-// Slices one (Potts) kernel's message for pixels p..p+P−1 and adds it to their energies e, for
-// rows of NB blocks: slice_corners' order (corner 0 initialises, the others add), then
-// add_message's E + w·(m·after). D1 > 0 fixes the corner count at compile time (kv.d1 otherwise).
-template <int NB, int P, int D1>
-PM_ALWAYS_INLINE void add_potts_message(const KernelView& kv,
-                                        size_t p,
-                                        bool alpha_first,
-                                        detail::f8 (&e)[P][NB]) {
-  using detail::f8;
-  constexpr size_t ch = NB * kChannelBlock;
-  const size_t d1 = D1 > 0 ? static_cast<size_t>(D1) : kv.d1;
-  f8 m[P][NB] = {};
-  for (size_t j = 0; j < d1; ++j) {
-    for (int i = 0; i < P; ++i) {
-      const size_t corner = (p + i) * d1 + j;
-      const float* __restrict src = kv.values + static_cast<size_t>(kv.offsets[corner]) * ch;
-      const float w = alpha_first ? kv.weights[corner] * kv.alpha : kv.weights[corner];
-      for (int b = 0; b < NB; ++b) {
-        const f8 v = detail::load8(src + b * kChannelBlock);
-        const f8 term = alpha_first ? w * v : w * v * kv.alpha;
-        m[i][b] = j == 0 ? term : m[i][b] + term;
-      }
-    }
-  }
-  for (int i = 0; i < P; ++i) {
-    const float after = kv.after ? kv.after[p + i] : 1.0f;
-    for (int b = 0; b < NB; ++b)
-      e[i][b] = e[i][b] + kv.weight * (m[i][b] * after);  // add_message, Potts
-  }
+// What the step needs of a kernel whose lattice `ws` holds the blurred rows of `ch` channels.
+KernelView kernel_view(const PermutohedralLattice& lattice,
+                       const PairwiseTerm& term,
+                       const std::vector<float>& norm_after,
+                       const LatticeWorkspace& ws,
+                       size_t ch) {
+  return {lattice.corner_offsets(),
+          lattice.corner_weights(),
+          static_cast<size_t>(lattice.dim() + 1),
+          lattice.alpha(),
+          ws.values.data(),
+          norm_after.empty() ? nullptr : norm_after.data(),
+          term.weight,
+          term.compat.empty() ? nullptr : term.compat.data(),
+          detail::worth_prefetching((lattice.num_vertices() + 1) * ch * sizeof(float))};
 }
 
-// Slices every (Potts) kernel's message for pixels p..p+P−1 and adds it to −U, for rows of NB
-// blocks held in registers: slice_corners' order (corner 0 initialises, the others add), then
-// add_message's E + w·(m·after). The P pixels' independent chains are interleaved step by step,
-// so that the core overlaps them (one pixel's chain of dependent adds, maxima and exponentials
-// leaves most execution units idle). (No lambda here: a helper that is not inlined into the
-// target_clones variant would pass vectors across ABIs.)
-template <int NB, int P>
-PM_ALWAYS_INLINE void potts_energies(size_t p,
-                                     const float* __restrict neg_unary,
-                                     const KernelView* kernels,
-                                     size_t nk,
-                                     SliceOrder order,
-                                     detail::f8 (&e)[P][NB]) {
-  using detail::f8;
-  constexpr size_t ch = NB * kChannelBlock;
-  const bool alpha_first = order == SliceOrder::kWeightTimesAlphaFirst;
-  for (int i = 0; i < P; ++i) {
-    for (int b = 0; b < NB; ++b)
-      e[i][b] = detail::load8(neg_unary + (p + i) * ch + b * kChannelBlock);
-  }
-  // The CRF presets' kernels (a 2-d Gaussian, then a 5-d bilateral) with their corner loops
-  // unrolled; any other set in a loop.
-  if (nk == 2 && kernels[0].d1 == 3 && kernels[1].d1 == 6) {
-    add_potts_message<NB, P, 3>(kernels[0], p, alpha_first, e);
-    add_potts_message<NB, P, 6>(kernels[1], p, alpha_first, e);
-    return;
-  }
-  for (size_t k = 0; k < nk; ++k)
-    add_potts_message<NB, P, 0>(kernels[k], p, alpha_first, e);
-}
+// Which kernel runs a group's step: the plain mean_field_step, or a specialised one of kernels/
+// for Potts kernels (one CRF of at most 48 labels, or a batch of CRFs with the same label count
+// ≤ 8 in at most 64 channels).
+enum class StepKernel { kPlain, kPottsSingle, kPottsBatch };
 
-// The same update for the common case, specialised at compile time: one CRF per row of NB
-// blocks (NB·8 ≥ its labels), Potts kernels only, P pixels at a time. The rows' energies stay in
-// registers through the slices of every kernel and the softmax; the float operations and their
-// order are those of the general update above, so the results are bit for bit the same.
-template <int NB, int P>
-PM_ALWAYS_INLINE void mean_field_update_potts_rows(size_t p,
-                                                   int labels,
-                                                   const float* __restrict neg_unary,
-                                                   float* __restrict q,
-                                                   const KernelView* kernels,
-                                                   size_t nk,
-                                                   SliceOrder order) {
-  using detail::f8;
-  constexpr size_t ch = NB * kChannelBlock;
-  f8 e[P][NB];
-  potts_energies<NB, P>(p, neg_unary, kernels, nk, order, e);
-  // softmax_row for one segment.
-  const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
-  f8 top[P];
-  for (int i = 0; i < P; ++i) {
-    f8 mx = detail::splat8(-1e30f);
-    for (int b = 0; b < NB; ++b) {
-      if (b * static_cast<int>(kChannelBlock) < labels)
-        mx =
-            ((lane < labels - b * static_cast<int>(kChannelBlock)) & (e[i][b] > mx)) ? e[i][b] : mx;
-    }
-    top[i] = detail::splat8(detail::horizontal_max(mx));
-  }
-  f8 sum[P];
-  for (int i = 0; i < P; ++i) {
-    sum[i] = detail::splat8(0.0f);
-    for (int b = 0; b < NB; ++b) {
-      e[i][b] = detail::exp8_nonpositive(e[i][b] - top[i]);
-      if (b * static_cast<int>(kChannelBlock) < labels)
-        sum[i] +=
-            (lane < labels - b * static_cast<int>(kChannelBlock)) ? e[i][b] : detail::splat8(0.0f);
-    }
-  }
-  for (int i = 0; i < P; ++i) {
-    const float total = detail::horizontal_sum(sum[i]);
-    float* __restrict row = q + (p + i) * ch;
-    for (int b = 0; b < NB; ++b) {
-      const f8 v = e[i][b] / total;
-      detail::store8(
-          row + b * kChannelBlock,
-          (lane < labels - b * static_cast<int>(kChannelBlock)) ? v : detail::splat8(0.0f));
-    }
-  }
-}
-
-// segment_max of m ≤ 8 values, in scalar code with the same result: each lane is first masked
-// against −1e30 (as the vector max starts from it), then horizontal_max's left-to-right chain
-// runs over the lanes; the lanes past m hold −1e30 and can never win, since no masked lane is
-// below −1e30 (nor NaN).
-PM_ALWAYS_INLINE float short_segment_max(const float* __restrict p, int m) {
-  float top = p[0] > -1e30f ? p[0] : -1e30f;
-  for (int l = 1; l < m; ++l) {
-    const float v = p[l] > -1e30f ? p[l] : -1e30f;
-    top = v > top ? v : top;
-  }
-  return top;
-}
-
-// segment_sum of m ≤ 8 exponentials, in scalar code with the same bits: horizontal_sum's
-// pairwise tree ((v0+v1)+(v2+v3))+((v4+v5)+(v6+v7)) with the lanes past m equal to +0, whose
-// additions are left out: x + (+0) = x for every x but −0, which exp8_nonpositive never returns.
-PM_ALWAYS_INLINE float short_pair(const float* __restrict p, int i, int m) {
-  return i + 1 < m ? p[i] + p[i + 1] : p[i];
-}
-PM_ALWAYS_INLINE float short_quad(const float* __restrict p, int i, int m) {
-  return i + 2 < m ? short_pair(p, i, m) + short_pair(p, i + 2, m) : short_pair(p, i, m);
-}
-PM_ALWAYS_INLINE float short_segment_sum(const float* __restrict p, int m) {
-  return m > 4 ? short_quad(p, 0, m) + short_quad(p, 4, m) : short_quad(p, 0, m);
-}
-
-// softmax_row of a row of NB blocks (its energies e) made of `crfs` segments of the same small
-// label count (URN's variants, K labels each, K ≤ 8), written to `row`: the per-segment max and
-// sum run as short scalar chains with softmax_row's results (see short_segment_max/sum), instead
-// of masked vector loads and reductions per segment.
-template <int NB, int L>
-PM_ALWAYS_INLINE void softmax_equal_segments(detail::f8 (&e)[NB],
-                                             int runtime_labels,
-                                             int crfs,
-                                             float* __restrict row) {
-  using detail::f8;
-  const int labels = L > 0 ? L : runtime_labels;
-  constexpr int ch = NB * static_cast<int>(kChannelBlock);
-  const int used = labels * crfs;
-  alignas(32) float buf[ch];
-  alignas(32) float per_lane[ch];  // each lane's segment max, then its segment sum
-  for (int b = 0; b < NB; ++b)
-    detail::store8(buf + b * kChannelBlock, e[b]);
-  for (int s = 0; s < crfs; ++s) {
-    const float top = short_segment_max(buf + s * labels, labels);
-    for (int l = 0; l < labels; ++l)
-      per_lane[s * labels + l] = top;
-  }
-  for (int c = used; c < ch; ++c)
-    per_lane[c] = 0.0f;  // padding: as softmax_row (masked below)
-  for (int b = 0; b < NB; ++b) {
-    e[b] = detail::exp8_nonpositive(e[b] - detail::load8(per_lane + b * kChannelBlock));
-    detail::store8(buf + b * kChannelBlock, e[b]);
-  }
-  for (int s = 0; s < crfs; ++s) {
-    const float total = short_segment_sum(buf + s * labels, labels);
-    for (int l = 0; l < labels; ++l)
-      per_lane[s * labels + l] = total;
-  }
-  for (int c = used; c < ch; ++c)
-    per_lane[c] = 1.0f;
-  const detail::i8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
-  for (int b = 0; b < NB; ++b) {
-    const int at = b * static_cast<int>(kChannelBlock);
-    const f8 v = e[b] / detail::load8(per_lane + at);
-    detail::store8(row + at, (lane < used - at) ? v : detail::splat8(0.0f));
-  }
-}
-
-// The update for a batch of CRFs that all have the same small label count, Potts kernels only,
-// specialised to NB blocks per row, one pixel per step (these rows are gathered from lattices far
-// larger than the cache, URN's, where interleaving two pixels as mean_field_update_potts does
-// gains nothing): the energies stay in registers as in mean_field_update_potts_rows, then
-// softmax_equal_segments, unrolled for URN's common label counts (K present classes).
-template <int NB>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update_potts_batch(
-    size_t p_begin,
-    size_t p_end,
-    int labels,
-    int crfs,
-    const float* __restrict neg_unary,
-    float* __restrict q,
-    const KernelView* kernels,
-    size_t nk,
-    SliceOrder order) {
-  for (size_t p = p_begin; p < p_end; ++p) {
-    prefetch_corner_rows(kernels, nk, p + kPrefetchAhead, p_end, NB * kChannelBlock);
-    detail::f8 e[1][NB];
-    potts_energies<NB, 1>(p, neg_unary, kernels, nk, order, e);
-    float* row = q + p * NB * kChannelBlock;
-    if (labels == 2)
-      softmax_equal_segments<NB, 2>(e[0], labels, crfs, row);
-    else if (labels == 3)
-      softmax_equal_segments<NB, 3>(e[0], labels, crfs, row);
-    else if (labels == 4)
-      softmax_equal_segments<NB, 4>(e[0], labels, crfs, row);
-    else
-      softmax_equal_segments<NB, 0>(e[0], labels, crfs, row);
-  }
-}
-
-template <int NB>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void mean_field_update_potts(
-    size_t p_begin,
-    size_t p_end,
-    int labels,
-    const float* __restrict neg_unary,
-    float* __restrict q,
-    const KernelView* kernels,
-    size_t nk,
-    SliceOrder order) {
-  constexpr int kPixels = 2;  // pixels per step (see potts_energies)
-  size_t p = p_begin;
-  for (; p + kPixels <= p_end; p += kPixels) {
-    for (int i = 0; i < kPixels; ++i)
-      prefetch_corner_rows(kernels, nk, p + i + kPrefetchAhead, p_end, NB * kChannelBlock);
-    mean_field_update_potts_rows<NB, kPixels>(p, labels, neg_unary, q, kernels, nk, order);
-  }
-  for (; p < p_end; ++p)
-    mean_field_update_potts_rows<NB, 1>(p, labels, neg_unary, q, kernels, nk, order);
-}
-
-// Which update a group takes: the general one, or a compile-time specialised one for Potts
-// kernels (one CRF of at most 48 labels, or a batch of CRFs with the same label count ≤ 8 in at
-// most 64 channels).
-enum class UpdateKind { kGeneral, kPottsSingle, kPottsBatch };
-constexpr int kMaxSpecialisedBlocks = 6;
-constexpr int kMaxBatchBlocks = 8;
-constexpr int kMaxBatchLabels = 8;
-
-UpdateKind update_kind(
+StepKernel step_kernel(
     const KernelView* kernels, size_t nk, const Segment* segs, size_t ns, size_t ch) {
   for (size_t k = 0; k < nk; ++k) {
     if (kernels[k].compat)
-      return UpdateKind::kGeneral;
+      return StepKernel::kPlain;
   }
   const size_t blocks = ch / kChannelBlock;
   if (ns == 1)
-    return blocks <= kMaxSpecialisedBlocks ? UpdateKind::kPottsSingle : UpdateKind::kGeneral;
-  if (blocks > kMaxBatchBlocks || segs[0].labels > kMaxBatchLabels)
-    return UpdateKind::kGeneral;
+    return blocks <= detail::kMaxPottsSingleBlocks ? StepKernel::kPottsSingle : StepKernel::kPlain;
+  if (blocks > detail::kMaxPottsBatchBlocks || segs[0].labels > detail::kMaxPottsBatchLabels)
+    return StepKernel::kPlain;
   for (size_t s = 0; s < ns; ++s) {
     if (segs[s].labels != segs[0].labels)
-      return UpdateKind::kGeneral;
+      return StepKernel::kPlain;
   }
-  return UpdateKind::kPottsBatch;
+  return StepKernel::kPottsBatch;
 }
 
-void mean_field_update_specialised(size_t p_begin,
-                                   size_t p_end,
-                                   size_t ch,
-                                   int labels,
-                                   const float* neg_unary,
-                                   float* q,
-                                   const KernelView* kernels,
-                                   size_t nk,
-                                   SliceOrder order) {
-  detail::with_block_count<1, kMaxSpecialisedBlocks>(ch / kChannelBlock, [&](auto nb) {
-    mean_field_update_potts<decltype(nb)::value>(
-        p_begin, p_end, labels, neg_unary, q, kernels, nk, order);
-  });
-}
-
-void mean_field_update_batch_specialised(size_t p_begin,
-                                         size_t p_end,
-                                         size_t ch,
-                                         int labels,
-                                         int crfs,
-                                         const float* neg_unary,
-                                         float* q,
-                                         const KernelView* kernels,
-                                         size_t nk,
-                                         SliceOrder order) {
-  detail::with_block_count<1, kMaxBatchBlocks>(ch / kChannelBlock, [&](auto nb) {
-    mean_field_update_potts_batch<decltype(nb)::value>(
-        p_begin, p_end, labels, crfs, neg_unary, q, kernels, nk, order);
-  });
+// One mean-field step of pixels [begin, end) by `kernel` (all give mean_field_step's bits).
+void run_step(StepKernel kernel,
+              size_t begin,
+              size_t end,
+              size_t ch,
+              const float* neg_unary,
+              float* q,
+              const std::vector<KernelView>& views,
+              const std::vector<Segment>& segments,
+              SliceOrder order,
+              float* message) {
+  switch (kernel) {
+    case StepKernel::kPottsSingle:
+      detail::mean_field_step_potts_single(
+          begin, end, ch, segments.front().labels, neg_unary, q, views.data(), views.size(), order);
+      return;
+    case StepKernel::kPottsBatch:
+      detail::mean_field_step_potts_batch(begin,
+                                          end,
+                                          ch,
+                                          segments.front().labels,
+                                          static_cast<int>(segments.size()),
+                                          neg_unary,
+                                          q,
+                                          views.data(),
+                                          views.size(),
+                                          order);
+      return;
+    case StepKernel::kPlain:
+      mean_field_step(begin,
+                      end,
+                      ch,
+                      neg_unary,
+                      q,
+                      views.data(),
+                      views.size(),
+                      segments.data(),
+                      segments.size(),
+                      order,
+                      message);
+      return;
+  }
 }
 
 // Calls fn(begin, end) on tiles of at most 256 pixels of [0, n), threads taking runs of tiles:
@@ -604,8 +382,19 @@ void extract_results(const std::vector<Segment>& segments,
 
 }  // namespace
 
-CrfParams CrfParams::preset(const std::string& name) {
-  CrfParams p;
+const char* crf_preset_name(CrfPreset preset) {
+  switch (preset) {
+    case CrfPreset::kDeepLab:
+      return "deeplab";
+    case CrfPreset::kUrn:
+      return "urn";
+    case CrfPreset::kIrn:
+      return "irn";
+  }
+  return "?";
+}
+
+CrfParams CrfParams::preset(CrfPreset preset) {
   auto gaussian = [](float sxy, float w) {
     PairwiseTerm t;
     t.sxy = sxy;
@@ -619,30 +408,42 @@ CrfParams CrfParams::preset(const std::string& name) {
     t.weight = w;
     return t;
   };
-  if (name == "deeplab") {
-    p.terms = {gaussian(3, 3), bilateral(80, 13, 10)};
-  } else if (name == "urn") {
-    p.terms = {gaussian(1, 3), bilateral(67, 3, 4)};
-  } else if (name == "irn") {
-    p.terms = {gaussian(3, 3), bilateral(50, 5, 10)};
-  } else {
-    PM_FAIL("--preset {}: expected deeplab, urn or irn", name);
+  CrfParams p;
+  switch (preset) {
+    case CrfPreset::kDeepLab:
+      p.terms = {gaussian(3, 3), bilateral(80, 13, 10)};
+      break;
+    case CrfPreset::kUrn:
+      p.terms = {gaussian(1, 3), bilateral(67, 3, 4)};
+      break;
+    case CrfPreset::kIrn:
+      p.terms = {gaussian(3, 3), bilateral(50, 5, 10)};
+      break;
   }
   return p;
 }
 
 void CrfParams::validate() const {
   PM_CHECK(iterations >= 0 && iterations <= 10000,
-           "CRF iterations must be in [0, 10000], got {}",
+           "CrfParams::iterations must be in [0, 10000], got {}",
            iterations);
-  for (const auto& t : terms) {
-    PM_CHECK(t.sxy > 0.0f && std::isfinite(t.sxy), "CRF sxy must be > 0, got {}", t.sxy);
-    PM_CHECK(t.srgb >= 0.0f && std::isfinite(t.srgb), "CRF srgb must be >= 0, got {}", t.srgb);
-    PM_CHECK(std::isfinite(t.weight), "CRF compat weight must be finite, got {}", t.weight);
+  for (size_t k = 0; k < terms.size(); ++k) {
+    const PairwiseTerm& t = terms[k];
+    PM_CHECK(t.sxy > 0.0f && std::isfinite(t.sxy),
+             "CrfParams::terms[{}].sxy must be > 0, got {}",
+             k,
+             t.sxy);
+    PM_CHECK(t.srgb >= 0.0f && std::isfinite(t.srgb),
+             "CrfParams::terms[{}].srgb must be >= 0, got {}",
+             k,
+             t.srgb);
+    PM_CHECK(
+        std::isfinite(t.weight), "CrfParams::terms[{}].weight must be finite, got {}", k, t.weight);
     const size_t m =
         static_cast<size_t>(std::lround(std::sqrt(static_cast<double>(t.compat.size()))));
     PM_CHECK(t.compat.empty() || (m * m == t.compat.size() && m <= 256),
-             "CRF compatibility matrix has {} entries, not M×M (M ≤ 256)",
+             "CrfParams::terms[{}].compat has {} entries, not M×M (M ≤ 256)",
+             k,
              t.compat.size());
   }
 }
@@ -767,76 +568,51 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
   // Pixel-major rows: −U and Q⁰ = softmax(−U).
   // Grown only (never shrunk), so that a workspace alternating between groups of different widths
   // does not zero-fill the difference on every call; initial_rows writes every value used.
-  if (ws.neg_unary.size() < n * ch)
-    ws.neg_unary.resize(n * ch);
-  if (ws.q.size() < n * ch)
-    ws.q.resize(n * ch);
+  detail::grow_discarding(ws.neg_unary, n * ch);
+  detail::grow_discarding(ws.q, n * ch);
   initial_rows(group, segments, n, ch, threads_, ws.neg_unary.data(), ws.q.data());
 
   ws.lattices.resize(kernels_.size());
+  // The blur's scratch rows, one buffer handed from kernel to kernel (see below), sized for the
+  // largest lattice before the first kernel takes it.
+  size_t largest = 0;
+  for (const Kernel& kern : kernels_)
+    largest = std::max(largest, kern.lattice.num_vertices() + 1);
+  if (!ws.lattices.empty())
+    detail::grow_discarding(ws.lattices.back().scratch, largest * ch);
   std::vector<KernelView> views(kernels_.size());
   const size_t tasks = static_cast<size_t>(std::max(threads_, 1));
   std::vector<float> messages(tasks * ch);
   for (int it = 0; it < params_.iterations; ++it) {
+    // Message passing, its first half: each kernel splats Q onto its lattice and blurs it.
     for (size_t k = 0; k < kernels_.size(); ++k) {
       const Kernel& kern = kernels_[k];
+      // The blur's scratch rows are needed only while a kernel blurs: one buffer (as large as the
+      // largest lattice's) is handed from kernel to kernel instead of one per kernel.
+      ws.lattices[k].scratch.swap(ws.lattices[(k + kernels_.size() - 1) % kernels_.size()].scratch);
       kern.lattice.splat_and_blur(ws.q.data(),
                                   kern.norm_before.empty() ? nullptr : kern.norm_before.data(),
                                   channels,
                                   ws.lattices[k],
                                   threads_);
-      views[k] = {
-          kern.lattice.corner_offsets(),
-          kern.lattice.corner_weights(),
-          static_cast<size_t>(kern.lattice.dim() + 1),
-          kern.lattice.alpha(),
-          ws.lattices[k].values.data(),
-          kern.norm_after.empty() ? nullptr : kern.norm_after.data(),
-          kern.term.weight,
-          kern.term.compat.empty() ? nullptr : kern.term.compat.data(),
-          detail::worth_prefetching((kern.lattice.num_vertices() + 1) * ch * sizeof(float))};
+      views[k] = kernel_view(kern.lattice, kern.term, kern.norm_after, ws.lattices[k], ch);
     }
-    // Pixels are independent here: threads split them.
-    const UpdateKind kind =
-        update_kind(views.data(), views.size(), segments.data(), segments.size(), ch);
+    // The rest of the step, pixel by pixel: pixels are independent here, so threads split them.
+    const StepKernel kernel =
+        specialised_kernels_
+            ? step_kernel(views.data(), views.size(), segments.data(), segments.size(), ch)
+            : StepKernel::kPlain;
     parallel_for(tasks, threads_, [&](size_t t) {
-      const size_t begin = n * t / tasks, end = n * (t + 1) / tasks;
-      if (kind == UpdateKind::kPottsSingle) {
-        mean_field_update_specialised(begin,
-                                      end,
-                                      ch,
-                                      segments.front().labels,
-                                      ws.neg_unary.data(),
-                                      ws.q.data(),
-                                      views.data(),
-                                      views.size(),
-                                      order);
-        return;
-      }
-      if (kind == UpdateKind::kPottsBatch) {
-        mean_field_update_batch_specialised(begin,
-                                            end,
-                                            ch,
-                                            segments.front().labels,
-                                            static_cast<int>(segments.size()),
-                                            ws.neg_unary.data(),
-                                            ws.q.data(),
-                                            views.data(),
-                                            views.size(),
-                                            order);
-        return;
-      }
-      mean_field_update(begin,
-                        end,
-                        ch,
-                        ws.neg_unary.data(),
-                        ws.q.data(),
-                        views.data(),
-                        views.size(),
-                        segments.data(),
-                        segments.size(),
-                        order,
-                        &messages[t * ch]);
+      run_step(kernel,
+               n * t / tasks,
+               n * (t + 1) / tasks,
+               ch,
+               ws.neg_unary.data(),
+               ws.q.data(),
+               views,
+               segments,
+               order,
+               &messages[t * ch]);
     });
   }
 

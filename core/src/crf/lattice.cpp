@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "buffer.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
 #include "simd8.h"
@@ -389,10 +390,8 @@ void PermutohedralLattice::splat_and_blur(
     const float* in, const float* in_scale, int channels, LatticeWorkspace& ws, int threads) const {
   const size_t ch = static_cast<size_t>(channels);
   const size_t size = (m_ + 1) * ch;
-  if (ws.values.size() < size)
-    ws.values.resize(size);
-  if (ws.scratch.size() < size)
-    ws.scratch.resize(size);
+  detail::grow_discarding(ws.values, size);
+  detail::grow_discarding(ws.scratch, size);
   // Row 0 stands for "no neighbour" and stays 0; every other row is written by the splat.
   std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);

@@ -206,7 +206,7 @@ NDArray combine_cams(const NDArray& a, const NDArray& b, const EnsembleOptions& 
       break;
   }
   if (!options.official) {
-    normalize_by_class_max(out);  // the paper: each result divided by its per-class maximum
+    normalize_by_class_max(out);  // ORANDNet Eq. 1: each result divided by its per-class max
   } else if (options.mode == EnsembleMode::kMean) {
     // module/simple_addition.py: ReLU, then / (max_c + 1e-5); OR/AND are left raw.
     clamp_negative_to_zero(out);

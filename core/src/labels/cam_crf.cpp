@@ -52,9 +52,9 @@ BackgroundModel parse_background_model(const std::string& name) {
 }
 
 void CamCrfOptions::validate() const {
-  PM_CHECK(std::isfinite(alpha) && alpha > 0.0f, "--alpha must be > 0, got {}", alpha);
+  PM_CHECK(std::isfinite(alpha) && alpha > 0.0f, "CamCrfOptions::alpha must be > 0, got {}", alpha);
   PM_CHECK(std::isfinite(threshold) && threshold >= 0.0f && threshold <= 1.0f,
-           "--threshold must be in [0, 1], got {}",
+           "CamCrfOptions::threshold must be in [0, 1], got {}",
            threshold);
 }
 
@@ -67,12 +67,15 @@ UncertainRule parse_uncertain_rule(const std::string& name) {
 }
 
 void ConfidentLabelOptions::validate() const {
-  PM_CHECK(std::isfinite(conf_fg) && std::isfinite(conf_bg) && conf_bg >= 0.0f &&
-               conf_bg <= conf_fg && conf_fg <= 1.0f,
-           "--conf-bg {} and --conf-fg {} must satisfy 0 <= conf-bg <= conf-fg <= 1",
-           conf_bg,
-           conf_fg);
-  PM_CHECK(gt_prob > 0.0 && gt_prob < 1.0, "--gt-prob must be in (0, 1), got {}", gt_prob);
+  PM_CHECK(
+      std::isfinite(conf_fg) && std::isfinite(conf_bg) && conf_bg >= 0.0f && conf_bg <= conf_fg &&
+          conf_fg <= 1.0f,
+      "ConfidentLabelOptions::conf_bg {} and conf_fg {} must satisfy 0 <= conf_bg <= conf_fg <= 1",
+      conf_bg,
+      conf_fg);
+  PM_CHECK(gt_prob > 0.0 && gt_prob < 1.0,
+           "ConfidentLabelOptions::gt_prob must be in (0, 1), got {}",
+           gt_prob);
   PM_CHECK(uncertain_label == kIgnoreLabel || uncertain_label == 0,
            "the uncertain label must be 255 (ignore) or 0 (background), got {}",
            uncertain_label);

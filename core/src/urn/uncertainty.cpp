@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// URN uncertainty via response scaling, as the official code computes it
-// (docs/reference/urn-official-code.md §1–3): M_c = argmax CRF(P); for every present class c and
-// scale s_n, a K-label CRF over P[L] with channel c raised to s_n gives B_{c,n}; U_raw =
-// max_c Var_n B_{c,n}; U = min-max(U_raw); W8 = uint8((1 − U)·255); Y = t where W8/255 ≤ t.
+// URN uncertainty via response scaling (Li et al., AAAI 2022, Eq. 4–12), as the official code
+// computes it: M_c = argmax CRF(X); X̄ = X[L], the present classes (Eq. 5); for every present
+// class c and scale s_n, a K-label CRF (Eq. 7) over X̄ with channel c raised to s_n (Eq. 6) and
+// its argmax (Eq. 8) give B_{c,n}; U_raw = max_c Var_n B_{c,n} (Eq. 9, 10); U = min-max(U_raw)
+// (Eq. 10); W8 = uint8((1 − U)·255) (Eq. 11); Y = t where W8/255 ≤ t, else 1 (Eq. 12).
 #include "pseudomask/core/urn/uncertainty.h"
 
 #include <algorithm>
@@ -21,16 +22,6 @@ constexpr float kProbSlack = 1e-3f;
 
 }  // namespace
 
-UrnWeightMode parse_urn_weight_mode(const std::string& name) {
-  if (name == "hard")
-    return UrnWeightMode::kHard;
-  if (name == "soft")
-    return UrnWeightMode::kSoft;
-  if (name == "prob")
-    return UrnWeightMode::kProb;
-  PM_FAIL("--mode {}: expected hard, soft or prob", name);
-}
-
 const char* urn_weight_mode_name(UrnWeightMode mode) {
   switch (mode) {
     case UrnWeightMode::kHard:
@@ -43,31 +34,47 @@ const char* urn_weight_mode_name(UrnWeightMode mode) {
   return "?";
 }
 
-UrnOptions UrnOptions::preset(const std::string& dataset) {
+const char* urn_dataset_name(UrnDataset dataset) {
+  switch (dataset) {
+    case UrnDataset::kVoc:
+      return "voc";
+    case UrnDataset::kCoco:
+      return "coco";
+  }
+  return "?";
+}
+
+UrnOptions UrnOptions::preset(UrnDataset dataset) {
   UrnOptions o;
-  if (dataset == "voc") {
-    o.scales = {0.15f, 0.2f, 0.25f, 4.0f, 5.0f, 6.0f};
-  } else if (dataset == "coco") {
-    o.scales = {0.4f, 0.5f, 0.6f, 2.0f, 3.0f, 4.0f};
-  } else {
-    PM_FAIL("--preset {}: expected voc or coco", dataset);
+  switch (dataset) {
+    case UrnDataset::kVoc:
+      o.scales = {0.15f, 0.2f, 0.25f, 4.0f, 5.0f, 6.0f};
+      break;
+    case UrnDataset::kCoco:
+      o.scales = {0.4f, 0.5f, 0.6f, 2.0f, 3.0f, 4.0f};
+      break;
   }
   return o;
 }
 
 void UrnOptions::validate() const {
   PM_CHECK(!scales.empty() && scales.size() <= 255,
-           "URN needs 1..255 response scales, got {}",
+           "UrnOptions::scales must hold 1..255 response scales, got {}",
            scales.size());
-  for (float s : scales)
-    PM_CHECK(std::isfinite(s) && s > 0.0f, "URN response scale must be finite and > 0, got {}", s);
+  for (float s : scales) {
+    PM_CHECK(std::isfinite(s) && s > 0.0f,
+             "UrnOptions::scales: a response scale must be finite and > 0, got {}",
+             s);
+  }
   PM_CHECK(threshold >= 0.0f && threshold <= 1.0f,
-           "URN threshold t must be in [0, 1], got {}",
+           "UrnOptions::threshold (t) must be in [0, 1], got {}",
            threshold);
   PM_CHECK(prob_clip > 0.0f && prob_clip <= 1.0f,
-           "probability clip must be in (0, 1], got {}",
+           "UrnOptions::prob_clip must be in (0, 1], got {}",
            prob_clip);
-  PM_CHECK(max_group_channels >= 1, "max_group_channels must be >= 1, got {}", max_group_channels);
+  PM_CHECK(max_group_channels >= 1,
+           "UrnOptions::max_group_channels must be >= 1, got {}",
+           max_group_channels);
   crf.validate();
 }
 
@@ -91,8 +98,8 @@ void check_probabilities(
              p % static_cast<size_t>(width),
              p / static_cast<size_t>(width));
     PM_FAIL(
-        "{}: value {} at class {}, pixel (x={}, y={}) is outside [0, 1]; pass --logits if "
-        "these are logits",
+        "{}: value {} at class {}, pixel (x={}, y={}) is outside [0, 1] (logits need a "
+        "softmax first)",
         name,
         v,
         i / n,
@@ -133,7 +140,7 @@ std::vector<uint8_t> present_classes(const LabelMap& mask) {
   return out;
 }
 
-// URN response scaling (§1): P[L] with channel `scaled` replaced by P_c^s, no renormalisation.
+// URN Eq. 5–6: X̄ = X[L] with channel `scaled` replaced by X̄_c^s, no renormalisation.
 std::vector<float> scale_response(
     const float* probs, size_t pixels, const std::vector<uint8_t>& present, int scaled, float s) {
   PM_CHECK(scaled >= 0 && static_cast<size_t>(scaled) < present.size(),
@@ -167,7 +174,8 @@ double population_variance(const double* values, int n) {
   return sq / n;
 }
 
-// URN variance over scales (§3): Var_n B_{c,n} of binary samples, tabulated by the count of ones.
+// URN Eq. 9: Var_n B_{c,n} of binary samples (ddof = 0, as the official code), tabulated by the
+// count of ones.
 std::vector<double> variance_over_scales(const std::vector<uint8_t>& ones, int samples) {
   PM_CHECK(samples >= 1 && samples <= 255, "variance over {} scales", samples);
   std::vector<double> table(static_cast<size_t>(samples) + 1);
@@ -185,7 +193,7 @@ std::vector<double> variance_over_scales(const std::vector<uint8_t>& ones, int s
   return out;
 }
 
-// URN max over classes (§3): U_raw = max_c V_c.
+// URN Eq. 10, Max: U_raw = max_c V_c.
 std::vector<double> max_over_classes(const std::vector<std::vector<double>>& variances) {
   if (variances.empty())
     return {};
@@ -202,7 +210,7 @@ std::vector<double> max_over_classes(const std::vector<std::vector<double>>& var
   return out;
 }
 
-// URN per-image normalisation (§3): U = (U_raw − min) / (max − min + 1e−6).
+// URN Eq. 10, Norm, per image: U = (U_raw − min) / (max − min + 1e−6).
 std::vector<double> min_max_normalise(const std::vector<double>& raw) {
   if (raw.empty())
     return {};
@@ -214,7 +222,7 @@ std::vector<double> min_max_normalise(const std::vector<double>& raw) {
   return out;
 }
 
-// URN weight (§3): W8 = uint8((1 − U)·255), truncating.
+// URN Eq. 11: W = 1 − U, as the byte W8 = uint8((1 − U)·255), truncating.
 uint8_t weight_byte_from_uncertainty(double u) {
   const double w = (1.0 - u) * 255.0;
   return static_cast<uint8_t>(std::clamp(w, 0.0, 255.0));
@@ -228,7 +236,7 @@ bool is_uncertain(uint8_t weight_byte, float t) {
   return static_cast<float>(weight_byte) / 255.0f <= t;
 }
 
-// URN loss weight (§3, §5): Y = t on uncertain pixels, 1 elsewhere.
+// URN Eq. 12: Y = t on uncertain pixels, 1 elsewhere.
 float hard_weight(uint8_t weight_byte, float t) {
   return is_uncertain(weight_byte, t) ? t : 1.0f;
 }
@@ -268,7 +276,8 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
     return std::vector<double>(n, 0.0);  // one label: B = 1 at every scale, variance 0
   const int samples = static_cast<int>(options.scales.size());
 
-  // The unscaled K-label energies, shared by every variant; only the scaled channel changes.
+  // URN Eq. 5: X̄ = X[L], the present classes, as unscaled K-label energies shared by every
+  // variant; each variant differs in its scaled channel only.
   std::vector<float> selected(static_cast<size_t>(k_count) * n);
   for (int k = 0; k < k_count; ++k) {
     const float* src = probs + static_cast<size_t>(present[static_cast<size_t>(k)]) * n;
@@ -282,7 +291,6 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
   const int variants = k_count * samples;
   const int per_batch = std::max(1, options.max_group_channels / k_count);
   std::vector<Unary> unaries;
-  std::vector<float> scaled(n);
   for (int first = 0; first < variants; first += per_batch) {
     const int last = std::min(variants, first + per_batch);
     unaries.assign(static_cast<size_t>(last - first), base);
@@ -290,17 +298,17 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
     for (int v = first; v < last; ++v) {
       const int k = v / samples;
       const float s = options.scales[static_cast<size_t>(v % samples)];
-      // URN response scaling (§1): channel k ← P_k^s, the others unchanged.
-      const float* src = selected.data() + static_cast<size_t>(k) * n;
-      for (size_t p = 0; p < n; ++p)
-        scaled[p] = std::pow(src[p], s);
-      const Unary u = unary_from_probabilities(scaled.data(), 1, n, options.prob_clip);
+      // URN Eq. 6: channel k ← X̄_k^s, the others unchanged; only its energies are new.
+      const std::vector<float> scaled = scale_response(probs, n, present, k, s);
+      const Unary u = unary_from_probabilities(
+          scaled.data() + static_cast<size_t>(k) * n, 1, n, options.prob_clip);
       Unary& variant = unaries[static_cast<size_t>(v - first)];
       std::copy(u.energy.begin(),
                 u.energy.end(),
                 variant.energy.begin() + static_cast<std::ptrdiff_t>(k * n));
       batch.push_back(&variant);
     }
+    // URN Eq. 7–8: the CRF of every variant and its argmax.
     const std::vector<CrfResult> results =
         crf.infer_batch(batch, options.max_group_channels, workspace, CrfOutputs::kLabels);
     for (int v = first; v < last; ++v) {
@@ -312,7 +320,7 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
     }
   }
 
-  // URN variance over scales, then max over classes (§3).
+  // URN Eq. 9, variance over scales, then Eq. 10's max over classes.
   std::vector<std::vector<double>> variances;
   variances.reserve(ones.size());
   for (const auto& count : ones)
@@ -329,7 +337,7 @@ UrnResult compute_urn(const DenseCrf2D& crf,
   PM_CHECK(classes >= 2 && classes <= 255, "URN needs 2..255 classes, got {}", classes);
   const size_t n = static_cast<size_t>(crf.width()) * crf.height();
   UrnResult r;
-  // M_c: the CRF over all C classes (§1).
+  // M_c: the CRF over all C classes of X (Eq. 4).
   CrfResult full = crf.infer(unary_from_probabilities(probs, classes, n, options.prob_clip),
                              workspace,
                              CrfOutputs::kLabels);
@@ -345,7 +353,7 @@ UrnResult compute_urn(const DenseCrf2D& crf,
       r.weight_byte.labels[p] = weight_byte_from_probability(probs[label * n + p]);
     }
   } else {
-    r.uncertainty = min_max_normalise(
+    r.uncertainty = min_max_normalise(  // URN Eq. 10, Norm
         response_scaling_uncertainty(crf, probs, classes, r.present, options, workspace));
     for (size_t p = 0; p < n; ++p)
       r.weight_byte.labels[p] = weight_byte_from_uncertainty(r.uncertainty[p]);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The official URN label file: cv2 writes [M_c, W8, W8] as B, G, R (urn-official-code.md §4).
+// The official URN label file (M_c and URN Eq. 11's W in one PNG): cv2 writes [M_c, W8, W8] as
+// B, G, R.
 #include "pseudomask/core/urn/urn_png.h"
 
 #include <algorithm>

@@ -6,9 +6,13 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <string>
+#include <vector>
 
+#include "../support/expect_error.h"
 #include "../support/test_paths.h"
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/resize.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/numpy/npy.h"
@@ -107,7 +111,7 @@ TEST(CrfBatch, BatchedResultsEqualIndividualRunsBitForBit) {
   const Unary u3 = small_case(37, 23, 3, 2).unary;
   const Unary u2 = small_case(37, 23, 2, 3).unary;
   const Unary u5 = small_case(37, 23, 5, 4).unary;
-  const DenseCrf2D crf(a.image, CrfParams::preset("urn"));
+  const DenseCrf2D crf(a.image, CrfParams::preset(CrfPreset::kUrn));
   const std::vector<const Unary*> batch = {&a.unary, &u3, &u2, &u3, &u5, &u2, &u3};
   for (int group : {1, 8, 24, 64}) {
     const std::vector<CrfResult> together = crf.infer_batch(batch, group);
@@ -126,7 +130,7 @@ TEST(CrfBatch, BatchedResultsEqualIndividualRunsBitForBit) {
 // it must give every CRF the bits of its own run, for each label count and row width.
 TEST(CrfBatch, EqualLabelCountBatchesEqualIndividualRunsBitForBit) {
   const Small a = small_case(29, 19, 3, 31);
-  const DenseCrf2D crf(a.image, CrfParams::preset("urn"));
+  const DenseCrf2D crf(a.image, CrfParams::preset(CrfPreset::kUrn));
   for (int m : {1, 2, 3, 4, 5, 8}) {
     std::vector<Unary> unaries;
     for (int i = 0; i < 9; ++i)
@@ -152,9 +156,64 @@ TEST(CrfBatch, EqualLabelCountBatchesEqualIndividualRunsBitForBit) {
   }
 }
 
+// Every CRF of `batch` gives the same labels and the same Q bits with the specialised kernels of
+// core/src/crf/kernels/ as with the plain mean_field_step.
+void expect_kernels_equal_plain_step(DenseCrf2D& crf,
+                                     const std::vector<const Unary*>& batch,
+                                     int group,
+                                     const std::string& what) {
+  crf.set_specialised_kernels(false);
+  const std::vector<CrfResult> plain = crf.infer_batch(batch, group);
+  crf.set_specialised_kernels(true);
+  const std::vector<CrfResult> fast = crf.infer_batch(batch, group);
+  ASSERT_EQ(fast.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(fast[i].map.labels, plain[i].map.labels) << what << ", crf " << i;
+    ASSERT_EQ(fast[i].q.size(), plain[i].q.size());
+    EXPECT_EQ(std::memcmp(fast[i].q.data(), plain[i].q.data(), plain[i].q.size() * sizeof(float)),
+              0)
+        << what << ", crf " << i;
+  }
+}
+
+// kernels/potts_single.cpp: one Potts CRF per group (≤ 48 labels, both slice orders), with the
+// presets' kernel pair (unrolled corners) and with one Gaussian kernel (corner loop).
+TEST(CrfKernels, PottsSingleEqualsThePlainStepBitForBit) {
+  const Small a = small_case(31, 17, 3, 41);
+  CrfParams gaussian_only = CrfParams::preset(CrfPreset::kUrn);
+  gaussian_only.terms.resize(1);
+  for (const CrfParams& params : {CrfParams::preset(CrfPreset::kDeepLab),
+                                  CrfParams::preset(CrfPreset::kUrn),
+                                  gaussian_only}) {
+    DenseCrf2D crf(a.image, params);
+    for (int m : {1, 2, 3, 5, 8, 9, 21, 40, 48}) {
+      const Unary u = small_case(31, 17, m, 200 + m).unary;
+      expect_kernels_equal_plain_step(crf, {&u}, m, std::to_string(m) + " labels");
+    }
+  }
+}
+
+// kernels/potts_batch.cpp: groups of CRFs with the same small label count (URN's variants), on a
+// real image (at half size) with URN's CRF.
+TEST(CrfKernels, PottsBatchEqualsThePlainStepBitForBit) {
+  const RgbImage image = resize_bilinear(read_image(test::shared_data("crf/im1.png")), 160, 120);
+  DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
+  for (int m : {2, 3, 4, 5, 8}) {
+    std::vector<Unary> unaries;
+    for (int i = 0; i < 9; ++i)
+      unaries.push_back(small_case(image.width, image.height, m, 300 + 10 * m + i).unary);
+    std::vector<const Unary*> batch;
+    for (const Unary& u : unaries)
+      batch.push_back(&u);
+    for (int group : {2 * m, 64})
+      expect_kernels_equal_plain_step(
+          crf, batch, group, std::to_string(m) + " labels, group " + std::to_string(group));
+  }
+}
+
 TEST(CrfModel, PottsEqualsTheNegatedIdentityMatrix) {
   const Small s = small_case(20, 16, 4, 7);
-  CrfParams potts = CrfParams::preset("deeplab");
+  CrfParams potts = CrfParams::preset(CrfPreset::kDeepLab);
   CrfParams matrix = potts;
   for (auto& t : matrix.terms) {
     t.compat.assign(16, 0.0f);
@@ -172,7 +231,7 @@ TEST(CrfModel, PottsEqualsTheNegatedIdentityMatrix) {
 
 TEST(CrfModel, ZeroIterationsIsTheSoftmaxOfTheUnaryAndMarginalsSumToOne) {
   const Small s = small_case(16, 9, 5, 11);
-  CrfParams p = CrfParams::preset("deeplab");
+  CrfParams p = CrfParams::preset(CrfPreset::kDeepLab);
   p.iterations = 0;
   const CrfResult r = DenseCrf2D(s.image, p).infer(s.unary);
   const size_t n = 16 * 9;
@@ -284,14 +343,13 @@ TEST(CrfLattice, FilterIsLinearAndRejectsBadDimensions) {
 
 TEST(CrfModel, BadInputsAreRefused) {
   const Small s = small_case(8, 8, 3, 1);
-  const DenseCrf2D crf(s.image, CrfParams::preset("deeplab"));
+  const DenseCrf2D crf(s.image, CrfParams::preset(CrfPreset::kDeepLab));
   Unary bad = s.unary;
   bad.energy.pop_back();
   EXPECT_THROW(crf.infer(bad), Error);
-  CrfParams p = CrfParams::preset("deeplab");
+  CrfParams p = CrfParams::preset(CrfPreset::kDeepLab);
   p.terms[0].sxy = 0;
-  EXPECT_THROW(DenseCrf2D(s.image, p), Error);
-  EXPECT_THROW(CrfParams::preset("nope"), Error);
+  test::expect_error([&] { DenseCrf2D(s.image, p); }, {"CrfParams::terms[0].sxy must be > 0"});
 }
 
 }  // namespace
@@ -305,7 +363,7 @@ TEST(CrfThreads, ResultsAreIdenticalForAnyThreadCount) {
   const Unary u3 = small_case(61, 47, 3, 22).unary;
   const Unary u2 = small_case(61, 47, 2, 23).unary;
   const std::vector<const Unary*> batch = {&a.unary, &u3, &u3, &u3, &u2, &u2};
-  const DenseCrf2D crf(a.image, CrfParams::preset("urn"));
+  const DenseCrf2D crf(a.image, CrfParams::preset(CrfPreset::kUrn));
   const std::vector<CrfResult> one = crf.infer_batch(batch);
   const CrfResult single = crf.infer(a.unary);  // 21 labels: rows of 3 blocks (run splat)
   auto same = [](const CrfResult& x, const CrfResult& y) {
@@ -314,7 +372,7 @@ TEST(CrfThreads, ResultsAreIdenticalForAnyThreadCount) {
   };
   for (int threads : {2, 3, 8}) {
     const DenseCrf2D threaded(
-        a.image, CrfParams::preset("urn"), threads);  // lattices built side by side
+        a.image, CrfParams::preset(CrfPreset::kUrn), threads);  // lattices built side by side
     const std::vector<CrfResult> many = threaded.infer_batch(batch);
     for (size_t i = 0; i < batch.size(); ++i)
       EXPECT_TRUE(same(many[i], one[i])) << threads << " threads, crf " << i;

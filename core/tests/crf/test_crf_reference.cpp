@@ -41,7 +41,7 @@ class CrfReference : public ::testing::TestWithParam<Case> {};
 TEST_P(CrfReference, LabelsAgreeWithTheReference) {
   const Case c = GetParam();
   const RgbImage image = read_image(test::shared_data("crf/im" + std::to_string(c.image) + ".png"));
-  CrfParams params = CrfParams::preset("deeplab");
+  CrfParams params = CrfParams::preset(CrfPreset::kDeepLab);
   params.iterations = c.iterations;
   const DenseCrf2D crf(image, params);
   const CrfResult r = crf.infer(load_unary(c.image, c.labels, image.num_pixels()));
@@ -84,7 +84,7 @@ INSTANTIATE_TEST_SUITE_P(AllCases,
 TEST(CrfReferenceQ, MarginalsMatchWithinTolerance) {
   for (int image : {1, 2}) {
     const RgbImage rgb = read_image(test::shared_data("crf/im" + std::to_string(image) + ".png"));
-    const DenseCrf2D crf(rgb, CrfParams::preset("deeplab"));
+    const DenseCrf2D crf(rgb, CrfParams::preset(CrfPreset::kDeepLab));
     const CrfResult r = crf.infer(load_unary(image, 2, rgb.num_pixels()));
     const std::vector<float> want =
         read_npy(reference_file("im" + std::to_string(image) + "_M2_it10_Q.npy")).to_float_vector();
@@ -121,7 +121,7 @@ TEST(CrfReferenceUrn, CyclicMaskAgreesWithTheUrnReference) {
     const std::vector<float> probs = read_label_planes(
         dir + "probs_espnetv2/" + id + ".npy", image.width, image.height, &labels);
     ASSERT_EQ(labels, 21);
-    const DenseCrf2D crf(image, CrfParams::preset("urn"));
+    const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
     const CrfResult r =
         crf.infer(unary_from_probabilities(probs.data(), labels, image.num_pixels()),
                   nullptr,

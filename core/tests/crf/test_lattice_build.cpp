@@ -70,7 +70,7 @@ uint64_t lattice_hash(const std::vector<float>& features, size_t n, int d) {
   return h.value();
 }
 
-uint64_t image_case(const RgbImage& image, const char* preset, int term) {
+uint64_t image_case(const RgbImage& image, CrfPreset preset, int term) {
   const PairwiseTerm t = CrfParams::preset(preset).terms[static_cast<size_t>(term)];
   return lattice_hash(crf_features(image, t), image.num_pixels(), t.bilateral() ? 5 : 2);
 }
@@ -105,15 +105,23 @@ std::vector<Case> cases() {
   };
   return {
       {"deeplab_im1_gaussian",
-       [=] { return image_case(im1, "deeplab", 0); },
+       [=] { return image_case(im1, CrfPreset::kDeepLab, 0); },
        0x5d5640e8237f9f1dull},
       {"deeplab_im1_bilateral",
-       [=] { return image_case(im1, "deeplab", 1); },
+       [=] { return image_case(im1, CrfPreset::kDeepLab, 1); },
        0x3e54d93c7222faeull},
-      {"urn_im1_gaussian", [=] { return image_case(im1, "urn", 0); }, 0xaee04295fb6dcbb9ull},
-      {"urn_im1_bilateral", [=] { return image_case(im1, "urn", 1); }, 0x12bf90e70d227968ull},
-      {"urn_voc_gaussian", [=] { return image_case(voc, "urn", 0); }, 0xaac4549145e1644aull},
-      {"urn_voc_bilateral", [=] { return image_case(voc, "urn", 1); }, 0x9f74b0dd724057a7ull},
+      {"urn_im1_gaussian",
+       [=] { return image_case(im1, CrfPreset::kUrn, 0); },
+       0xaee04295fb6dcbb9ull},
+      {"urn_im1_bilateral",
+       [=] { return image_case(im1, CrfPreset::kUrn, 1); },
+       0x12bf90e70d227968ull},
+      {"urn_voc_gaussian",
+       [=] { return image_case(voc, CrfPreset::kUrn, 0); },
+       0xaac4549145e1644aull},
+      {"urn_voc_bilateral",
+       [=] { return image_case(voc, CrfPreset::kUrn, 1); },
+       0x9f74b0dd724057a7ull},
       {"random_d1", random_case(3000, 1, -20.0f, 20.0f, 11), 0xcd094430caa1d8a6ull},
       {"random_d2", random_case(3000, 2, -20.0f, 20.0f, 12), 0x85e0e97bb9e400aeull},
       {"random_d3", random_case(3000, 3, -20.0f, 20.0f, 13), 0xb01a0c6259a7ef7eull},

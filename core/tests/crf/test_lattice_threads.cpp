@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../support/test_paths.h"
@@ -28,10 +29,12 @@ struct LatticeCase {
 std::vector<LatticeCase> lattice_cases() {
   const RgbImage im1 = read_image(test::shared_data("crf/im1.png"));
   std::vector<LatticeCase> cases;
-  for (const char* preset : {"deeplab", "urn"}) {
+  const std::pair<CrfPreset, const char*> presets[] = {{CrfPreset::kDeepLab, "deeplab"},
+                                                       {CrfPreset::kUrn, "urn"}};
+  for (const auto& [preset, name] : presets) {
     for (size_t k = 0; k < 2; ++k) {
       const PairwiseTerm t = CrfParams::preset(preset).terms[k];
-      cases.push_back({std::string(preset) + (k ? "_bilateral" : "_gaussian"),
+      cases.push_back({std::string(name) + (k ? "_bilateral" : "_gaussian"),
                        crf_features(im1, t),
                        im1.num_pixels(),
                        t.bilateral() ? 5 : 2});

@@ -53,10 +53,10 @@ TEST(CamCrfCombine, IrnRuleAndDisagreementRule) {
 TEST(CamCrfOptionsCheck, BadValuesAreErrors) {
   CamCrfOptions c;
   c.alpha = 0.0f;
-  test::expect_error([&] { c.validate(); }, {"--alpha must be > 0, got 0"});
+  test::expect_error([&] { c.validate(); }, {"CamCrfOptions::alpha must be > 0, got 0"});
   ConfidentLabelOptions o;
   o.conf_bg = 0.4f;
-  test::expect_error([&] { o.validate(); }, {"--conf-bg 0.4 and --conf-fg 0.3"});
+  test::expect_error([&] { o.validate(); }, {"ConfidentLabelOptions::conf_bg 0.4 and conf_fg 0.3"});
   o = {};
   o.uncertain_label = 7;
   test::expect_error([&] { o.validate(); }, {"uncertain label must be 255", "got 7"});
@@ -138,7 +138,7 @@ TEST(CamCrfReal, CrfRefinementBeatsThePlainThreshold) {
   const RealCase c = real_case("2007_000363", kBlurRadius);
   ASSERT_EQ(c.keys, (std::vector<int>{2}));
   const LabelMap thresholded = labels_from_cams(c.cams, c.keys, 0.25f, "t");
-  const DenseCrf2D crf(c.image, CrfParams::preset("deeplab"));
+  const DenseCrf2D crf(c.image, CrfParams::preset(CrfPreset::kDeepLab));
   const LabelMap power = crf_labels_from_cams(crf, c.cams, c.keys, {}, "t");
   CamCrfOptions constant;
   constant.background = BackgroundModel::kConstant;
@@ -153,7 +153,7 @@ TEST(CamCrfReal, CrfRefinementBeatsThePlainThreshold) {
 
 TEST(CamCrfReal, IrnLabelsAreUncertainExactlyWhereTheRefinedMapsDisagree) {
   const RealCase c = real_case("2007_000032", kBlurRadius);
-  const DenseCrf2D crf(c.image, CrfParams::preset("irn"));
+  const DenseCrf2D crf(c.image, CrfParams::preset(CrfPreset::kIrn));
   ConfidentLabelOptions o;
   const ConfidentMaps maps = confident_maps(crf, c.cams, o, "t");
   const LabelMap irn = confident_labels_from_cams(crf, c.cams, c.keys, o, "t");
@@ -186,7 +186,7 @@ TEST(CamCrfReal, IrnLabelsAreUncertainExactlyWhereTheRefinedMapsDisagree) {
 
 TEST(CamCrfReal, CamsOfTheWrongSizeNameTheFile) {
   RgbImage image(5, 3);
-  const DenseCrf2D crf(image, CrfParams::preset("deeplab"));
+  const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kDeepLab));
   const NDArray cams(DType::kF32, {1, 3, 4});
   test::expect_error([&] { crf_labels_from_cams(crf, cams, {2}, {}, "cams/x.npy"); },
                      {"cams/x.npy: CAMs are 4x3, the image is 5x3"});

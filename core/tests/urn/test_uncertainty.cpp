@@ -8,6 +8,7 @@
 
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
+#include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/numpy/npy.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
@@ -129,26 +130,25 @@ TEST(UrnPresentClasses, ListsTheLabelsOfTheMaskAscending) {
 }
 
 TEST(UrnOptions, PresetsAreTheOfficialScaleSets) {
-  EXPECT_EQ(UrnOptions::preset("voc").scales,
+  EXPECT_EQ(UrnOptions::preset(UrnDataset::kVoc).scales,
             (std::vector<float>{0.15f, 0.2f, 0.25f, 4.0f, 5.0f, 6.0f}));
-  EXPECT_EQ(UrnOptions::preset("coco").scales,
+  EXPECT_EQ(UrnOptions::preset(UrnDataset::kCoco).scales,
             (std::vector<float>{0.4f, 0.5f, 0.6f, 2.0f, 3.0f, 4.0f}));
-  const UrnOptions o = UrnOptions::preset("voc");
+  const UrnOptions o = UrnOptions::preset(UrnDataset::kVoc);
   EXPECT_EQ(o.threshold, 0.05f);
   ASSERT_EQ(o.crf.terms.size(), 2u);
   EXPECT_EQ(o.crf.terms[0].sxy, 1.0f);
   EXPECT_EQ(o.crf.terms[1].sxy, 67.0f);
   EXPECT_EQ(o.crf.terms[1].srgb, 3.0f);
   EXPECT_EQ(o.crf.terms[1].weight, 4.0f);
-  test::expect_error([] { UrnOptions::preset("cityscapes"); }, {"cityscapes", "voc or coco"});
+  EXPECT_STREQ(urn_dataset_name(UrnDataset::kCoco), "coco");
   UrnOptions bad = o;
   bad.scales = {0.5f, -1.0f};
-  test::expect_error([&] { bad.validate(); }, {"scale", "-1"});
+  test::expect_error([&] { bad.validate(); }, {"UrnOptions::scales", "-1"});
   bad = o;
   bad.threshold = 1.5f;
-  test::expect_error([&] { bad.validate(); }, {"threshold", "1.5"});
-  test::expect_error([] { parse_urn_weight_mode("median"); }, {"--mode median"});
-  EXPECT_EQ(parse_urn_weight_mode("soft"), UrnWeightMode::kSoft);
+  test::expect_error([&] { bad.validate(); }, {"UrnOptions::threshold", "1.5"});
+  EXPECT_STREQ(urn_weight_mode_name(UrnWeightMode::kSoft), "soft");
 }
 
 // A synthetic image: left part dark, right part bright; class a on the left, class b on the
@@ -182,7 +182,7 @@ Scene two_region_scene(int w, int h, uint8_t a, uint8_t b) {
 // The URN options with a Gaussian (smoothness) term only: on an image this small URN's bilateral
 // term (sxy 67) joins every pixel of a colour, and each region would flip as a whole.
 UrnOptions local_options() {
-  UrnOptions o = UrnOptions::preset("voc");
+  UrnOptions o = UrnOptions::preset(UrnDataset::kVoc);
   o.crf.terms.resize(1);
   return o;
 }
@@ -193,8 +193,9 @@ TEST(UrnCompute, SingleClassImageIsCertainEverywhere) {
     s.probs[3 * s.image.num_pixels() + p] = 0.9f;
     s.probs[1 * s.image.num_pixels() + p] = 0.05f;
   }
-  const DenseCrf2D crf(s.image, CrfParams::preset("urn"));
-  const UrnResult r = compute_urn(crf, s.probs.data(), s.classes, UrnOptions::preset("voc"));
+  const DenseCrf2D crf(s.image, CrfParams::preset(CrfPreset::kUrn));
+  const UrnResult r =
+      compute_urn(crf, s.probs.data(), s.classes, UrnOptions::preset(UrnDataset::kVoc));
   EXPECT_EQ(r.present, (std::vector<uint8_t>{3}));
   for (size_t p = 0; p < s.image.num_pixels(); ++p) {
     ASSERT_EQ(r.cyclic_mask.labels[p], 3);
@@ -267,7 +268,7 @@ TEST(UrnCompute, SoftAndProbModes) {
 
 TEST(UrnCompute, ResultsDoNotDependOnThreadsOrBatching) {
   const Scene s = two_region_scene(48, 20, 1, 3);
-  UrnOptions o = UrnOptions::preset("coco");
+  UrnOptions o = UrnOptions::preset(UrnDataset::kCoco);
   DenseCrf2D one(s.image, o.crf);
   const UrnResult a = compute_urn(one, s.probs.data(), s.classes, o);
   const DenseCrf2D three(s.image, o.crf, /*threads=*/3);
@@ -280,11 +281,48 @@ TEST(UrnCompute, ResultsDoNotDependOnThreadsOrBatching) {
   EXPECT_GT(a.uncertain_pixels, 0u);
 }
 
+// Bytes a CRF workspace holds.
+size_t workspace_bytes(const CrfWorkspace& ws) {
+  size_t floats = ws.neg_unary.capacity() + ws.q.capacity();
+  for (const LatticeWorkspace& l : ws.lattices)
+    floats += l.values.capacity() + l.scratch.capacity();
+  return floats * sizeof(float);
+}
+
+// The memory bound of a URN job: on a real VOC image (21 classes, K = 3), the K·N scaled CRFs
+// run in groups no wider than M_c's CRF, so they need no more workspace than it.
+TEST(UrnCompute, ScaledCrfsNeedNoMoreWorkspaceThanTheCyclicMaskCrf) {
+  const std::string id = "2007_000129";
+  const RgbImage image = read_image(test::shared_data("voc_sample/JPEGImages/" + id + ".jpg"));
+  int classes = 0;
+  const std::vector<float> probs =
+      read_urn_probabilities(test::shared_data("voc_sample/probs_espnetv2/" + id + ".npy"),
+                             image.width,
+                             image.height,
+                             false,
+                             21,
+                             &classes);
+  const UrnOptions o = UrnOptions::preset(UrnDataset::kVoc);
+  const DenseCrf2D crf(image, o.crf);
+  CrfWorkspace ws;
+  crf.infer(unary_from_probabilities(probs.data(), classes, image.num_pixels()),
+            &ws,
+            CrfOutputs::kLabels);
+  const size_t cyclic = workspace_bytes(ws);
+  const UrnResult r = compute_urn(crf, probs.data(), classes, o, &ws);
+  EXPECT_EQ(r.present.size(), 3u);
+  EXPECT_EQ(workspace_bytes(ws), cyclic);
+  // One blur scratch buffer serves both kernels.
+  ASSERT_EQ(ws.lattices.size(), 2u);
+  EXPECT_TRUE(ws.lattices[0].scratch.empty() || ws.lattices[1].scratch.empty());
+}
+
 TEST(UrnCompute, RejectsBadClassCounts) {
   const Scene s = two_region_scene(8, 4, 0, 1);
-  const DenseCrf2D crf(s.image, CrfParams::preset("urn"));
-  test::expect_error([&] { compute_urn(crf, s.probs.data(), 1, UrnOptions::preset("voc")); },
-                     {"2..255 classes, got 1"});
+  const DenseCrf2D crf(s.image, CrfParams::preset(CrfPreset::kUrn));
+  test::expect_error(
+      [&] { compute_urn(crf, s.probs.data(), 1, UrnOptions::preset(UrnDataset::kVoc)); },
+      {"2..255 classes, got 1"});
 }
 
 TEST(UrnInputs, RejectsLogitsNaNAndWrongShapesNamingTheFile) {
@@ -312,7 +350,7 @@ TEST(UrnInputs, RejectsLogitsNaNAndWrongShapesNamingTheFile) {
   const std::string lg = dir / "logits.npy";
   write_npy(lg, NDArray::from(logits, {c, h, w}));
   test::expect_error([&] { read_urn_probabilities(lg, w, h, false, 0, &classes); },
-                     {"logits.npy", "3.5", "class 2", "x=3, y=1", "--logits"});
+                     {"logits.npy", "3.5", "class 2", "x=3, y=1", "logits need a softmax"});
   const std::vector<float> soft = read_urn_probabilities(lg, w, h, true, 0, &classes);
   const size_t px = 1 * w + 3;
   EXPECT_NEAR(soft[2 * w * h + px], std::exp(3.5) / (std::exp(3.5) + 3 * std::exp(0.25)), 1e-6);

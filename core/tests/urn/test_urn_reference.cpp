@@ -74,7 +74,7 @@ TEST(UrnReference, AgreesWithTheOfficialCodeOnRealVocImages) {
 #endif
   const std::vector<std::string> ids =
       full_run_requested() ? all_ids() : std::vector<std::string>{"2007_000061"};
-  const UrnOptions options = UrnOptions::preset("voc");
+  const UrnOptions options = UrnOptions::preset(UrnDataset::kVoc);
   ErrorSplit split;
   for (const std::string& id : ids) {
     const RgbImage image = read_image(sample("JPEGImages/" + id + ".jpg"));
@@ -223,7 +223,7 @@ TEST(UrnNoisyGroundTruth, UncertainPixelsAreWrongMoreOftenThanCertainOnes) {
   const int divisor = 5;
   const std::vector<std::string> ids = {"2007_000063", "2007_001311", "2007_000129"};
 #endif
-  const UrnOptions options = UrnOptions::preset("voc");
+  const UrnOptions options = UrnOptions::preset(UrnDataset::kVoc);
   ErrorSplit split;
   for (size_t i = 0; i < ids.size(); ++i) {
     const NoisyScene s = noisy_scene(ids[i], i, divisor);

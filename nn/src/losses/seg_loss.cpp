@@ -44,6 +44,7 @@ torch::Tensor seg_head_loss(const torch::Tensor& logits,
   }
   torch::Tensor loss = pixel_cross_entropy(x, labels);
   loss = pretended_underfitting(loss, o.pus_beta, o.pus_k);
+  // URN Eq. 13: each pixel's loss times its weight Y (Eq. 12); ignored pixels weigh 0.
   const torch::Tensor valid = (labels != 255).to(loss.scalar_type());
   const torch::Tensor w = weights.defined() ? weights.to(loss.scalar_type()) * valid : valid;
   const torch::Tensor total = (loss * w).sum();

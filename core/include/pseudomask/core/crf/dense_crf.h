@@ -35,17 +35,24 @@ struct PairwiseTerm {
   bool bilateral() const { return srgb > 0.0f; }
 };
 
+/// The CRF parameter sets of the WSSS codes (Gaussian sxy/w, bilateral sxy/srgb/w).
+enum class CrfPreset {
+  kDeepLab,  ///< Gaussian 3/3, bilateral 80/13/10: DeepLab, PMM's PPMG, ORANDNet's crf_refine
+  kUrn,      ///< Gaussian 1/3, bilateral 67/3/4: URN/PMM segmentation
+  kIrn,      ///< Gaussian 3/3, bilateral 50/5/10: IRN's crf_inference_label
+};
+/// The preset's name ("deeplab", "urn", "irn").
+const char* crf_preset_name(CrfPreset preset);
+
 /// A CRF model: its pairwise terms (in the order they are added, which fixes the float order)
 /// and the number of mean-field iterations.
 struct CrfParams {
   std::vector<PairwiseTerm> terms;
   int iterations = 10;
 
-  /// The parameter sets of the WSSS codes: "deeplab" (Gaussian 3/3, bilateral 80/13/10; DeepLab,
-  /// PMM's PPMG, ORANDNet's crf_refine), "urn" (Gaussian 1/3, bilateral 67/3/4; URN/PMM
-  /// segmentation), "irn" (Gaussian 3/3, bilateral 50/5/10; IRN's crf_inference_label).
-  static CrfParams preset(const std::string& name);
-  /// Throws pm::Error naming the bad value.
+  /// The parameters of a preset: its Gaussian term, then its bilateral term; 10 iterations.
+  static CrfParams preset(CrfPreset preset);
+  /// Throws pm::Error naming the bad field (e.g. CrfParams::terms[1].sxy) and value.
   void validate() const;
 };
 
@@ -97,6 +104,11 @@ class DenseCrf2D {
   /// count; it pays on large images or when there are fewer images than cores.
   void set_threads(int threads) { threads_ = std::max(threads, 1); }
   int threads() const { return threads_; }
+  /// Whether infer() may run a group's mean-field step with a specialised kernel
+  /// (core/src/crf/kernels/, the default) or always with the plain step. The results are
+  /// bit-identical either way; tests switch it off to prove that.
+  void set_specialised_kernels(bool on) { specialised_kernels_ = on; }
+  bool specialised_kernels() const { return specialised_kernels_; }
 
   /// Mean-field inference for one CRF.
   CrfResult infer(const Unary& unary,
@@ -131,6 +143,7 @@ class DenseCrf2D {
   CrfParams params_;
   std::vector<Kernel> kernels_;
   int threads_ = 1;
+  bool specialised_kernels_ = true;
 };
 
 /// Features of a pairwise term at every pixel, pixel-major: (x/sxy, y/sxy) or

@@ -61,7 +61,8 @@ NDArray probabilistic_and(const NDArray& a, const NDArray& b);
 /// The naive ensemble: (a + b) / 2, elementwise. a, b: float32 of one shape.
 NDArray mean_ensemble(const NDArray& a, const NDArray& b);
 
-/// Divides each class plane of (K, H, W) float32 by (its spatial maximum + eps), in place. A
+/// ORANDNet Eq. 1's denominators: divides each class plane of (K, H, W) float32 by (its spatial
+/// maximum + eps), in place. A
 /// plane whose maximum is not positive is left as it is (an all-zero class stays zero, never
 /// NaN).
 void normalize_by_class_max(NDArray& planes, float eps = 0.0f);

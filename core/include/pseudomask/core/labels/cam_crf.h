@@ -110,7 +110,7 @@ ConfidentMaps confident_maps(const DenseCrf2D& crf,
                              CrfWorkspace* workspace = nullptr);
 
 /// IRN's confident-region pseudo-mask: confident_maps, combined by options.rule, local labels
-/// mapped through keys (k + 1 → keys[k] + 1). Use CrfParams::preset("irn") for IRN's CRF.
+/// mapped through keys (k + 1 → keys[k] + 1). Use CrfParams::preset(CrfPreset::kIrn) for IRN's CRF.
 LabelMap confident_labels_from_cams(const DenseCrf2D& crf,
                                     const NDArray& cams,
                                     const std::vector<int>& keys,

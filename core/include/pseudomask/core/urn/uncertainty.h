@@ -9,10 +9,13 @@
 #include "pseudomask/core/common/image.h"
 #include "pseudomask/core/crf/dense_crf.h"
 
-// URN (Li et al., AAAI 2022): uncertainty estimation via response scaling. The behaviour follows
-// the official code (docs/reference/urn-official-code.md §1–3), which is the reference: the
-// paper's method section could not be read, so its equation numbers are not quoted; the comments
-// name each step as "URN <step>" and the section of that document that specifies it.
+// URN (Li et al., AAAI 2022): uncertainty estimation via response scaling. Each step cites the
+// paper's equation: X = F_S(I) (Eq. 4, the probabilities passed in), channel selection X̄ (Eq. 5),
+// response scaling P (Eq. 6), CRF (Eq. 7), argmax M̄ (Eq. 8), variance over scales (Eq. 9), max
+// over classes and min-max normalisation U (Eq. 10), W = 1 − U (Eq. 11), the weight mask Y
+// (Eq. 12) and the weighted loss (Eq. 13, nn/seg/seg_loss.h). Where the official code differs
+// from the paper (population variance, W stored as a byte, t ≤ comparison), the code is followed
+// and the comment says so.
 
 namespace pm {
 
@@ -20,33 +23,45 @@ namespace pm {
 /// pixel, the "weight byte" G that the official 3-channel PNG stores in its G and R channels, so
 /// that Y can be recomputed from the file, the mode and t alone.
 enum class UrnWeightMode {
-  kHard,  ///< official: G = W8 = uint8((1 − U)·255); Y = t where G/255 ≤ t, else 1
+  kHard,  ///< URN Eq. 12 as the official code: G = W8 = uint8((1 − U)·255); Y = t where G/255 ≤ t,
+          ///< else 1
   kSoft,  ///< G = W8; Y = max(G/255, t) (W itself, floored at t)
   kProb,  ///< URN Table 5 baseline: G = uint8(P_{M_c}·255), the model's (detached) probability
           ///< of the pseudo-label; Y = G/255. No response scaling is run.
 };
 
-/// "hard" | "soft" | "prob" → the mode; throws naming the bad value.
-UrnWeightMode parse_urn_weight_mode(const std::string& name);
 /// The mode's name ("hard", "soft", "prob").
 const char* urn_weight_mode_name(UrnWeightMode mode);
 
+/// The datasets of URN's official settings (their response scales).
+enum class UrnDataset {
+  kVoc,   ///< PASCAL VOC: scales {0.15, 0.2, 0.25, 4, 5, 6}
+  kCoco,  ///< MS COCO: scales {0.4, 0.5, 0.6, 2, 3, 4}
+};
+/// The dataset's name ("voc", "coco").
+const char* urn_dataset_name(UrnDataset dataset);
+
 /// Options of the URN uncertainty pass, with the official defaults (VOC).
 struct UrnOptions {
-  /// Response scales s_n: each present class's probability is raised to each (VOC set).
+  /// Response scales S (URN Eq. 6): each present class's probability is raised to each s_n
+  /// (VOC set).
   std::vector<float> scales = {0.15f, 0.2f, 0.25f, 4.0f, 5.0f, 6.0f};
-  float threshold = 0.05f;                    ///< t: the weight of uncertain pixels
+  float threshold = 0.05f;                    ///< t of URN Eq. 12: the weight of uncertain pixels
   UrnWeightMode mode = UrnWeightMode::kHard;  ///< how U becomes Y
-  CrfParams crf = CrfParams::preset("urn");   ///< URN's CRF: Gaussian 1/3, bilateral 67/3/4
-  float prob_clip = 1e-5f;                    ///< unary −log(clip(p, prob_clip, 1))
+  /// URN's CRF (Eq. 7): Gaussian 1/3, bilateral 67/3/4.
+  CrfParams crf = CrfParams::preset(CrfPreset::kUrn);
+  float prob_clip = 1e-5f;  ///< unary −log(clip(p, prob_clip, 1))
   /// Label channels filtered per lattice traversal by the scaled CRFs (speed/memory trade-off;
-  /// results do not depend on it).
-  int max_group_channels = 64;
+  /// results do not depend on it). 24: no wider than the VOC C-label CRF's rows (21 labels, padded
+  /// to 24), so that the K·N scaled CRFs need no more memory than M_c's CRF (a K = 3 VOC job: 213
+  /// instead of 517 MiB, same time). Wider groups traverse the lattice tables fewer times: 64 was
+  /// about 10 % faster on K = 5 images, at over twice the memory.
+  int max_group_channels = 24;
 
-  /// The official settings of a dataset: "voc" (scales {0.15, 0.2, 0.25, 4, 5, 6}) or "coco"
-  /// ({0.4, 0.5, 0.6, 2, 3, 4}); t = 0.05 and URN's CRF for both.
-  static UrnOptions preset(const std::string& dataset);
-  /// Throws pm::Error naming the bad value (empty or non-positive scales, t outside [0, 1], ...).
+  /// The official settings of a dataset (URN paper, Implementation details: the scales S of
+  /// Eq. 6); t = 0.05 and URN's CRF for both.
+  static UrnOptions preset(UrnDataset dataset);
+  /// Throws pm::Error naming the bad field (e.g. UrnOptions::threshold) and value.
   void validate() const;
 };
 
@@ -67,7 +82,7 @@ struct UrnResult {
 
 /// Checks that (C, N) planes are probabilities: no NaN, every value in [0, 1] (1 + 1e-3 allowed
 /// for float16 rounding). Throws "<name>: value v at class c, pixel (x, y) is outside [0, 1] ..."
-/// so that logits passed without --logits are caught.
+/// so that logits read as probabilities (read_urn_probabilities without `logits`) are caught.
 void check_probabilities(
     const float* probs, int classes, int width, int height, const std::string& name);
 
@@ -86,9 +101,9 @@ std::vector<float> read_urn_probabilities(const std::string& path,
 /// included), ascending. Ignore (255) is never produced by a CRF and is not listed.
 std::vector<uint8_t> present_classes(const LabelMap& mask);
 
-/// URN response scaling (§1): the K-channel probability map of one variant, (K, N) label-major:
-/// channel k is P_{present[k]}, except channel `scaled` which is P_{present[scaled]}^s
-/// (element-wise power, float32 as numpy computes it). Not renormalised.
+/// URN Eq. 5–6, channel selection and response scaling: the K-channel probability map of one
+/// variant, (K, N) label-major: channel k is X̄_k = P_{present[k]}, except channel `scaled`
+/// which is X̄_{scaled}^s (element-wise power, float32 as numpy computes it). Not renormalised.
 std::vector<float> scale_response(
     const float* probs, size_t pixels, const std::vector<uint8_t>& present, int scaled, float s);
 
@@ -96,22 +111,25 @@ std::vector<float> scale_response(
 /// then Σ(x − mean)² / n, in float64.
 double population_variance(const double* values, int n);
 
-/// URN variance over scales (§3): V_c per pixel from the number of scales (out of `samples`) at
-/// which the pixel's binary mask B_{c,n} is 1: the population variance of `ones` ones and
-/// `samples − ones` zeros.
+/// URN Eq. 9, variance over scales: V_c per pixel from the number of scales (out of `samples`)
+/// at which the pixel's binary mask B_{c,n} = [M̄_{c,n} = c] is 1: the population variance of
+/// `ones` ones and `samples − ones` zeros (ddof = 0 as the official numpy code; Eq. 9 prints
+/// 1/(N − 1)).
 std::vector<double> variance_over_scales(const std::vector<uint8_t>& ones, int samples);
 
-/// URN max over classes (§3): U_raw = max_c V_c, pixel-wise. Each V_c has the same length.
+/// URN Eq. 10, its Max: U_raw = max_c V_c, pixel-wise. Each V_c has the same length.
 std::vector<double> max_over_classes(const std::vector<std::vector<double>>& variances);
 
-/// URN per-image normalisation (§3): U = (U_raw − min) / (max − min + 1e−6). A constant map
+/// URN Eq. 10, its Norm, per image: U = (U_raw − min) / (max − min + 1e−6). A constant map
 /// (including K = 1) gives U = 0 everywhere, i.e. every pixel certain — as the official code.
 std::vector<double> min_max_normalise(const std::vector<double>& raw);
 
-/// URN weight byte (§3): W8 = uint8((1 − U)·255), truncated as numpy's astype(uint8).
+/// URN Eq. 11, W = 1 − U, stored as the official code's byte: W8 = uint8((1 − U)·255),
+/// truncated as numpy's astype(uint8).
 uint8_t weight_byte_from_uncertainty(double u);
 
-/// The official loss weight (§3, §5): t where W8/255 ≤ t (float32 comparison, as torch), else 1.
+/// URN Eq. 12, the official loss weight: t where W8/255 ≤ t (float32 comparison, as torch; the
+/// paper writes W < t), else 1.
 float hard_weight(uint8_t weight_byte, float t);
 /// The soft weight: max(W8/255, t).
 float soft_weight(uint8_t weight_byte, float t);
@@ -124,9 +142,10 @@ float weight_from_byte(uint8_t weight_byte, UrnWeightMode mode, float t);
 /// Whether a pixel counts as uncertain: G/255 ≤ t (float32).
 bool is_uncertain(uint8_t weight_byte, float t);
 
-/// The raw uncertainty U_raw = max_c Var_n[B_{c,n}] (§1–3): for every present class c and scale
-/// s_n, the CRF over the K-channel response-scaled map (scale_response) gives the binary mask
-/// B_{c,n} = [argmax == c]. All K·N CRFs run through `crf`'s shared lattices (infer_batch).
+/// The raw uncertainty U_raw = max_c Var_n[B_{c,n}] (URN Eq. 5–10 before Norm): for every present
+/// class c and scale s_n, the CRF (Eq. 7) over the K-channel response-scaled map (Eq. 6,
+/// scale_response) and its argmax (Eq. 8) give the binary mask B_{c,n} = [argmax == c]. All K·N
+/// CRFs run through `crf`'s shared lattices (infer_batch).
 /// probs: (C, N) float32 of the image `crf` was built on; present: classes of M_c. K = 1 gives
 /// zeros without running a CRF (a 1-label CRF's argmax is 0 everywhere, so the variance is 0).
 std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
@@ -136,8 +155,9 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
                                                  const UrnOptions& options,
                                                  CrfWorkspace* workspace = nullptr);
 
-/// The whole URN pass on one image: M_c from the C-label CRF over `probs`, then (hard, soft) the
-/// response-scaling uncertainty, normalisation, weight byte and Y, or (prob) Y from P_{M_c}.
+/// The whole URN pass on one image: M_c from the C-label CRF over `probs` (X of Eq. 4), then
+/// (hard, soft) the response-scaling uncertainty, normalisation (Eq. 5–10), weight byte (Eq. 11)
+/// and Y (Eq. 12), or (prob) Y from P_{M_c}.
 /// probs: (C, N) float32 probabilities for the image `crf` was built on (N = width·height),
 /// 2 ≤ C ≤ 255. The result does not depend on crf.threads().
 UrnResult compute_urn(const DenseCrf2D& crf,

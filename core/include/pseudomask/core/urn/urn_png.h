@@ -6,7 +6,9 @@
 
 #include "pseudomask/core/common/image.h"
 
-// The official URN label file (docs/reference/urn-official-code.md §4). The official code writes
+// The official URN label file: M_c with the weight mask W (URN Eq. 11) in one PNG, as the paper's
+// implementation details describe ("we concatenate pseudo-mask and weight mask into one image";
+// Y is restored from W with Eq. 12 when training). The official code writes
 // np.stack([M_c, W8, W8], axis=2) with cv2.imwrite, whose arrays are BGR, so the PNG holds
 // B = M_c, G = W8, R = W8. A plain RGB reader (PIL, stb, our read_image) therefore sees
 // (R, G, B) = (W8, W8, M_c): the label is the THIRD channel, not the first. mmseg's pillow

@@ -24,7 +24,8 @@ struct SegLossOptions {
   void validate() const;
 };
 
-/// Per-pixel cross-entropy ℓ_i = −log softmax(logits_i)[y_i], 0 where y_i = 255.
+/// Per-pixel cross-entropy ℓ_i = −log softmax(logits_i)[y_i] (URN Eq. 13 before the weight Y),
+/// 0 where y_i = 255.
 /// logits (N, C, H, W) float, labels (N, H, W) int64 → (N, H, W).
 torch::Tensor pixel_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels);
 
@@ -32,7 +33,8 @@ torch::Tensor pixel_cross_entropy(const torch::Tensor& logits, const torch::Tens
 /// β, ℓ_i ← min(ℓ_i, k), so pixels with ℓ > k get no gradient. Returns ℓ unchanged otherwise.
 torch::Tensor pretended_underfitting(const torch::Tensor& loss, double beta, double k);
 
-/// URN Eq. (weighted CE, official cross_entropy_loss.py): the reduced, weighted loss of one head.
+/// URN Eq. 13 (weighted CE, as the official cross_entropy_loss.py reduces it): the reduced,
+/// weighted loss −Y·log softmax(X)[M_c] of one head, Y being URN's weight mask (Eq. 12).
 /// `logits` are bilinearly resized to the labels' size first (align_corners=False); `weights`
 /// (N, H, W) may be undefined (all 1).
 torch::Tensor seg_head_loss(const torch::Tensor& logits,
