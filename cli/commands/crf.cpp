@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "commands/commands.h"
-#include "commands/enum_flags.h"
 #include "common/batch.h"
+#include "common/flags.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parse.h"

@@ -8,8 +8,8 @@
 #include <mutex>
 
 #include "commands/commands.h"
-#include "commands/enum_flags.h"
 #include "common/batch.h"
+#include "common/flags.h"
 #include "common/report.h"
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"

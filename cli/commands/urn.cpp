@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "commands/commands.h"
-#include "commands/enum_flags.h"
 #include "common/batch.h"
+#include "common/flags.h"
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "commands/enum_flags.h"
 #include "common/batch.h"
+#include "common/flags.h"
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
