@@ -21,6 +21,13 @@ const FlagNames kFlagOfField = {
     {"SynthOptions::max_objects", "--max-objects"},
     {"ThresholdSweep", "--thresholds"},
     {"ShardSpec", "--shard"},
+    {"CrfParams::iterations", "--iters"},
+    {"UrnOptions::scales", "--scales"},
+    {"UrnOptions::threshold (t)", "--threshold"},
+    {"CamCrfOptions::alpha", "--alpha"},
+    {"CamCrfOptions::threshold", "--threshold"},
+    {"ConfidentLabelOptions::conf_bg", "--conf-bg"},
+    {"ConfidentLabelOptions::gt_prob", "--gt-prob"},
 };
 
 }  // namespace

@@ -175,7 +175,7 @@ expect_error "labels names a corrupt CAM file" "2007_000129.npy" -- "$PM" labels
 expect_skipped "labels --keep-going exits 3, naming the bad file" "2007_000129" -- "$PM" labels --cams "$TMP/bad" --out "$TMP/kg_labels" --keep-going --quiet
 check "labels --keep-going writes the other 6" test "$(ls "$TMP/kg_labels"/*.png | wc -l)" -eq 6 -a ! -e "$TMP/kg_labels/2007_000129.png"
 expect_error "labels crf needs --images" "needs --images" -- "$PM" labels --cams "$TMP/and" --out "$TMP/x" --mode crf --quiet
-expect_error "labels refuses a bad --conf-bg" "conf_bg" -- "$PM" labels --cams "$TMP/and" --images "$VOC/JPEGImages" --out "$TMP/x" --mode irn --conf-bg 0.5 --quiet
+expect_error "labels refuses a bad --conf-bg, naming the flag" "--conf-bg 0.5 and conf_fg" -- "$PM" labels --cams "$TMP/and" --images "$VOC/JPEGImages" --out "$TMP/x" --mode irn --conf-bg 0.5 --quiet
 expect_error "ensemble refuses to write into an input" "input folder" -- "$PM" ensemble --cams1 "$A" --cams2 "$B" --out "$B" --quiet
 expect_error "labels names a CAM of the wrong size" "CAMs are 250x141, the image is 500x281" -- "$PM" labels --cams "$B" --images "$VOC/JPEGImages" --out "$TMP/x" --mode crf --quiet
 

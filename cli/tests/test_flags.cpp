@@ -27,6 +27,16 @@ TEST(FlagNames, CoreFieldsBecomeTheFlagsThatSetThem) {
   EXPECT_EQ(with_flag_names(core).rfind("--max-objects 9", 0), 0u) << core;
 }
 
+TEST(FlagNames, UrnAndCrfFieldsBecomeTheirFlags) {
+  UrnOptions urn = UrnOptions::preset(UrnDataset::kVoc);
+  urn.threshold = 2;
+  const std::string core = test::error_of([&] { urn.validate(); });
+  EXPECT_EQ(with_flag_names(core).rfind("--threshold must be in [0, 1]", 0), 0u) << core;
+  CrfParams crf = CrfParams::preset(CrfPreset::kDeepLab);
+  crf.iterations = -1;
+  EXPECT_EQ(with_flag_names(test::error_of([&] { crf.validate(); })).rfind("--iters must", 0), 0u);
+}
+
 TEST(ParseShard, IndexOfCount) {
   EXPECT_EQ(parse_shard("").count, 1u);
   const ShardSpec s = parse_shard("1/3");
