@@ -102,6 +102,11 @@ std::vector<torch::Tensor> ResNetImpl::stage_outputs(const torch::Tensor& x) {
   return outs;
 }
 
+std::vector<int> ResNetImpl::stage_channels() const {
+  const int w = options_.width;
+  return {4 * w, 8 * w, 16 * w, 32 * w};
+}
+
 torch::Tensor ResNetImpl::features(const torch::Tensor& x) {
   return stage_outputs(x).back();
 }

@@ -80,6 +80,19 @@ torch::Tensor VGGImpl::features_forward(const torch::Tensor& x) {
   return features->forward(x);
 }
 
+int VGGImpl::out_channels() const {
+  return options_.fc_channels > 0 ? options_.fc_channels : options_.feature_channels();
+}
+
+int VGGImpl::output_stride() const {
+  int stride = 1;
+  for (int c : options_.config) {
+    if (c == kVggPool)
+      stride *= 2;
+  }
+  return stride;
+}
+
 torch::Tensor VGGImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = features_forward(x);
   if (!fc6)

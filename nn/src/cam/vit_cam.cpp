@@ -44,9 +44,9 @@ CamFile vit_cam(Classifier& model,
                 const VitCamOptions& o) {
   PM_CHECK(model->is_vit(), "vit_cam: {} is not a ViT", model->options().arch);
   check_cam_keys(keys, model->options().num_classes);
-  VisionTransformer& vit = model->vit;
-  const int size = o.input_size > 0 ? o.input_size : vit->options().image_size;
-  const int patch = vit->options().patch_size;
+  VisionTransformerImpl& vit = model->vit();
+  const int size = o.input_size > 0 ? o.input_size : vit.options().image_size;
+  const int patch = vit.options().patch_size;
   PM_CHECK(size % patch == 0, "--vit-size {}: not a multiple of the patch size {}", size, patch);
   const int64_t grid = size / patch;
   const int64_t H = image.height, W = image.width;
@@ -60,9 +60,9 @@ CamFile vit_cam(Classifier& model,
     // to rounding to 8 bits.
     const torch::Tensor x =
         image_tensor(resize_bilinear(image, size, size), device).set_requires_grad(true);
-    vit->keep_attention(true);
+    vit.keep_attention(true);
     const torch::Tensor logits = model->forward(x);
-    const std::vector<torch::Tensor> attention = vit->attention_maps();
+    const std::vector<torch::Tensor> attention = vit.attention_maps();
     std::vector<torch::Tensor> per_block;
     for (const auto& a : attention)
       per_block.push_back(a[0].detach());
@@ -76,7 +76,7 @@ CamFile vit_cam(Classifier& model,
       // The class token's relevance for each patch token.
       maps[0][i] = min_max(r[0].slice(0, 1).reshape({grid, grid})).detach();
     }
-    vit->keep_attention(false);
+    vit.keep_attention(false);
   }
   torch::NoGradGuard no_grad;
   CamFile f;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "pseudomask/nn/heads/classifier.h"
 
-#include <torch/nn/init.h>
-
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "pseudomask/core/common/error.h"
 
@@ -15,34 +15,84 @@ constexpr int kCnnOutputStride = 16;
 /// Default ViT input side.
 constexpr int kVitDefaultSize = 224;
 
-ResNetOptions resnet_options(const ClassifierOptions& o) {
-  ResNetOptions r = o.arch == "resnet101"  ? ResNetOptions::resnet101()
-                    : o.arch == "resnet50" ? ResNetOptions::resnet50()
-                                           : ResNetOptions::tiny();
+/// ClassifierOptions::arch's names, in classifier_archs() order.
+constexpr std::array<std::pair<const char*, ClassifierArch>, 7> kArchNames{{
+    {"resnet50", ClassifierArch::kResNet50},
+    {"resnet101", ClassifierArch::kResNet101},
+    {"resnet-tiny", ClassifierArch::kResNetTiny},
+    {"deit-base", ClassifierArch::kDeiTBase},
+    {"deit-small", ClassifierArch::kDeiTSmall},
+    {"deit-tiny", ClassifierArch::kDeiTTiny},
+    {"vit-tiny", ClassifierArch::kViTTiny},
+}};
+
+const std::pair<const char*, ClassifierArch>* find_arch(const std::string& arch) {
+  const auto it = std::find_if(
+      kArchNames.begin(), kArchNames.end(), [&](const auto& n) { return arch == n.first; });
+  return it == kArchNames.end() ? nullptr : &*it;
+}
+
+ResNetOptions resnet_options(ClassifierArch arch, const ClassifierOptions& o) {
+  ResNetOptions r = arch == ClassifierArch::kResNet101  ? ResNetOptions::resnet101()
+                    : arch == ClassifierArch::kResNet50 ? ResNetOptions::resnet50()
+                                                        : ResNetOptions::tiny();
   r.output_stride = kCnnOutputStride;
   r.frozen_bn = o.frozen_bn;
   return r;
 }
 
-ViTOptions vit_options(const ClassifierOptions& o) {
-  ViTOptions v = o.arch == "deit-base"    ? ViTOptions::deit_base()
-                 : o.arch == "deit-small" ? ViTOptions::deit_small()
-                 : o.arch == "deit-tiny"  ? ViTOptions::deit_tiny()
-                                          : ViTOptions::tiny();
+ViTOptions vit_options(ClassifierArch arch, const ClassifierOptions& o) {
+  ViTOptions v = arch == ClassifierArch::kDeiTBase    ? ViTOptions::deit_base()
+                 : arch == ClassifierArch::kDeiTSmall ? ViTOptions::deit_small()
+                 : arch == ClassifierArch::kDeiTTiny  ? ViTOptions::deit_tiny()
+                                                      : ViTOptions::tiny();
   v.image_size = o.image_size > 0 ? o.image_size : kVitDefaultSize;
   return v;
 }
 
-void append(std::vector<torch::Tensor>& out, const std::vector<torch::Tensor>& more) {
-  out.insert(out.end(), more.begin(), more.end());
+/// IRN's CAM network: the ResNet, then CamHead; conv1 to layer2 frozen.
+ClassifierParts resnet_parts(ClassifierArch arch, const ClassifierOptions& o) {
+  const ResNet resnet(resnet_options(arch, o));
+  return {Backbone(std::shared_ptr<BackboneImpl>(resnet.ptr())),
+          CamHead(resnet->out_channels(), o.num_classes).ptr(),
+          torchvision_resnet_rules(),
+          {resnet->conv1.ptr(), resnet->bn1.ptr(), resnet->layer1.ptr(), resnet->layer2.ptr()}};
+}
+
+/// The ViT, then ClassTokenHead; patch_embed frozen.
+ClassifierParts vit_parts(ClassifierArch arch, const ClassifierOptions& o) {
+  const VisionTransformer vit(vit_options(arch, o));
+  return {Backbone(std::shared_ptr<BackboneImpl>(vit.ptr())),
+          ClassTokenHead(vit->out_channels(), o.num_classes).ptr(),
+          timm_vit_rules(),
+          {vit->patch_embed.ptr()}};
 }
 
 }  // namespace
 
 const std::vector<std::string>& classifier_archs() {
-  static const std::vector<std::string> archs = {
-      "resnet50", "resnet101", "resnet-tiny", "deit-base", "deit-small", "deit-tiny", "vit-tiny"};
+  static const std::vector<std::string> archs = [] {
+    std::vector<std::string> names;
+    for (const auto& n : kArchNames)
+      names.emplace_back(n.first);
+    return names;
+  }();
   return archs;
+}
+
+ClassifierArch parse_classifier_arch(const std::string& arch) {
+  const auto* found = find_arch(arch);
+  PM_CHECK(found != nullptr,
+           "ClassifierOptions::arch {}: unknown architecture (expected resnet50, resnet101, "
+           "resnet-tiny, "
+           "deit-base, deit-small, deit-tiny or vit-tiny)",
+           arch);
+  return found->second;
+}
+
+bool is_vit(ClassifierArch arch) {
+  return arch != ClassifierArch::kResNet50 && arch != ClassifierArch::kResNet101 &&
+         arch != ClassifierArch::kResNetTiny;
 }
 
 bool ClassifierOptions::is_vit() const {
@@ -50,73 +100,50 @@ bool ClassifierOptions::is_vit() const {
 }
 
 void ClassifierOptions::validate() const {
-  const auto& archs = classifier_archs();
-  PM_CHECK(std::find(archs.begin(), archs.end(), arch) != archs.end(),
-           "ClassifierOptions::arch {}: unknown architecture (expected resnet50, resnet101, "
-           "resnet-tiny, "
-           "deit-base, deit-small, deit-tiny or vit-tiny)",
-           arch);
+  parse_classifier_arch(arch);
   PM_CHECK(num_classes >= 1, "ClassifierOptions::num_classes {}: must be positive", num_classes);
   PM_CHECK(image_size >= 0, "ClassifierOptions::image_size {}: must be >= 0", image_size);
 }
 
+ClassifierParts make_classifier_parts(ClassifierArch arch, const ClassifierOptions& options) {
+  return is_vit(arch) ? vit_parts(arch, options) : resnet_parts(arch, options);
+}
+
 ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(options) {
   options_.validate();
-  if (is_vit()) {
-    vit = register_module("backbone", VisionTransformer(vit_options(options_)));
-    linear_head =
-        register_module("classifier", torch::nn::Linear(vit->options().dim, options_.num_classes));
-  } else {
-    resnet = register_module("backbone", ResNet(resnet_options(options_)));
-    conv_head = register_module(
-        "classifier",
-        torch::nn::Conv2d(
-            torch::nn::Conv2dOptions(resnet->options().out_channels(), options_.num_classes, 1)
-                .bias(false)));
-    // IRN initialises its new head with PyTorch's default; xavier keeps the initial logits
-    // small for any width.
-    torch::nn::init::xavier_uniform_(conv_head->weight);
-  }
+  parts_ = make_classifier_parts(parse_classifier_arch(options_.arch), options_);
+  backbone = register_module("backbone", parts_.backbone);
+  // The head's child sits at the top level of the state dict (classifier.*).
+  for (const auto& child : parts_.head->named_children())
+    register_module(child.key(), child.value());
 }
 
 torch::Tensor ClassifierImpl::forward(const torch::Tensor& x) {
-  if (is_vit())
-    return linear_head(vit->forward(x));
-  // IRN resnet50_cam: GAP, then the 1x1 conv, flattened to (N, K).
-  const torch::Tensor pooled = resnet->features(x).mean({2, 3}, /*keepdim=*/true);
-  return conv_head(pooled).flatten(1);
+  return parts_.head->forward(backbone->forward_features(x));
 }
 
 torch::Tensor ClassifierImpl::class_maps(const torch::Tensor& x) {
-  PM_CHECK(
-      !is_vit(), "class_maps: {} is a ViT; use the attention relevance instead", options_.arch);
-  return conv_head(resnet->features(x));
+  auto* cam_head = dynamic_cast<CamHeadImpl*>(parts_.head.get());
+  PM_CHECK(cam_head != nullptr,
+           "class_maps: {} is a ViT; use the attention relevance instead",
+           options_.arch);
+  return cam_head->class_maps(backbone->forward_features(x));
 }
 
 LoadReport ClassifierImpl::load_pretrained(const Checkpoint& checkpoint, const std::string& name) {
-  if (is_vit())
-    return load_state_dict(*vit, checkpoint, timm_vit_rules(), name);
-  return load_state_dict(*resnet, checkpoint, torchvision_resnet_rules(), name);
+  return load_state_dict(*backbone, checkpoint, parts_.pretrained_rules, name);
 }
 
 void ClassifierImpl::freeze_stem() {
-  std::vector<torch::Tensor> frozen;
-  if (is_vit()) {
-    frozen = vit->patch_embed->parameters();
-  } else {
-    append(frozen, resnet->conv1->parameters());
-    append(frozen, resnet->bn1->parameters());
-    append(frozen, resnet->layer1->parameters());
-    append(frozen, resnet->layer2->parameters());
+  for (const auto& module : parts_.stem) {
+    for (auto& p : module->parameters())
+      p.set_requires_grad(false);
   }
-  for (auto& p : frozen)
-    p.set_requires_grad(false);
 }
 
 std::vector<torch::Tensor> ClassifierImpl::backbone_parameters() {
   std::vector<torch::Tensor> out;
-  const auto all = is_vit() ? vit->parameters() : resnet->parameters();
-  for (const auto& p : all) {
+  for (const auto& p : backbone->parameters()) {
     if (p.requires_grad())
       out.push_back(p);
   }
@@ -124,7 +151,19 @@ std::vector<torch::Tensor> ClassifierImpl::backbone_parameters() {
 }
 
 std::vector<torch::Tensor> ClassifierImpl::head_parameters() {
-  return is_vit() ? linear_head->parameters() : conv_head->parameters();
+  return parts_.head->parameters();
+}
+
+ResNetImpl& ClassifierImpl::resnet() {
+  auto* net = dynamic_cast<ResNetImpl*>(backbone.get());
+  PM_CHECK(net != nullptr, "{} is not a ResNet", options_.arch);
+  return *net;
+}
+
+VisionTransformerImpl& ClassifierImpl::vit() {
+  auto* net = dynamic_cast<VisionTransformerImpl*>(backbone.get());
+  PM_CHECK(net != nullptr, "{} is not a ViT", options_.arch);
+  return *net;
 }
 
 }  // namespace pm::nn

@@ -270,5 +270,32 @@ TEST(ViT, KeepsEveryBlocksAttentionWithRowsSummingToOne) {
   EXPECT_LT((maps[1].sum(-1) - 1).abs().max().item<double>(), 1e-5);
 }
 
+// ---- the Backbone interface -------------------------------------------------------------
+
+TEST(Backbone, ChannelsAndStridesDescribeTheFeatures) {
+  torch::NoGradGuard no_grad;
+  ResNetOptions r = ResNetOptions::tiny();
+  r.output_stride = 8;
+  r.dilate = true;
+  const std::shared_ptr<BackboneImpl> resnet = ResNet(r).ptr();
+  const std::vector<torch::Tensor> stages = resnet->forward_stages(torch::randn({1, 3, 64, 64}));
+  ASSERT_EQ(stages.size(), resnet->stage_channels().size());
+  for (size_t i = 0; i < stages.size(); ++i)
+    EXPECT_EQ(stages[i].size(1), resnet->stage_channels()[i]) << i;
+  EXPECT_EQ(stages.back().size(1), resnet->out_channels());
+  EXPECT_EQ(stages.back().size(2), 64 / resnet->output_stride());
+
+  const std::shared_ptr<BackboneImpl> vgg = VGG(VGGOptions::tiny()).ptr();
+  const torch::Tensor fc7 = vgg->forward_features(torch::randn({1, 3, 224, 224}));
+  EXPECT_EQ(fc7.size(1), vgg->out_channels());
+  EXPECT_EQ(vgg->output_stride(), 32);
+  EXPECT_EQ(fc7.size(2), 224 / vgg->output_stride() - 6);  // fc6: 7x7 without padding
+
+  const std::shared_ptr<BackboneImpl> vit = VisionTransformer(ViTOptions::tiny()).ptr();
+  const torch::Tensor tokens = vit->forward_features(torch::randn({1, 3, 32, 48}));
+  EXPECT_EQ(tokens.sizes(), torch::IntArrayRef({1, 1 + 2 * 3, vit->out_channels()}));
+  EXPECT_EQ(vit->output_stride(), 16);
+}
+
 }  // namespace
 }  // namespace pm::nn

@@ -39,8 +39,8 @@ TEST(CnnCam, EqualsTheHandComputedWeightedFeatureMap) {
   // By hand: M_k(y, x) = max(0, Σ_c W_kc F_c(y, x)) at stride 16, upsampled with the core's
   // (independent) bilinear resize, divided by its max + 1e-5.
   torch::NoGradGuard no_grad;
-  const torch::Tensor feat = model->resnet->features(image_tensor(img, torch::kCPU))[0];
-  const torch::Tensor w = model->conv_head->weight.reshape({3, -1});
+  const torch::Tensor feat = model->resnet().features(image_tensor(img, torch::kCPU))[0];
+  const torch::Tensor w = model->named_parameters()["classifier.weight"].reshape({3, -1});
   const int64_t C = feat.size(0), h = feat.size(1), wd = feat.size(2);
   ASSERT_EQ(h, 4);
   const std::vector<int> keys = {0, 2};
@@ -136,9 +136,41 @@ TEST(VitCam, RelevanceMapsHaveImageShapeAndLieInZeroOne) {
   EXPECT_LE(hr.max().item<double>(), 1.0);
   EXPECT_GT(hr[0].max().item<double>(), 0.5);  // min-max normalised before resizing
   EXPECT_GT((hr[0] - hr[1]).abs().max().item<double>(), 1e-4) << "classes share one map";
-  EXPECT_TRUE(model->vit->attention_maps()[0].defined() == false);  // nothing kept afterwards
+  EXPECT_TRUE(model->vit().attention_maps()[0].defined() == false);  // nothing kept afterwards
   test::expect_error([&] { vit_cam(model, img, {0}, VitCamOptions{40}); },
                      {"--vit-size 40", "patch size 16"});
+}
+
+// ---- the classifier: backbone + head ------------------------------------------------------
+
+TEST(Classifier, BackboneAndHeadKeepTheirCheckpointKeys) {
+  EXPECT_EQ(parse_classifier_arch("deit-small"), ClassifierArch::kDeiTSmall);
+  EXPECT_TRUE(is_vit(ClassifierArch::kViTTiny));
+  EXPECT_FALSE(is_vit(ClassifierArch::kResNet101));
+  for (const std::string arch : {"resnet-tiny", "vit-tiny"}) {
+    const bool vit = arch == "vit-tiny";
+    ClassifierOptions o;
+    o.arch = arch;
+    o.num_classes = 3;
+    o.image_size = 32;
+    Classifier m(o);
+    const Checkpoint ckpt = state_dict_of(*m);
+    EXPECT_NE(ckpt.find("classifier.weight"), nullptr) << arch;
+    EXPECT_EQ(ckpt.find("classifier.bias") != nullptr, vit) << arch;
+    EXPECT_NE(
+        ckpt.find(vit ? "backbone.patch_embed.proj.weight" : "backbone.layer4.0.conv2.weight"),
+        nullptr)
+        << arch;
+    for (const auto& p : m->named_parameters()) {
+      EXPECT_TRUE(p.key().rfind("backbone.", 0) == 0 || p.key().rfind("classifier.", 0) == 0)
+          << p.key();
+    }
+    const size_t all = m->backbone_parameters().size();
+    m->freeze_stem();
+    EXPECT_LT(m->backbone_parameters().size(), all) << arch;
+    EXPECT_EQ(m->head_parameters().size(), vit ? 2u : 1u) << arch;
+    EXPECT_EQ(m->forward(torch::randn({2, 3, 32, 32})).sizes(), torch::IntArrayRef({2, 3}));
+  }
 }
 
 }  // namespace

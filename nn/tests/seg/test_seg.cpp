@@ -3,6 +3,7 @@
 // tests/losses).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -143,6 +144,46 @@ TEST(SegModel, BackboneNamesMatchTorchvision) {
         SegModel bad(SegModelOptions{"deeplabv3-tiny", 21, false});
       },
       {"SegModelOptions::arch", "deeplabv3-tiny"});
+}
+
+TEST(SegModel, ArchNamesParseToTypedKinds) {
+  const SegArch a = parse_seg_arch("deeplab-largefov-resnet101");
+  EXPECT_EQ(a.head, SegHeadKind::kLargeFov);
+  EXPECT_EQ(a.backbone, SegBackboneKind::kResNet101);
+  const SegArch b = parse_seg_arch("pspnet-tiny");
+  EXPECT_EQ(b.head, SegHeadKind::kPspNet);
+  EXPECT_EQ(b.backbone, SegBackboneKind::kResNetTiny);
+  for (const std::string bad : {"pspnet", "pspnet-resnet18", "-tiny"})
+    test::expect_error([&] { parse_seg_arch(bad); }, {"SegModelOptions::arch", bad});
+}
+
+TEST(SegModel, HeadsKeepTheirCheckpointKeys) {
+  // A head's children sit at the top of the state dict, next to backbone.*, as in the
+  // checkpoints train-seg has always written.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"deeplab-largefov-tiny", {"decode.0.weight", "decode.3.bias", "decode.6.weight"}},
+      {"deeplabv2-tiny", {"aspp.0.weight", "aspp.3.bias"}},
+      {"pspnet-tiny",
+       {"ppm.stages.0.0.weight",
+        "ppm.stages.3.1.running_var",
+        "decode.0.weight",
+        "decode.1.bias",
+        "decode.4.weight",
+        "aux.1.running_mean",
+        "aux.4.bias"}}};
+  const std::vector<std::string> tops = {"backbone", "decode", "aspp", "ppm", "aux"};
+  for (const auto& [arch, keys] : cases) {
+    SegModelOptions o;
+    o.arch = arch;
+    SegModel m(o);
+    const Checkpoint ckpt = state_dict_of(*m);
+    for (const std::string& key : keys)
+      EXPECT_NE(ckpt.find(key), nullptr) << arch << ": " << key;
+    for (const auto& p : m->named_parameters()) {
+      const std::string top = p.key().substr(0, p.key().find('.'));
+      EXPECT_NE(std::find(tops.begin(), tops.end(), top), tops.end()) << arch << ": " << p.key();
+    }
+  }
 }
 
 TEST(SegModel, BackboneLoadsFromAStageOneClassifierCheckpoint) {

@@ -13,6 +13,8 @@
 
 #include <vector>
 
+#include "pseudomask/nn/backbones/backbone.h"
+
 namespace pm::nn {
 
 /// Options of a torchvision-layout ResNet with Bottleneck blocks.
@@ -66,7 +68,7 @@ TORCH_MODULE(Bottleneck);
 
 /// ResNet with parameter names conv1, bn1, layer1..layer4 (layerK.i.conv1 ...,
 /// layerK.0.downsample.{0,1}) and fc, as in torchvision.
-struct ResNetImpl : torch::nn::Module {
+struct ResNetImpl : BackboneImpl {
   explicit ResNetImpl(const ResNetOptions& options);
 
   /// x: (N, 3, H, W) float32, ImageNet-normalised. Returns the logits (N, num_classes) if the
@@ -76,6 +78,15 @@ struct ResNetImpl : torch::nn::Module {
   torch::Tensor features(const torch::Tensor& x);
   /// The outputs of layer1..layer4 (strides 4, 8, 16/8, 32/16/8).
   std::vector<torch::Tensor> stage_outputs(const torch::Tensor& x);
+  /// Backbone: features() and stage_outputs().
+  torch::Tensor forward_features(const torch::Tensor& x) override { return features(x); }
+  std::vector<torch::Tensor> forward_stages(const torch::Tensor& x) override {
+    return stage_outputs(x);
+  }
+  int out_channels() const override { return options_.out_channels(); }
+  /// width · {4, 8, 16, 32}.
+  std::vector<int> stage_channels() const override;
+  int output_stride() const override { return options_.output_stride; }
   /// Like Module::train, but BatchNorm stays in eval mode when frozen_bn is set.
   void train(bool on = true) override;
 

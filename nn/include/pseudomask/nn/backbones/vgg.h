@@ -13,6 +13,8 @@
 
 #include <vector>
 
+#include "pseudomask/nn/backbones/backbone.h"
+
 namespace pm::nn {
 
 /// A max-pool entry in VGGOptions::config.
@@ -62,7 +64,7 @@ struct VGGOptions {
 };
 
 /// VGG with `features` (torchvision indices) and convolutional fc6 / fc7.
-struct VGGImpl : torch::nn::Module {
+struct VGGImpl : BackboneImpl {
   explicit VGGImpl(const VGGOptions& options);
 
   /// x: (N, in_channels, H, W) → the fc7 activations (after ReLU and dropout), or the features
@@ -70,6 +72,11 @@ struct VGGImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   /// The conv stack's output, (N, feature_channels, H/32, W/32) with the default padding.
   torch::Tensor features_forward(const torch::Tensor& x);
+  /// Backbone: forward() (fc7, or the conv features without fc6/fc7).
+  torch::Tensor forward_features(const torch::Tensor& x) override { return forward(x); }
+  int out_channels() const override;
+  /// 2^(number of max-pools).
+  int output_stride() const override;
 
   const VGGOptions& options() const { return options_; }
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "pseudomask/nn/backbones/backbone.h"
+
 namespace pm::nn {
 
 /// Options of a ViT with a class token and learned absolute position embeddings.
@@ -106,7 +108,7 @@ torch::Tensor resample_pos_embed(const torch::Tensor& pos,
                                  const std::string& mode = "bicubic");
 
 /// ViT with timm's parameter names.
-struct VisionTransformerImpl : torch::nn::Module {
+struct VisionTransformerImpl : BackboneImpl {
   explicit VisionTransformerImpl(const ViTOptions& options);
 
   /// x: (N, 3, H, W) with H, W multiples of the patch size (other sizes than image_size use
@@ -115,6 +117,10 @@ struct VisionTransformerImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   /// All tokens after the final norm: (N, 1 + (H/p)·(W/p), dim); token 0 is the class token.
   torch::Tensor forward_tokens(const torch::Tensor& x);
+  /// Backbone: forward_tokens(), dim channels, stride patch_size.
+  torch::Tensor forward_features(const torch::Tensor& x) override { return forward_tokens(x); }
+  int out_channels() const override { return options_.dim; }
+  int output_stride() const override { return options_.patch_size; }
   /// Keep (or stop keeping) every block's attention for attention_maps().
   void keep_attention(bool on);
   /// The attention of each block from the last forward with keep_attention on:

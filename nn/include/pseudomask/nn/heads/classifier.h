@@ -1,26 +1,44 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// The multi-label image classifiers whose class activation maps seed WSSS: a CNN (ResNet, IRN's
-// CAM network: GAP then a bias-free 1x1 conv) and a ViT (a Linear head on the class token).
+// The multi-label image classifiers whose class activation maps seed WSSS: a backbone (ResNet
+// at output stride 16, IRN's CAM network, or a ViT) and a head (heads/cam_head.h: GAP then a
+// bias-free 1x1 conv on the ResNet, a Linear on the ViT's class token), built by
+// make_classifier_parts from the typed architecture.
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "pseudomask/nn/backbones/backbone.h"
 #include "pseudomask/nn/backbones/resnet.h"
 #include "pseudomask/nn/backbones/vit.h"
 #include "pseudomask/nn/checkpoint/load.h"
+#include "pseudomask/nn/heads/cam_head.h"
 
 namespace pm::nn {
+
+/// The classifier architectures.
+enum class ClassifierArch {
+  kResNet50,
+  kResNet101,
+  kResNetTiny,
+  kDeiTBase,
+  kDeiTSmall,
+  kDeiTTiny,
+  kViTTiny
+};
 
 /// The architectures `--arch` accepts.
 /// CNNs: resnet50, resnet101, resnet-tiny; ViTs: deit-base, deit-small, deit-tiny, vit-tiny.
 const std::vector<std::string>& classifier_archs();
+/// ClassifierOptions::arch → ClassifierArch; throws pm::Error naming ClassifierOptions::arch.
+ClassifierArch parse_classifier_arch(const std::string& arch);
+/// Whether `arch` is a Vision Transformer.
+bool is_vit(ClassifierArch arch);
 
 /// Options of a classifier.
 struct ClassifierOptions {
@@ -36,9 +54,22 @@ struct ClassifierOptions {
   void validate() const;
 };
 
-/// A multi-label classifier: `backbone` (ResNet at output stride 16, or ViT) and `classifier`
-/// (CNN: Conv2d(C, K, 1) without bias after global average pooling, IRN's head; ViT: Linear(D, K)
-/// on the class token). Parameter names: "backbone.<torchvision/timm name>", "classifier.weight".
+/// What make_classifier_parts builds for an architecture.
+struct ClassifierParts {
+  Backbone backbone{nullptr};
+  std::shared_ptr<ClassifierHeadImpl> head;
+  /// How an ImageNet checkpoint of the backbone's family loads (torchvision ResNet, timm ViT).
+  LoadRules pretrained_rules;
+  /// The backbone's modules that CAM training freezes (ResNet: conv1, bn1, layer1, layer2, as
+  /// IRN trains it; ViT: patch_embed, as ORANDNet's code does).
+  std::vector<std::shared_ptr<torch::nn::Module>> stem;
+};
+
+/// The backbone and head of `arch` with options' classes, ViT image size and frozen BatchNorm.
+ClassifierParts make_classifier_parts(ClassifierArch arch, const ClassifierOptions& options);
+
+/// A multi-label classifier: `backbone` and the head's child `classifier`. Parameter names:
+/// "backbone.<torchvision/timm name>", "classifier.weight" (and "classifier.bias" on a ViT).
 struct ClassifierImpl : torch::nn::Module {
   explicit ClassifierImpl(const ClassifierOptions& options);
 
@@ -50,24 +81,25 @@ struct ClassifierImpl : torch::nn::Module {
   /// Loads an ImageNet checkpoint of the backbone's family (torchvision ResNet, timm/DeiT ViT)
   /// strictly (its ImageNet head is ignored); `name` is the path for messages.
   LoadReport load_pretrained(const Checkpoint& checkpoint, const std::string& name);
-  /// Parameters of the backbone that train (CNN: layer3, layer4, as IRN trains them; ViT:
-  /// everything but patch_embed, as ORANDNet's code does).
+  /// Parameters of the backbone that train (all but the frozen stem).
   std::vector<torch::Tensor> backbone_parameters();
   /// Parameters of the new head (trained with a larger learning rate).
   std::vector<torch::Tensor> head_parameters();
-  /// Stops gradients for the frozen parts (CNN: conv1, bn1, layer1, layer2; ViT: patch_embed).
+  /// Stops gradients for the stem (ClassifierParts::stem).
   void freeze_stem();
 
   const ClassifierOptions& options() const { return options_; }
   bool is_vit() const { return options_.is_vit(); }
+  /// The backbone as its concrete network; throws pm::Error naming the architecture if the
+  /// backbone is of the other family.
+  ResNetImpl& resnet();
+  VisionTransformerImpl& vit();
 
-  ResNet resnet{nullptr};
-  VisionTransformer vit{nullptr};
-  torch::nn::Conv2d conv_head{nullptr};
-  torch::nn::Linear linear_head{nullptr};
+  Backbone backbone{nullptr};
 
  private:
   ClassifierOptions options_;
+  ClassifierParts parts_;
 };
 TORCH_MODULE(Classifier);
 

@@ -7,18 +7,33 @@
 // as URN/PMM train it. "-tiny" variants use ResNetOptions::tiny() for tests and synthetic data.
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pseudomask/core/io/torch/checkpoint.h"
-#include "pseudomask/nn/backbones/resnet.h"
+#include "pseudomask/nn/backbones/backbone.h"
+#include "pseudomask/nn/heads/seg_heads.h"
 
 namespace pm::nn {
+
+/// Segmentation heads (heads/seg_heads.h).
+enum class SegHeadKind { kLargeFov, kDeepLabV2, kPspNet };
+/// Segmentation backbones: dilated ResNets at output stride 8.
+enum class SegBackboneKind { kResNet50, kResNet101, kResNetTiny };
+
+/// A segmentation architecture in typed form.
+struct SegArch {
+  SegHeadKind head = SegHeadKind::kDeepLabV2;
+  SegBackboneKind backbone = SegBackboneKind::kResNetTiny;
+};
+
+/// "<head>-<backbone>" (SegModelOptions::arch) → SegArch; throws pm::Error naming
+/// SegModelOptions::arch on an unknown name.
+SegArch parse_seg_arch(const std::string& arch);
 
 /// Architecture of a segmentation model.
 struct SegModelOptions {
@@ -32,30 +47,20 @@ struct SegModelOptions {
   static std::vector<std::string> archs();
   /// Throws pm::Error naming SegModelOptions::arch / num_classes.
   void validate() const;
-  std::string head() const;      ///< "deeplab-largefov", "deeplabv2" or "pspnet"
-  std::string backbone() const;  ///< "resnet50", "resnet101" or "tiny"
-  /// Whether the model has an auxiliary head (PSPNet).
-  bool has_aux() const { return head() == "pspnet"; }
 };
 
-/// Logits at feature resolution (about 1/8 of the input); `aux` is undefined without an
-/// auxiliary head or in eval mode.
-struct SegOutput {
-  torch::Tensor logits;
-  torch::Tensor aux;
-};
+/// The backbone of `arch`: a dilated ResNet at output stride 8 (strides (1, 2, 1, 1),
+/// dilations (1, 1, 2, 4)) in torchvision's layout.
+Backbone make_seg_backbone(SegBackboneKind kind, bool frozen_bn);
+/// The head of `arch` on `backbone`'s stages, its widths the published ones for ResNet-50/101
+/// and scaled down for the tiny backbone.
+std::shared_ptr<SegHeadImpl> make_seg_head(const SegArch& arch,
+                                           const BackboneImpl& backbone,
+                                           int num_classes);
 
-/// PSPNet's pyramid pooling module (Zhao et al. 2017, Sec. 3.2): adaptive average pooling to
-/// bins 1, 2, 3, 6, a 1x1 conv+BN+ReLU each, upsampled and concatenated with the input.
-struct PyramidPoolingImpl : torch::nn::Module {
-  PyramidPoolingImpl(int in_channels, int branch_channels);
-  torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::ModuleList stages{nullptr};
-  std::vector<int> bins{1, 2, 3, 6};
-};
-TORCH_MODULE(PyramidPooling);
-
-/// A segmentation model: backbone + decode head (+ auxiliary head).
+/// A segmentation model: a backbone ("backbone.*") and a head whose children are registered on
+/// the model under their own names (decode.*, aspp.*, ppm.*, aux.*), built by make_seg_backbone
+/// and make_seg_head.
 struct SegModelImpl : torch::nn::Module {
   explicit SegModelImpl(const SegModelOptions& options);
 
@@ -63,7 +68,7 @@ struct SegModelImpl : torch::nn::Module {
   SegOutput forward(const torch::Tensor& x);
   /// Logits bilinearly upsampled to the input size (align_corners=False), for inference.
   torch::Tensor predict_logits(const torch::Tensor& x);
-  /// Like Module::train, but frozen BatchNorm stays in eval mode.
+  /// Like Module::train (frozen BatchNorm stays in eval mode), the head included.
   void train(bool on = true) override;
 
   /// Loads torchvision ImageNet ResNet weights into the backbone (fc ignored); throws naming
@@ -74,15 +79,13 @@ struct SegModelImpl : torch::nn::Module {
   std::vector<std::pair<std::string, torch::Tensor>> head_parameters();
 
   const SegModelOptions& options() const { return options_; }
+  SegHeadImpl& head() { return *head_; }
 
-  ResNet backbone{nullptr};
-  torch::nn::Sequential decode{nullptr};  ///< LargeFOV / PSP head (not ASPP)
-  torch::nn::ModuleList aspp{nullptr};    ///< DeepLab-v2: four dilated classifiers, summed
-  PyramidPooling ppm{nullptr};            ///< PSPNet
-  torch::nn::Sequential aux{nullptr};     ///< PSPNet: FCN head on stage 3
+  Backbone backbone{nullptr};
 
  private:
   SegModelOptions options_;
+  std::shared_ptr<SegHeadImpl> head_;
 };
 TORCH_MODULE(SegModel);
 
