@@ -23,6 +23,7 @@ const FlagNames kFlagOfField = {
     {"ShardSpec", "--shard"},
     {"CrfParams::iterations", "--iters"},
     {"UrnOptions::scales", "--scales"},
+    {"UrnOptions::max_group_channels", "--group-channels"},
     {"UrnOptions::threshold (t)", "--threshold"},
     {"CamCrfOptions::alpha", "--alpha"},
     {"CamCrfOptions::threshold", "--threshold"},

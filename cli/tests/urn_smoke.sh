@@ -32,12 +32,13 @@ check "summary has the K histogram (K=1 and K=2)" bash -c "tr -d ' \n' < '$TMP/a
 check "summary has the mean uncertain fraction" grep -q '"mean_uncertain_fraction": 0.02' "$TMP/a/urn_summary.json"
 check "summary records the VOC scales" bash -c "tr -d ' \n' < '$TMP/a/urn_summary.json' | grep -q '\"scales\":\[0.15,0.2,0.25,4.0,5.0,6.0\]'"
 
-"$PM" urn --images "$IMG" --probs "$TMP/probs" --out "$TMP/b" --jobs 1 --quiet --save-uncertainty > /dev/null
+"$PM" urn --images "$IMG" --probs "$TMP/probs" --out "$TMP/b" --jobs 1 --group-channels 2 --quiet --save-uncertainty > /dev/null
 same=1
 for d in urn mask weight uncertainty; do
   for f in "$TMP/a/$d"/*; do cmp -s "$f" "$TMP/b/$d/$(basename "$f")" || same=0; done
 done
-check "outputs do not depend on --jobs" test $same -eq 1
+check "outputs do not depend on --jobs or --group-channels" test $same -eq 1
+expect_error "urn refuses --group-channels 0, naming the flag" "--group-channels must be >= 1" -- "$PM" urn --images "$IMG" --probs "$TMP/probs" --out "$TMP/g" --group-channels 0 --quiet
 
 "$PM" urn --images "$IMG" --probs "$TMP/probs" --out "$TMP/a" --resume --quiet > "$TMP/resume.txt"
 check "resume skips finished images" grep -q "0 images done, 2 skipped" "$TMP/resume.txt"

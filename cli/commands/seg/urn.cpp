@@ -43,6 +43,7 @@ struct UrnCommand {
   int num_classes = -1;           ///< expected C (-1: the preset's 21 / 91; 0: any)
   bool logits = false;            ///< --probs holds logits: softmax first
   bool save_uncertainty = false;  ///< also write U as <out>/uncertainty/<id>.npy
+  int group_channels = UrnOptions{}.max_group_channels;  ///< UrnOptions::max_group_channels
   BatchOptions batch;
 };
 
@@ -59,6 +60,7 @@ UrnOptions urn_options(const UrnCommand& c) {
   }
   o.threshold = c.threshold;
   o.mode = urn_weight_mode_flag("--mode", c.mode);
+  o.max_group_channels = c.group_channels;
   o.validate();
   return o;
 }
@@ -256,6 +258,11 @@ void add_urn_command(CLI::App& app, int& exit_code) {
                   c->num_classes,
                   "Expected channels C (default: 21 for voc, 91 for coco; 0 = any)");
   sub->add_flag("--logits", c->logits, "--probs holds logits: apply a softmax first");
+  sub->add_option("--group-channels",
+                  c->group_channels,
+                  "Label channels per lattice pass of the scaled CRFs: wider is faster on images "
+                  "with many classes, narrower needs less memory; results do not depend on it")
+      ->capture_default_str();
   sub->add_flag("--save-uncertainty",
                 c->save_uncertainty,
                 "Also write U to <out>/uncertainty/<id>.npy (float32)");
