@@ -140,6 +140,12 @@ std::vector<uint8_t> present_classes(const LabelMap& mask) {
   return out;
 }
 
+// URN Eq. 6: X̄_c^s, element-wise.
+void raise_channel(const float* src, size_t pixels, float s, float* dst) {
+  for (size_t p = 0; p < pixels; ++p)
+    dst[p] = std::pow(src[p], s);  // float32 power, as numpy's float32 ** float
+}
+
 // URN Eq. 5–6: X̄ = X[L] with channel `scaled` replaced by X̄_c^s, no renormalisation.
 std::vector<float> scale_response(
     const float* probs, size_t pixels, const std::vector<uint8_t>& present, int scaled, float s) {
@@ -152,8 +158,7 @@ std::vector<float> scale_response(
     const float* src = probs + static_cast<size_t>(present[k]) * pixels;
     float* dst = out.data() + k * pixels;
     if (static_cast<int>(k) == scaled) {
-      for (size_t p = 0; p < pixels; ++p)
-        dst[p] = std::pow(src[p], s);  // float32 power, as numpy's float32 ** float
+      raise_channel(src, pixels, s, dst);
     } else {
       std::copy(src, src + pixels, dst);
     }
@@ -291,6 +296,7 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
   const int variants = k_count * samples;
   const int per_batch = std::max(1, options.max_group_channels / k_count);
   std::vector<Unary> unaries;
+  std::vector<float> scaled(n);
   for (int first = 0; first < variants; first += per_batch) {
     const int last = std::min(variants, first + per_batch);
     unaries.assign(static_cast<size_t>(last - first), base);
@@ -298,10 +304,10 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
     for (int v = first; v < last; ++v) {
       const int k = v / samples;
       const float s = options.scales[static_cast<size_t>(v % samples)];
-      // URN Eq. 6: channel k ← X̄_k^s, the others unchanged; only its energies are new.
-      const std::vector<float> scaled = scale_response(probs, n, present, k, s);
-      const Unary u = unary_from_probabilities(
-          scaled.data() + static_cast<size_t>(k) * n, 1, n, options.prob_clip);
+      // URN Eq. 6: channel k ← X̄_k^s, the others unchanged (as scale_response gives them);
+      // only channel k's energies are new, so only it is raised.
+      raise_channel(selected.data() + static_cast<size_t>(k) * n, n, s, scaled.data());
+      const Unary u = unary_from_probabilities(scaled.data(), 1, n, options.prob_clip);
       Unary& variant = unaries[static_cast<size_t>(v - first)];
       std::copy(u.energy.begin(),
                 u.energy.end(),

@@ -33,6 +33,19 @@ TEST(UrnScaleResponse, RaisesOnlyTheScaledChannelAndDoesNotRenormalise) {
       {"scaled channel 2", "2 present classes"});
 }
 
+TEST(UrnScaleResponse, RaiseChannelIsTheScaledChannelOfScaleResponse) {
+  // The production path raises one channel (raise_channel); scale_response builds the whole
+  // variant from it. Both must give the same floats for the scaled channel.
+  const std::vector<float> probs = {0.3f, 0.9f, 1e-4f, /*class 1*/ 0.7f, 0.1f, 0.9999f};
+  for (const float s : {0.15f, 0.2f, 0.25f, 4.0f, 5.0f, 6.0f}) {
+    std::vector<float> raised(3);
+    raise_channel(probs.data() + 3, 3, s, raised.data());
+    const std::vector<float> variant = scale_response(probs.data(), 3, {0, 1}, /*scaled=*/1, s);
+    EXPECT_EQ(raised, std::vector<float>(variant.begin() + 3, variant.end())) << s;
+    EXPECT_EQ(raised[0], std::pow(0.7f, s)) << s;
+  }
+}
+
 TEST(UrnVariance, PopulationVarianceIsNumpysDdofZero) {
   const double x[] = {1, 2, 3, 4};
   EXPECT_DOUBLE_EQ(population_variance(x, 4), 1.25);  // np.var([1,2,3,4]); ddof=1 gives 1.667

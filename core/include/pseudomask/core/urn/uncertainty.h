@@ -101,6 +101,10 @@ std::vector<float> read_urn_probabilities(const std::string& path,
 /// included), ascending. Ignore (255) is never produced by a CRF and is not listed.
 std::vector<uint8_t> present_classes(const LabelMap& mask);
 
+/// URN Eq. 6, response scaling of one channel: dst[p] = src[p]^s for `pixels` values
+/// (element-wise float32 power, as numpy computes it).
+void raise_channel(const float* src, size_t pixels, float s, float* dst);
+
 /// URN Eq. 5–6, channel selection and response scaling: the K-channel probability map of one
 /// variant, (K, N) label-major: channel k is X̄_k = P_{present[k]}, except channel `scaled`
 /// which is X̄_{scaled}^s (element-wise power, float32 as numpy computes it). Not renormalised.
