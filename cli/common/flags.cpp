@@ -22,6 +22,12 @@ const FlagNames kFlagOfField = {
     {"ThresholdSweep", "--thresholds"},
     {"ShardSpec", "--shard"},
     {"CrfParams::iterations", "--iters"},
+    // Every preset has its Gaussian term first and its bilateral term second.
+    {"CrfParams::terms[0].sxy", "--gaussian SXY"},
+    {"CrfParams::terms[0].weight", "--gaussian COMPAT"},
+    {"CrfParams::terms[1].sxy", "--bilateral SXY"},
+    {"CrfParams::terms[1].srgb", "--bilateral SRGB"},
+    {"CrfParams::terms[1].weight", "--bilateral COMPAT"},
     {"UrnOptions::scales", "--scales"},
     {"UrnOptions::max_group_channels", "--group-channels"},
     {"UrnOptions::threshold (t)", "--threshold"},

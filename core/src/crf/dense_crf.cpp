@@ -423,6 +423,53 @@ CrfParams CrfParams::preset(CrfPreset preset) {
   return p;
 }
 
+namespace {
+
+constexpr int kBilateralDims = 5;
+constexpr int kGaussianDims = 2;
+constexpr float kLargestColour = 255.0f;
+
+int feature_dims(const PairwiseTerm& t) {
+  return t.bilateral() ? kBilateralDims : kGaussianDims;
+}
+
+// Colour features (0..255) / srgb must stay within what the lattice resolves.
+void check_colour_width_fits(const PairwiseTerm& t, size_t k) {
+  if (!t.bilateral())
+    return;
+  const double limit = PermutohedralLattice::max_resolved_feature(kBilateralDims);
+  PM_CHECK(kLargestColour / t.srgb <= limit,
+           "CrfParams::terms[{}].srgb = {} is too small: colours / srgb reach {:.3g}, beyond the "
+           "{:.0f} the CRF lattice resolves (use srgb >= {:.3g})",
+           k,
+           t.srgb,
+           kLargestColour / t.srgb,
+           limit,
+           kLargestColour / limit);
+}
+
+// Positions / sxy must stay within what the lattice resolves on an image of this size (the
+// features crf_features computes).
+void check_position_widths_fit(const CrfParams& params, int width, int height) {
+  const float largest = static_cast<float>(std::max(width, height) - 1);
+  for (size_t k = 0; k < params.terms.size(); ++k) {
+    const PairwiseTerm& t = params.terms[k];
+    const double limit = PermutohedralLattice::max_resolved_feature(feature_dims(t));
+    PM_CHECK(largest / t.sxy <= limit,
+             "CrfParams::terms[{}].sxy = {} is too small for a {}x{} image: positions / sxy "
+             "reach {:.3g}, beyond the {:.0f} the CRF lattice resolves (use sxy >= {:.3g})",
+             k,
+             t.sxy,
+             width,
+             height,
+             largest / t.sxy,
+             limit,
+             largest / limit);
+  }
+}
+
+}  // namespace
+
 void CrfParams::validate() const {
   PM_CHECK(iterations >= 0 && iterations <= 10000,
            "CrfParams::iterations must be in [0, 10000], got {}",
@@ -437,6 +484,7 @@ void CrfParams::validate() const {
              "CrfParams::terms[{}].srgb must be >= 0, got {}",
              k,
              t.srgb);
+    check_colour_width_fits(t, k);
     PM_CHECK(
         std::isfinite(t.weight), "CrfParams::terms[{}].weight must be finite, got {}", k, t.weight);
     const size_t m =
@@ -449,7 +497,7 @@ void CrfParams::validate() const {
 }
 
 std::vector<float> crf_features(const RgbImage& image, const PairwiseTerm& term) {
-  const int d = term.bilateral() ? 5 : 2;
+  const int d = feature_dims(term);
   const size_t n = image.num_pixels();
   std::vector<float> f(n * static_cast<size_t>(d));
   for (int y = 0; y < image.height; ++y) {
@@ -471,6 +519,7 @@ DenseCrf2D::DenseCrf2D(const RgbImage& image, CrfParams params, int threads)
     : width_(image.width), height_(image.height), params_(std::move(params)) {
   params_.validate();
   PM_CHECK(image.width > 0 && image.height > 0, "CRF image is empty");
+  check_position_widths_fit(params_, image.width, image.height);
   set_threads(threads);
   const size_t n = image.num_pixels();
   kernels_.resize(params_.terms.size());
@@ -479,7 +528,7 @@ DenseCrf2D::DenseCrf2D(const RgbImage& image, CrfParams params, int threads)
     Kernel& k = kernels_[i];
     k.term = params_.terms[i];
     const std::vector<float> f = crf_features(image, k.term);
-    k.lattice = PermutohedralLattice::build(f.data(), n, k.term.bilateral() ? 5 : 2);
+    k.lattice = PermutohedralLattice::build(f.data(), n, feature_dims(k.term));
     make_normalisation(k.lattice, k.term.normalization, n, k.norm_before, k.norm_after);
   });
 }

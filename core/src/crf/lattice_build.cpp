@@ -196,6 +196,20 @@ struct Embedding {
     }
   }
 
+  // The largest |elevated coordinate| per unit of max |feature|: elevated[0] sums every scaled
+  // feature, elevated[j] (j ≥ 1) the scaled features from j on minus j times feature j−1's.
+  // With a margin for float rounding.
+  double elevation_gain() const {
+    double largest = 0.0;
+    for (int j = 0; j <= d; ++j) {
+      double c = j > 0 ? j * static_cast<double>(scale[j - 1]) : 0.0;
+      for (int i = j; i < d; ++i)
+        c += scale[i];
+      largest = std::max(largest, c);
+    }
+    return largest * (1.0 + 1e-3);
+  }
+
   // The key of corner r of simplex s (d ints).
   void corner_key(const Simplex& s, int r, int32_t* key) const {
     for (int i = 0; i < d; ++i)
@@ -279,6 +293,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void locate8(
     const f8 sub = rank[i] >= emb.d1 ? splat8(emb.d1) : splat8(0.0f);
     rank[i] += add - sub;
     rem0[i] += add - sub;
+    // Beyond max_resolved_feature, float rounding can leave the coordinate sum off by more
+    // than d+1 and a rank outside [0, d]; clamped, corner keys stay within a step of rem0.
+    rank[i] = rank[i] < 0.0f ? splat8(0.0f) : rank[i];
+    rank[i] = rank[i] > static_cast<float>(d) ? splat8(static_cast<float>(d)) : rank[i];
   }
   // Barycentric coordinates (p. 10): coordinate i adds to weight d − rank and subtracts from the
   // next; each weight takes its terms in order of i, as in the scalar scatter.
@@ -332,8 +350,9 @@ class SimplexCache {
   static constexpr size_t kEntries = 4096;
   size_t slot(const Simplex& s) const {
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < half_; ++i)
-      h = (h ^ static_cast<uint32_t>(s.rem0[i] * 16 + s.rank[i])) * 16777619u;
+    for (size_t i = 0; i < half_; ++i)  // unsigned: wraps instead of overflowing
+      h = (h ^ (static_cast<uint32_t>(s.rem0[i]) * 16u + static_cast<uint32_t>(s.rank[i]))) *
+          16777619u;
     return (h ^ (h >> 15)) & (kEntries - 1);
   }
   bool same(const Simplex& s, const int32_t* e) const {
@@ -488,16 +507,65 @@ class NeighborFinder {
   uint64_t hashes_[kBatch * kPerVertex];
 };
 
-}  // namespace
-
-PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n, int d) {
+void check_dimensions(int d) {
   PM_CHECK(d >= 1 && d <= kMaxLatticeDim,
            "permutohedral lattice: {} feature dimensions (1..{})",
            d,
            kMaxLatticeDim);
+}
+
+// Index of the first feature that is not finite or exceeds `limit` in magnitude, or `count`.
+// Checks blocks without branching (vectorisable) and locates the culprit only on failure.
+size_t first_feature_beyond(const float* f, size_t count, float limit) {
+  constexpr size_t kBlock = 1024;
+  for (size_t begin = 0; begin < count; begin += kBlock) {
+    const size_t end = std::min(count, begin + kBlock);
+    bool bad = false;
+    for (size_t i = begin; i < end; ++i)
+      bad |= !(std::fabs(f[i]) <= limit);  // NaN fails too
+    if (!bad)
+      continue;
+    for (size_t i = begin; i < end; ++i) {
+      if (!(std::fabs(f[i]) <= limit))
+        return i;
+    }
+  }
+  return count;
+}
+
+// Refuses features the lattice's int32 keys cannot hold (see max_feature).
+void check_features(const float* features, size_t n, int d) {
+  const size_t du = static_cast<size_t>(d);
+  const double limit = PermutohedralLattice::max_feature(d);
+  const size_t bad = first_feature_beyond(features, n * du, static_cast<float>(limit));
+  PM_CHECK(bad == n * du,
+           "permutohedral lattice: feature {} of point {} is {:.4g}; features must be finite and "
+           "within ±{:.4g} in {} dimensions",
+           bad % du,
+           bad / du,
+           bad < n * du ? features[bad] : 0.0f,
+           limit,
+           d);
+}
+
+}  // namespace
+
+double PermutohedralLattice::max_feature(int d) {
+  check_dimensions(d);
+  return std::ldexp(1.0, 30) / Embedding(d).elevation_gain();
+}
+
+double PermutohedralLattice::max_resolved_feature(int d) {
+  check_dimensions(d);
+  return std::ldexp(1.0, 20) / Embedding(d).elevation_gain();
+}
+
+PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n, int d) {
+  check_dimensions(d);
   PM_CHECK(n < (size_t{1} << 32) / static_cast<size_t>(d + 1),
            "permutohedral lattice: {} points is more than this build supports",
            n);
+  check_features(features, n, d);
   PermutohedralLattice lat;
   lat.n_ = n;
   lat.d_ = d;

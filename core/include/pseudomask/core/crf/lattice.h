@@ -41,7 +41,18 @@ class PermutohedralLattice {
 
   /// Builds the lattice of n points with d-dimensional features (pixel-major: feature k of point
   /// i at features[i * d + k]), already divided by their standard deviations.
+  /// Throws pm::Error for a feature that is not finite or whose magnitude exceeds
+  /// max_feature(d).
   static PermutohedralLattice build(const float* features, size_t n, int d);
+
+  /// The largest feature magnitude build() accepts in d dimensions: the lattice's integer keys
+  /// then stay within ±2^30, so no key, blur step or hash overflows (any finite feature below it
+  /// builds without undefined behaviour, if not always a useful lattice).
+  static double max_feature(int d);
+  /// The largest feature magnitude the lattice resolves: its coordinates stay below 2^20, where
+  /// float32 still tells an eighth of a lattice cell apart. DenseCrf2D refuses kernel widths that
+  /// would give larger features.
+  static double max_resolved_feature(int d);
 
   size_t num_points() const { return n_; }
   size_t num_vertices() const { return m_; }
