@@ -4,20 +4,52 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/temp_file.h"
 
 namespace fs = std::filesystem;
 
 namespace pm {
+namespace {
+
+// Writes all bytes to `fd` (retrying short writes and interrupts); false with errno set on error.
+bool write_all(int fd, const void* data, size_t size) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Removes orphaned temp files from `dir` the first time this process writes into it.
+void sweep_folder_once(const std::string& dir) {
+  static std::mutex mutex;
+  static std::set<std::string> swept;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!swept.insert(dir).second)
+      return;
+  }
+  remove_orphaned_temp_files(dir);
+}
+
+}  // namespace
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
   std::error_code ec;
@@ -38,31 +70,26 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
 
 void write_file_atomic(const std::string& path, const void* data, size_t size) {
   const fs::path target(path);
-  if (target.has_parent_path()) {
+  const std::string dir = target.parent_path().string();
+  if (!dir.empty()) {
     std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    PM_CHECK(
-        !ec, "{}: cannot create folder {} ({})", path, target.parent_path().string(), ec.message());
+    fs::create_directories(dir, ec);
+    PM_CHECK(!ec, "{}: cannot create folder {} ({})", path, dir, ec.message());
   }
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-  {
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    PM_CHECK(f != nullptr, "{}: cannot open for writing ({})", tmp, std::strerror(errno));
-    const size_t written = size ? std::fwrite(data, 1, size, f) : 0;
-    const bool flushed = std::fflush(f) == 0;
-    const bool closed = std::fclose(f) == 0;
-    if (written != size || !flushed || !closed) {
-      std::remove(tmp.c_str());
-      PM_FAIL("{}: write failed ({})", path, std::strerror(errno));
-    }
+  sweep_folder_once(dir);
+  const TempFile tmp = create_temp_file(dir, path);
+  const bool written = write_all(tmp.fd, data, size);
+  const int write_errno = errno;
+  const bool closed = ::close(tmp.fd) == 0;
+  if (!written || !closed) {
+    ::unlink(tmp.path.c_str());
+    PM_FAIL("{}: write failed ({})", path, std::strerror(written ? errno : write_errno));
   }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    PM_FAIL("{}: cannot move the finished file into place ({})", path, ec.message());
+  // rename replaces `path` itself, even when it is a symlink: nothing is written through links.
+  if (std::rename(tmp.path.c_str(), path.c_str()) != 0) {
+    const int rename_errno = errno;
+    ::unlink(tmp.path.c_str());
+    PM_FAIL("{}: cannot move the finished file into place ({})", path, std::strerror(rename_errno));
   }
 }
 

@@ -12,7 +12,8 @@ std::vector<uint8_t> read_file_bytes(const std::string& path);
 
 /// Writes bytes atomically: to a temporary file beside `path`, then renames it over `path`,
 /// so a reader never sees a half-written file and an interrupted run leaves no partial
-/// output. Creates missing parent folders.
+/// output. Creates missing parent folders. The temp file is created exclusively, never through
+/// a link, and temp files orphaned by killed runs are removed (see temp_file.h).
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes);
 void write_file_atomic(const std::string& path, const std::string& text);
