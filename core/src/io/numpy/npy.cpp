@@ -5,9 +5,11 @@
 // forged header cannot trigger a huge allocation or an out-of-bounds read. Encoding writes
 // exactly what numpy 1.24's np.save writes for a C-order little-endian array.
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/printable.h"
 #include "pseudomask/core/io/numpy/npy.h"
 
 namespace pm {
@@ -201,6 +203,26 @@ void swap_bytes(uint8_t* p, size_t nbytes, size_t itemsize) {
   }
 }
 
+/// numel of a shape, errors prefixed with `name`.
+int64_t numel_of(const std::vector<int64_t>& shape, const std::string& name) {
+  try {
+    return shape_numel(shape);
+  } catch (const Error& e) {
+    PM_FAIL("{}: {}", name, e.what());
+  }
+}
+
+/// Native byte order, and bools as 0/1 (numpy reads any nonzero byte as True).
+void to_native_elements(NDArray& array, const NpyDType& type) {
+  if (type.big_endian)
+    swap_bytes(array.raw(), array.nbytes(), dtype_size(type.dtype));
+  if (type.dtype == DType::kBool) {
+    uint8_t* p = array.raw();
+    for (size_t i = 0; i < array.nbytes(); ++i)
+      p[i] = p[i] != 0;
+  }
+}
+
 }  // namespace
 
 NpyDType parse_npy_descr(const std::string& descr, const std::string& name) {
@@ -212,9 +234,31 @@ NpyDType parse_npy_descr(const std::string& descr, const std::string& name) {
   NpyDType type;
   const bool ok = rest.size() == 2 && rest[1] >= '1' && rest[1] <= '8' &&
                   dtype_of_kind(rest[0], rest[1] - '0', &type.dtype);
-  PM_CHECK(ok, "{}: unsupported dtype '{}'", name, descr);
+  PM_CHECK(ok, "{}: unsupported dtype '{}'", name, printable(descr));
   type.big_endian = order == '>' && dtype_size(type.dtype) > 1;
   return type;
+}
+
+NDArray array_from_reader(const NpyDType& type,
+                          const std::vector<int64_t>& shape,
+                          bool fortran_order,
+                          size_t size,
+                          const std::function<void(uint8_t*, size_t)>& read,
+                          const std::string& name) {
+  const size_t itemsize = dtype_size(type.dtype);
+  check_data_size(size, numel_of(shape, name), itemsize, name);  // before allocating anything
+  NDArray array(type.dtype, shape);
+  if (array.nbytes() == 0)
+    return array;
+  if (fortran_order && array.ndim() > 1) {
+    std::vector<uint8_t> column_major(array.nbytes());
+    read(column_major.data(), column_major.size());
+    fortran_to_c(column_major.data(), array.raw(), itemsize, shape);
+  } else {
+    read(array.raw(), array.nbytes());  // straight into the array's storage
+  }
+  to_native_elements(array, type);
+  return array;
 }
 
 NDArray array_from_raw(const uint8_t* data,
@@ -224,13 +268,7 @@ NDArray array_from_raw(const uint8_t* data,
                        bool fortran_order,
                        const std::string& name) {
   const size_t itemsize = dtype_size(type.dtype);
-  int64_t numel = 0;
-  try {
-    numel = shape_numel(shape);
-  } catch (const Error& e) {
-    PM_FAIL("{}: {}", name, e.what());
-  }
-  check_data_size(size, numel, itemsize, name);  // before allocating anything
+  check_data_size(size, numel_of(shape, name), itemsize, name);  // before allocating anything
   NDArray array(type.dtype, shape);
   if (array.nbytes() == 0)
     return array;
@@ -239,13 +277,7 @@ NDArray array_from_raw(const uint8_t* data,
   } else {
     std::memcpy(array.raw(), data, array.nbytes());
   }
-  if (type.big_endian)
-    swap_bytes(array.raw(), array.nbytes(), itemsize);
-  if (type.dtype == DType::kBool) {
-    uint8_t* p = array.raw();
-    for (size_t i = 0; i < array.nbytes(); ++i)
-      p[i] = p[i] != 0;  // numpy reads any nonzero as True
-  }
+  to_native_elements(array, type);
   return array;
 }
 

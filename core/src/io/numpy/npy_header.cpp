@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "pseudomask/core/common/printable.h"
 #include "pseudomask/core/io/little_endian.h"
 #include "pseudomask/core/io/numpy/npy.h"
 
@@ -37,7 +38,7 @@ class HeaderCursor {
              name_,
              c,
              pos_,
-             text_);
+             printable(text_));
     ++pos_;
   }
   bool accept(char c) {
@@ -52,7 +53,7 @@ class HeaderCursor {
              "{}: malformed .npy header (expected a string at offset {}): {}",
              name_,
              pos_,
-             text_);
+             printable(text_));
     const char quote = text_[pos_++];
     const size_t end = text_.find(quote, pos_);
     PM_CHECK(end != std::string::npos, "{}: malformed .npy header (unterminated string)", name_);
@@ -72,7 +73,7 @@ class HeaderCursor {
     PM_CHECK(!w.empty() && w.size() <= 18 && w.find_first_not_of("0123456789") == std::string::npos,
              "{}: malformed .npy header (bad shape entry '{}')",
              name_,
-             w);
+             printable(w));
     accept('L');  // Python 2 longs
     return std::stoll(w);
   }
@@ -104,7 +105,7 @@ bool parse_bool(HeaderCursor& cur) {
   PM_CHECK(w == "True" || w == "False",
            "{}: malformed .npy header (fortran_order is '{}')",
            cur.name(),
-           w);
+           printable(w));
   return w == "True";
 }
 
@@ -184,7 +185,7 @@ NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& 
       h.shape = parse_shape(cur);
       have_shape = true;
     } else {
-      PM_FAIL("{}: unexpected key '{}' in .npy header", name, key);
+      PM_FAIL("{}: unexpected key '{}' in .npy header", name, printable(key));
     }
     if (!cur.accept(',')) {
       cur.expect('}');
@@ -194,7 +195,7 @@ NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& 
   PM_CHECK(have_descr && have_order && have_shape,
            "{}: .npy header lacks 'descr', 'fortran_order' or 'shape': {}",
            name,
-           cur.text());
+           printable(cur.text()));
   try {
     shape_numel(h.shape);  // rejects overflowing shapes early
   } catch (const Error& e) {

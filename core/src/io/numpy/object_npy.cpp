@@ -2,6 +2,7 @@
 // .npy files holding a pickled object: reading through the restricted unpickler, and np.save of
 // a dict of arrays reproduced byte for byte on the shared pickle writer.
 #include "pseudomask/core/io/numpy/object_npy.h"
+#include "pseudomask/core/common/printable.h"
 
 #include <cstring>
 #include <map>
@@ -231,12 +232,7 @@ std::vector<uint8_t> encode_npy_dict(
 }
 
 std::string printable_key(const std::string& text) {
-  std::string out = text.substr(0, 60);
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
-      c = '?';
-  }
-  return text.size() > 60 ? out + "..." : out;
+  return printable(text, 60);
 }
 
 }  // namespace pm

@@ -15,6 +15,7 @@
 
 #include "nodes.h"
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/printable.h"
 #include "pseudomask/core/io/little_endian.h"
 #include "pseudomask/core/io/pickle/unpickler.h"
 
@@ -22,9 +23,6 @@ namespace pm::pickle_detail {
 
 using Kind = PickleValue::Kind;
 
-/// Makes untrusted text safe for a one-line message: escapes control and non-ASCII bytes and
-/// truncates long text.
-std::string printable(const std::string& text, size_t max_chars = 80);
 /// Python 2 byte strings come back as str decoded with latin-1 (what numpy asks for).
 std::string latin1_to_utf8(const uint8_t* data, size_t size);
 /// str.encode('latin1'): false if the text is not valid UTF-8 or has a code point >= 256.

@@ -3,6 +3,7 @@
 // _rebuild_tensor_v2, _rebuild_parameter), storages from persistent ids or from a nested legacy
 // torch.save (_load_from_bytes), and the storage types.
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "machine.h"
@@ -252,7 +253,6 @@ NDArray Unpickler::take_view(const NDArray& storage,
 using pickle_detail::Access;
 using pickle_detail::GlobalId;
 using pickle_detail::GlobalNode;
-using pickle_detail::printable;
 using pickle_detail::stored_itemsize;
 using Kind = PickleValue::Kind;
 
@@ -302,10 +302,10 @@ TorchStorageRef parse_torch_storage_ref(const PickleValue& pid, const std::strin
   return ref;
 }
 
-NDArray torch_storage_elements(const TorchStorageRef& ref,
-                               const uint8_t* data,
-                               size_t size,
-                               const std::string& name) {
+NDArray torch_storage_from_reader(const TorchStorageRef& ref,
+                                  uint64_t size,
+                                  const std::function<void(uint8_t*, size_t)>& read,
+                                  const std::string& name) {
   const size_t itemsize = stored_itemsize(ref);
   PM_CHECK(ref.numel >= 0 && static_cast<uint64_t>(ref.numel) <= size / itemsize &&
                static_cast<uint64_t>(ref.numel) * itemsize == size,
@@ -316,18 +316,29 @@ NDArray torch_storage_elements(const TorchStorageRef& ref,
            ref.numel,
            itemsize);
   NDArray out(ref.dtype, {ref.numel});
+  if (size == 0)
+    return out;
   if (!ref.bfloat16) {
-    if (size > 0)
-      std::memcpy(out.raw(), data, size);
+    read(out.raw(), static_cast<size_t>(size));  // straight into the array's storage
     return out;
   }
+  std::vector<uint8_t> raw(static_cast<size_t>(size));
+  read(raw.data(), raw.size());
   float* dst = out.data<float>();
   for (int64_t i = 0; i < ref.numel; ++i) {
     const uint32_t bits =
-        (static_cast<uint32_t>(data[2 * i + 1]) << 24) | (static_cast<uint32_t>(data[2 * i]) << 16);
+        (static_cast<uint32_t>(raw[2 * i + 1]) << 24) | (static_cast<uint32_t>(raw[2 * i]) << 16);
     std::memcpy(&dst[i], &bits, 4);
   }
   return out;
+}
+
+NDArray torch_storage_elements(const TorchStorageRef& ref,
+                               const uint8_t* data,
+                               size_t size,
+                               const std::string& name) {
+  return torch_storage_from_reader(
+      ref, size, [data](uint8_t* dst, size_t n) { std::memcpy(dst, data, n); }, name);
 }
 
 }  // namespace pm

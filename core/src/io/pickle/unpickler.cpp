@@ -23,23 +23,6 @@
 namespace pm {
 namespace pickle_detail {
 
-std::string printable(const std::string& text, size_t max_chars) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (out.size() >= max_chars) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-  }
-  return out;
-}
-
 bool checked_numel(const std::vector<int64_t>& shape, int64_t& numel) {
   numel = 1;
   for (int64_t d : shape) {

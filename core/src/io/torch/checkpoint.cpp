@@ -3,6 +3,7 @@
 // zip_archive.cpp, or the legacy stream, legacy.cpp) is told by its first bytes, then the state
 // dict is picked out of whatever wrapper holds it. Written as a torch.save zip archive.
 #include "pseudomask/core/io/torch/checkpoint.h"
+#include "pseudomask/core/common/printable.h"
 
 #include <algorithm>
 #include <cstring>
@@ -57,8 +58,7 @@ std::string top_level_keys(const PickleValue& top) {
       break;
     }
     keys += keys.empty() ? "" : ", ";
-    keys +=
-        key.kind() == Kind::kStr ? "'" + zip::printable_name(key.as_str()) + "'" : key.type_name();
+    keys += key.kind() == Kind::kStr ? "'" + printable(key.as_str()) + "'" : key.type_name();
   }
   return keys;
 }

@@ -4,6 +4,7 @@
 // raw elements. The object pickle runs on the unpickler's machine so that tensors over storages
 // not yet filled can be materialized once their bytes have been read.
 #include "pseudomask/core/io/torch/legacy.h"
+#include "pseudomask/core/common/printable.h"
 
 #include <cstring>
 #include <unordered_map>

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "pseudomask/core/common/printable.h"
 #include "pseudomask/core/io/pickle/opcodes.h"
 #include "pseudomask/core/io/pickle/torch_storage.h"
 #include "pseudomask/core/io/pickle/unpickler.h"
@@ -47,7 +48,7 @@ class ZipRecords {
         PM_CHECK(members_.emplace(member, std::move(m)).second,
                  "{}: record '{}' appears twice",
                  name,
-                 zip::printable_name(member));
+                 printable(member));
       }
     } catch (const Error& e) {
       PM_FAIL("{} (a torch.save archive cut short or corrupt?)", e.what());
@@ -66,6 +67,10 @@ class ZipRecords {
   zip::MemberBytes read(const zip::ZipMember& m) const {
     return zip::read_member(data_, size_, m, name_);
   }
+  /// Streams a record, e.g. straight into a storage's array.
+  zip::MemberReader reader(const zip::ZipMember& m) const {
+    return zip::MemberReader(data_, size_, m, name_);
+  }
 
  private:
   void check_layout() const {
@@ -82,8 +87,8 @@ class ZipRecords {
              "{}: the archive has {} data.pkl records ('{}', '{}')",
              name_,
              pickles_.size(),
-             zip::printable_name(pickles_[0]),
-             zip::printable_name(pickles_[1]));
+             printable(pickles_[0]),
+             printable(pickles_[1]));
   }
 
   const uint8_t* data_;
@@ -110,17 +115,23 @@ class ZipStorages {
       PM_CHECK(seen.dtype() == ref.dtype && seen.numel() == ref.numel,
                "{}: storage '{}' is declared with two different types or sizes",
                name_,
-               zip::printable_name(ref.key));
+               printable(ref.key));
       return it->second;
     }
     const zip::ZipMember* member = records_.find("data/" + ref.key);
-    PM_CHECK(member != nullptr,
-             "{}: storage record 'data/{}' is missing",
-             name_,
-             zip::printable_name(ref.key));
-    const zip::MemberBytes bytes = records_.read(*member);
-    PickleValue storage =
-        PickleValue::make_storage(torch_storage_elements(ref, bytes.data, bytes.size, name_));
+    PM_CHECK(
+        member != nullptr, "{}: storage record 'data/{}' is missing", name_, printable(ref.key));
+    zip::MemberReader reader = records_.reader(*member);
+    NDArray elements;
+    try {
+      elements = torch_storage_from_reader(
+          ref, reader.size(), [&reader](uint8_t* dst, size_t n) { reader.read(dst, n); }, name_);
+    } catch (const Error&) {
+      reader.finish();  // a record of the wrong size or a corrupt stream is the first problem
+      throw;
+    }
+    reader.finish();
+    PickleValue storage = PickleValue::make_storage(std::move(elements));
     loaded_.emplace(ref.key, storage);
     return storage;
   }
@@ -141,7 +152,7 @@ void check_byte_order(const ZipRecords& records, const std::string& name) {
   PM_CHECK(order == "little",
            "{}: byteorder '{}' is not supported (only little-endian checkpoints)",
            name,
-           zip::printable_name(order));
+           printable(order));
 }
 
 }  // namespace
@@ -239,17 +250,17 @@ void check_writable(const Checkpoint& ckpt, const std::string& name) {
   std::unordered_set<std::string> names;
   for (const auto& [tensor, array] : ckpt.tensors) {
     PM_CHECK(!tensor.empty(), "{}: a tensor has an empty name", name);
-    PM_CHECK(names.insert(tensor).second, "{}: tensor '{}' appears twice", name, tensor);
+    PM_CHECK(names.insert(tensor).second, "{}: tensor '{}' appears twice", name, printable(tensor));
     PM_CHECK(storage_type(array.dtype()) != nullptr,
              "{}: tensor '{}' has dtype {}, which PyTorch cannot store",
              name,
-             tensor,
+             printable(tensor),
              dtype_name(array.dtype()));
   }
   std::unordered_set<std::string> keys;
   for (const auto& [key, value] : ckpt.metadata) {
     (void)value;
-    PM_CHECK(keys.insert(key).second, "{}: metadata key '{}' appears twice", name, key);
+    PM_CHECK(keys.insert(key).second, "{}: metadata key '{}' appears twice", name, printable(key));
   }
 }
 

@@ -8,10 +8,12 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/printable.h"
 #include "pseudomask/core/io/little_endian.h"
 #include "pseudomask/core/io/zip/zip.h"
 
@@ -56,20 +58,11 @@ void put64(std::vector<uint8_t>& out, uint64_t v) {
 
 }  // namespace
 
-std::string printable_name(const std::string& name) {
-  std::string s = name.substr(0, 200);
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      c = '?';
-  }
-  return name.size() > 200 ? s + "..." : s;
-}
-
 namespace {
 
 /// "<archive> (<member>)": the context of member errors.
 std::string member_context(const std::string& archive, const std::string& member) {
-  return archive + " (" + printable_name(member) + ")";
+  return archive + " (" + printable(member) + ")";
 }
 
 uint32_t crc32_of(const uint8_t* data, size_t size) {
@@ -166,62 +159,6 @@ void apply_zip64_extra(const uint8_t* p, size_t n, ZipMember* m, const std::stri
   }
 }
 
-/// Inflates a raw deflate stream whose directory entry claims `size` bytes. The output buffer
-/// grows with what zlib actually produces, so a forged size cannot force a huge allocation.
-std::vector<uint8_t> inflate_raw(const uint8_t* src,
-                                 uint64_t compressed_size,
-                                 uint64_t size,
-                                 const std::string& what) {
-  PM_CHECK(size / kMaxDeflateRatio <= compressed_size + 1,
-           "{}: corrupt zip member ({} compressed bytes cannot inflate to {})",
-           what,
-           compressed_size,
-           size);
-  std::vector<uint8_t> out(
-      std::min<uint64_t>(size, std::max<uint64_t>(compressed_size * 4, 1 << 16)));
-  z_stream zs{};
-  PM_CHECK(inflateInit2(&zs, -MAX_WBITS) == Z_OK, "{}: cannot initialise zlib", what);
-  struct Guard {
-    z_stream* zs;
-    ~Guard() { inflateEnd(zs); }
-  } guard{&zs};
-  uint64_t in_pos = 0, out_pos = 0;
-  uint8_t probe_byte = 0;
-  int ret = Z_OK;
-  while (ret != Z_STREAM_END) {
-    if (zs.avail_in == 0 && in_pos < compressed_size) {
-      zs.next_in = const_cast<Bytef*>(src + in_pos);
-      zs.avail_in = static_cast<uInt>(std::min<uint64_t>(compressed_size - in_pos, kZlibChunk));
-      in_pos += zs.avail_in;
-    }
-    if (out_pos == out.size() && out.size() < size) {
-      out.resize(std::min<uint64_t>(size, out.size() * 2));
-    }
-    // Once all declared bytes are out, give zlib one spare byte to detect excess output.
-    const bool probe = out_pos == out.size();
-    zs.next_out = probe ? &probe_byte : out.data() + out_pos;
-    zs.avail_out =
-        probe ? 1 : static_cast<uInt>(std::min<uint64_t>(out.size() - out_pos, kZlibChunk));
-    const uInt out_before = zs.avail_out, in_before = zs.avail_in;
-    ret = inflate(&zs, Z_NO_FLUSH);
-    const uInt produced = out_before - zs.avail_out;
-    PM_CHECK(
-        !probe || produced == 0, "{}: inflates to more than the declared {} bytes", what, size);
-    out_pos += produced;
-    PM_CHECK(ret == Z_OK || ret == Z_STREAM_END || ret == Z_BUF_ERROR,
-             "{}: corrupt deflate data ({})",
-             what,
-             zs.msg != nullptr ? zs.msg : "zlib error");
-    // Every call has output space and, while any is left, input: no progress means the
-    // stream ended early.
-    PM_CHECK(ret == Z_STREAM_END || produced > 0 || zs.avail_in != in_before,
-             "{}: truncated deflate data",
-             what);
-  }
-  PM_CHECK(out_pos == size, "{}: inflates to {} bytes, the directory says {}", what, out_pos, size);
-  return out;
-}
-
 // ---- writing ----
 
 std::vector<uint8_t> deflate_raw(const uint8_t* data, size_t size) {
@@ -293,57 +230,201 @@ std::vector<ZipMember> list_members(const uint8_t* data, size_t size, const std:
   return members;
 }
 
-MemberBytes read_member(const uint8_t* data,
-                        size_t size,
-                        const ZipMember& member,
-                        const std::string& archive) {
-  const std::string what = member_context(archive, member.name);
-  PM_CHECK((member.flags & 1) == 0, "{}: encrypted zip members are not supported", what);
+uint64_t max_member_bytes() {
+  const char* env = std::getenv(kMaxMemberBytesVariable);
+  if (env == nullptr || *env == '\0')
+    return kDefaultMaxMemberBytes;
+  const std::string text(env);
+  PM_CHECK(text.size() <= 19 && text.find_first_not_of("0123456789") == std::string::npos &&
+               std::stoull(text) > 0,
+           "{}={}: expected a number of bytes > 0",
+           kMaxMemberBytesVariable,
+           printable(text));
+  return std::stoull(text);
+}
+
+/// zlib's state for a deflated member.
+struct MemberReader::Inflater {
+  z_stream zs{};
+  bool ended = false;  ///< Z_STREAM_END seen
+  Inflater() = default;
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+  ~Inflater() { inflateEnd(&zs); }
+};
+
+MemberReader::MemberReader(const uint8_t* data,
+                           size_t size,
+                           const ZipMember& member,
+                           const std::string& archive)
+    : what_(member_context(archive, member.name)),
+      compressed_(member.compressed_size),
+      declared_(member.size),
+      expected_crc_(member.crc32) {
+  PM_CHECK((member.flags & 1) == 0, "{}: encrypted zip members are not supported", what_);
   PM_CHECK(member.method == 0 || member.method == 8,
            "{}: unsupported zip compression method {} (only stored and deflated)",
-           what,
+           what_,
            member.method);
   const uint64_t off = member.local_header_offset;
   PM_CHECK(off <= size && size - off >= kLocalSize && rd32(data + off) == kLocalSig,
            "{}: corrupt zip archive (no local header at offset {})",
-           what,
+           what_,
            off);
   const uint8_t* local = data + off;
   const size_t name_len = rd16(local + 26), extra_len = rd16(local + 28);
   const uint64_t start = off + kLocalSize + name_len + extra_len;
-  PM_CHECK(start <= size && member.compressed_size <= size - start,
+  PM_CHECK(start <= size && compressed_ <= size - start,
            "{}: truncated zip member: expected {} bytes at offset {}, the archive has {}",
-           what,
-           member.compressed_size,
+           what_,
+           compressed_,
            start,
            size);
   PM_CHECK(name_len == member.name.size() &&
                std::memcmp(local + kLocalSize, member.name.data(), name_len) == 0,
            "{}: corrupt zip archive (local header names another member)",
-           what);
+           what_);
+  src_ = data + start;
+  if (member.method == 0) {
+    PM_CHECK(compressed_ == declared_,
+             "{}: corrupt zip archive (stored member of {} bytes claims {} uncompressed)",
+             what_,
+             compressed_,
+             declared_);
+    return;
+  }
+  check_declared_size();
+  inflater_ = std::make_unique<Inflater>();
+  PM_CHECK(inflateInit2(&inflater_->zs, -MAX_WBITS) == Z_OK, "{}: cannot initialise zlib", what_);
+}
+
+MemberReader::~MemberReader() = default;
+
+void MemberReader::check_declared_size() const {
+  PM_CHECK(declared_ / kMaxDeflateRatio <= compressed_ + 1,
+           "{}: corrupt zip member ({} compressed bytes cannot inflate to {})",
+           what_,
+           compressed_,
+           declared_);
+  const uint64_t limit = max_member_bytes();
+  PM_CHECK(declared_ <= limit,
+           "{}: declares {} bytes uncompressed, more than the {} allowed per member (set {} to "
+           "allow more)",
+           what_,
+           declared_,
+           limit,
+           kMaxMemberBytesVariable);
+}
+
+void MemberReader::read(uint8_t* out, size_t n) {
+  PM_CHECK(
+      n <= remaining(), "{}: {} more bytes asked of a member with {} left", what_, n, remaining());
+  if (inflater_ == nullptr)
+    std::memcpy(out, src_ + produced_, n);
+  else
+    inflate_into(out, n);
+  for (size_t done = 0; done < n;) {
+    const uInt chunk = static_cast<uInt>(std::min<size_t>(n - done, kZlibChunk));
+    crc_ = static_cast<uint32_t>(crc32(crc_, out + done, chunk));
+    done += chunk;
+  }
+  produced_ += n;
+}
+
+void MemberReader::inflate_into(uint8_t* out, size_t n) {
+  z_stream& zs = inflater_->zs;
+  size_t done = 0;
+  while (done < n) {
+    PM_CHECK(!inflater_->ended,
+             "{}: inflates to {} bytes, the directory says {}",
+             what_,
+             produced_ + done,
+             declared_);
+    if (zs.avail_in == 0 && consumed_ < compressed_) {
+      zs.next_in = const_cast<Bytef*>(src_ + consumed_);
+      zs.avail_in = static_cast<uInt>(std::min<uint64_t>(compressed_ - consumed_, kZlibChunk));
+      consumed_ += zs.avail_in;
+    }
+    zs.next_out = out + done;
+    zs.avail_out = static_cast<uInt>(std::min<size_t>(n - done, kZlibChunk));
+    const uInt out_before = zs.avail_out, in_before = zs.avail_in;
+    const int ret = inflate(&zs, Z_NO_FLUSH);
+    const uInt produced = out_before - zs.avail_out;
+    done += produced;
+    check_inflate_step(ret, produced, in_before);
+  }
+}
+
+void MemberReader::check_inflate_step(int ret, unsigned produced, unsigned in_before) {
+  const z_stream& zs = inflater_->zs;
+  PM_CHECK(ret == Z_OK || ret == Z_STREAM_END || ret == Z_BUF_ERROR,
+           "{}: corrupt deflate data ({})",
+           what_,
+           zs.msg != nullptr ? zs.msg : "zlib error");
+  inflater_->ended = ret == Z_STREAM_END;
+  // Every call has output space and, while any is left, input: no progress means the stream
+  // ended early.
+  PM_CHECK(ret == Z_STREAM_END || produced > 0 || zs.avail_in != in_before,
+           "{}: truncated deflate data",
+           what_);
+}
+
+void MemberReader::finish() {
+  uint8_t scratch[1 << 14];
+  while (remaining() > 0)
+    read(scratch, static_cast<size_t>(std::min<uint64_t>(remaining(), sizeof(scratch))));
+  if (inflater_ != nullptr) {
+    // Give zlib one spare byte until the stream ends, to detect output beyond the declared size.
+    z_stream& zs = inflater_->zs;
+    uint8_t probe = 0;
+    while (!inflater_->ended) {
+      if (zs.avail_in == 0 && consumed_ < compressed_) {
+        zs.next_in = const_cast<Bytef*>(src_ + consumed_);
+        zs.avail_in = static_cast<uInt>(std::min<uint64_t>(compressed_ - consumed_, kZlibChunk));
+        consumed_ += zs.avail_in;
+      }
+      zs.next_out = &probe;
+      zs.avail_out = 1;
+      const uInt in_before = zs.avail_in;
+      const int ret = inflate(&zs, Z_NO_FLUSH);
+      PM_CHECK(
+          zs.avail_out == 1, "{}: inflates to more than the declared {} bytes", what_, declared_);
+      check_inflate_step(ret, 0, in_before);
+    }
+  }
+  PM_CHECK(crc_ == expected_crc_, "{}: CRC-32 mismatch (corrupt archive)", what_);
+}
+
+MemberBytes read_member(const uint8_t* data,
+                        size_t size,
+                        const ZipMember& member,
+                        const std::string& archive) {
+  MemberReader reader(data, size, member, archive);
   MemberBytes bytes;
   if (member.method == 0) {
-    PM_CHECK(member.compressed_size == member.size,
-             "{}: corrupt zip archive (stored member of {} bytes claims {} uncompressed)",
-             what,
-             member.compressed_size,
-             member.size);
-    bytes.data = data + start;
+    bytes.data = reader.stored_data();
     bytes.size = static_cast<size_t>(member.size);
-  } else {
-    bytes.storage = inflate_raw(data + start, member.compressed_size, member.size, what);
-    bytes.data = bytes.storage.data();
-    bytes.size = bytes.storage.size();
+    PM_CHECK(crc32_of(bytes.data, bytes.size) == member.crc32,
+             "{}: CRC-32 mismatch (corrupt archive)",
+             reader.what());
+    return bytes;
   }
-  PM_CHECK(crc32_of(bytes.data, bytes.size) == member.crc32,
-           "{}: CRC-32 mismatch (corrupt archive)",
-           what);
+  // The buffer grows with the data actually inflated, not with the size the directory claims.
+  while (reader.remaining() > 0) {
+    const size_t have = bytes.storage.size();
+    const size_t more = static_cast<size_t>(
+        std::min<uint64_t>(reader.remaining(), std::max<size_t>(have, size_t{1} << 16)));
+    bytes.storage.resize(have + more);
+    reader.read(bytes.storage.data() + have, more);
+  }
+  reader.finish();
+  bytes.data = bytes.storage.data();
+  bytes.size = bytes.storage.size();
   return bytes;
 }
 
 void ZipWriter::add(const std::string& name, const uint8_t* data, size_t size, size_t alignment) {
-  PM_CHECK(
-      !name.empty() && name.size() <= 0xFFFF, "zip: bad member name '{}'", printable_name(name));
+  PM_CHECK(!name.empty() && name.size() <= 0xFFFF, "zip: bad member name '{}'", printable(name));
   ZipMember m;
   m.name = name;
   m.method = compress_ ? 8 : 0;

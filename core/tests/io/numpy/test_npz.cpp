@@ -189,10 +189,10 @@ TEST(NpzRead, MemberErrorsNameArchiveAndMember) {
   std::vector<uint8_t> npy = encode_npy(NDArray::from<float>({1, 2, 3}, {3}));
   npy.pop_back();
   zip::ZipWriter writer(true);
-  writer.add("cam\n.npy", npy.data(), npy.size());  // control bytes are masked in messages
+  writer.add("cam\n.npy", npy.data(), npy.size());  // control bytes are escaped in messages
   const std::vector<uint8_t> bytes = writer.finish();
   expect_error([&] { decode(bytes, "m.npz"); },
-               {"m.npz (cam?.npy): truncated .npy data: expected 12 bytes, found 11"});
+               {"m.npz (cam\\x0a.npy): truncated .npy data: expected 12 bytes, found 11"});
 }
 
 // ---- writing ----

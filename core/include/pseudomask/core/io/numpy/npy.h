@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,16 @@ NDArray array_from_raw(const uint8_t* data,
                        const std::vector<int64_t>& shape,
                        bool fortran_order,
                        const std::string& name);
+
+/// array_from_raw for bytes that arrive in order through `read(dst, n)` (e.g. inflated from a
+/// zip member): `size` is checked first, then the array is allocated and filled in place (C
+/// order; Fortran-order data pass through one buffer).
+NDArray array_from_reader(const NpyDType& type,
+                          const std::vector<int64_t>& shape,
+                          bool fortran_order,
+                          size_t size,
+                          const std::function<void(uint8_t*, size_t)>& read,
+                          const std::string& name);
 
 /// Decodes a whole .npy held in memory into a C-order native array. Every numeric dtype
 /// (b1, u1..u8, i1..i8, f2, f4, f8; either byte order) in C or Fortran order is accepted.

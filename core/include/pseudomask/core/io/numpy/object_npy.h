@@ -30,8 +30,8 @@ bool load_npy_object(const uint8_t* data, size_t size, const std::string& name, 
 std::vector<uint8_t> encode_npy_dict(
     const std::vector<std::pair<std::string, const NDArray*>>& dict);
 
-/// Untrusted text (a dict key, an image id) fit for a one-line message: control and non-ASCII
-/// bytes become '?', and text longer than 60 bytes is cut and ends in "...".
+/// Untrusted text (a dict key, an image id) fit for a one-line message: printable() cut at 60
+/// characters.
 std::string printable_key(const std::string& text);
 
 /// Runs `decode` and makes sure that every pm::Error it throws starts with "<name>:".

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "pseudomask/core/common/ndarray.h"
@@ -37,5 +38,13 @@ NDArray torch_storage_elements(const TorchStorageRef& ref,
                                const uint8_t* data,
                                size_t size,
                                const std::string& name);
+
+/// torch_storage_elements for bytes that arrive in order through `read(dst, n)` (a zip record
+/// being inflated): `size` is checked first, then the elements are read straight into the
+/// array's storage (bfloat16 through one buffer).
+NDArray torch_storage_from_reader(const TorchStorageRef& ref,
+                                  uint64_t size,
+                                  const std::function<void(uint8_t*, size_t)>& read,
+                                  const std::string& name);
 
 }  // namespace pm
