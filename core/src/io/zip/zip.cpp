@@ -317,6 +317,8 @@ void MemberReader::check_declared_size() const {
 }
 
 void MemberReader::read(uint8_t* out, size_t n) {
+  if (n == 0)
+    return;  // (out may be null)
   PM_CHECK(
       n <= remaining(), "{}: {} more bytes asked of a member with {} left", what_, n, remaining());
   if (inflater_ == nullptr)
