@@ -433,6 +433,12 @@ int feature_dims(const PairwiseTerm& t) {
   return t.bilateral() ? kBilateralDims : kGaussianDims;
 }
 
+// `v` rounded up to 3 significant digits (a width suggested in a message that must then work).
+double round_up_3_digits(double v) {
+  const double unit = std::pow(10.0, std::floor(std::log10(v)) - 2);
+  return std::ceil(v / unit) * unit;
+}
+
 // Colour features (0..255) / srgb must stay within what the lattice resolves.
 void check_colour_width_fits(const PairwiseTerm& t, size_t k) {
   if (!t.bilateral())
@@ -445,7 +451,7 @@ void check_colour_width_fits(const PairwiseTerm& t, size_t k) {
            t.srgb,
            kLargestColour / t.srgb,
            limit,
-           kLargestColour / limit);
+           round_up_3_digits(kLargestColour / limit));
 }
 
 // Positions / sxy must stay within what the lattice resolves on an image of this size (the
@@ -464,7 +470,7 @@ void check_position_widths_fit(const CrfParams& params, int width, int height) {
              height,
              largest / t.sxy,
              limit,
-             largest / limit);
+             round_up_3_digits(largest / limit));
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "../support/expect_error.h"
@@ -99,6 +100,18 @@ TEST(CrfWidths, WidthsTooSmallForTheLatticeAreRefusedNamingTheField) {
   p = CrfParams::preset(CrfPreset::kDeepLab);
   p.terms[1].srgb = 1e-30f;  // crf --bilateral 80,1e-30,10: refused before any image
   test::expect_error([&] { p.validate(); }, {"CrfParams::terms[1].srgb = 1e-30 is too small"});
+}
+
+TEST(CrfWidths, TheSuggestedWidthWorks) {
+  const RgbImage im = gradient_image(50, 40);
+  CrfParams p = CrfParams::preset(CrfPreset::kDeepLab);
+  p.terms[1].sxy = 1e-4f;
+  const std::string msg = test::error_of([&] { DenseCrf2D(im, p); });
+  const size_t at = msg.find("use sxy >= ");
+  ASSERT_NE(at, std::string::npos) << msg;
+  p.terms[1].sxy = std::stof(msg.substr(at + 11));
+  EXPECT_GT(p.terms[1].sxy, 1e-4f);
+  EXPECT_NO_THROW(DenseCrf2D(im, p));
 }
 
 TEST(CrfWidths, TheSmallestAcceptedWidthsRun) {
