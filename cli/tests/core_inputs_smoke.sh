@@ -24,4 +24,13 @@ header="{'descr': '"$'\e]0;pwned\a\e[2J'"', 'fortran_order': False, 'shape': (1,
 expect_error "escape sequences from a .npy header are escaped" "unsupported dtype '\\\\x1b]0;pwned\\\\x07" -- "$PM" inspect "$TMP/evil.npy"
 check "no raw ESC byte reaches stderr" bash -c '! "$1" inspect "$2" 2>&1 | grep -q $'"'"'\e'"'"'' _ "$PM" "$TMP/evil.npy"
 
+# Outputs whose names are 250 bytes long (the temp file beside them must not be longer than 255).
+ID="$(printf 'l%.0s' $(seq 246))"
+mkdir -p "$TMP/long/img" "$TMP/long/lab"
+cp "$VOC/JPEGImages/2007_000032.jpg" "$TMP/long/img/$ID.jpg"
+cp "$VOC/SegmentationClass/2007_000032.png" "$TMP/long/lab/$ID.png"
+"$PM" crf --images "$TMP/long/img" --labels "$TMP/long/lab" --out "$TMP/long/out" --quiet > /dev/null 2>&1
+check "crf writes an output named with 250 bytes" test -s "$TMP/long/out/$ID.png"
+check "and leaves no temp file behind" bash -c '! ls -A "$1" | grep -q "^\.pm-tmp-"' _ "$TMP/long/out"
+
 finish core_inputs_smoke
