@@ -72,6 +72,7 @@ int run_cam(const CamCommand& c) {
   nn::Classifier first = nn::load_classifier(c.model, c.device);
   const bool vit = first->is_vit();
   const Dataset ds = open_dataset_flags(c.data);
+  check_out_is_no_input(c.out, {ds.image_dir, ds.mask_dir});
   const auto labels = load_image_labels(ds);
   PM_CHECK(ds.num_classes() - 1 == first->options().num_classes,
            "{}: the model has {} classes, the dataset {} foreground classes",

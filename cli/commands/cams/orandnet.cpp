@@ -163,6 +163,7 @@ int run_infer(const InferCommand& c) {
   nn::OrandModel model = nn::load_orand_model(c.model, device);
   PairFlags pairs = c.pairs;
   pairs.official = model.official_pair;  // the OR the model was trained on
+  check_out_is_no_input(c.out, {pairs.cams1, pairs.cams2});
   const std::vector<std::string> ids = resolve_ids(pairs.list, pairs.cams1, {".npy"});
   const int jobs = resolve_jobs(c.batch.jobs);
   nn::set_torch_threads(c.threads > 0 ? c.threads

@@ -53,6 +53,8 @@ int run_predict(PredictCommand& c) {
   nn::SegModel model = nn::load_seg_model(c.model, c.device);
   const torch::Device device = nn::parse_device(c.device);
   const std::string label_dir = c.out + "/labels", prob_dir = c.out + "/probs";
+  for (const std::string& out : {c.out, label_dir, prob_dir})
+    check_out_is_no_input(out, {ds.image_dir, ds.mask_dir});
   if (!c.no_labels)
     fs::create_directories(label_dir);
   if (c.probs)
