@@ -92,11 +92,19 @@ int run_cam(const CamCommand& c) {
   pool.release(first);
 
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".npy"; };
+  const ResumeRecord record(c.out,
+                            "cam",
+                            {{"model", fs::absolute(c.model).lexically_normal().string()},
+                             {"arch", first->options().arch},
+                             {"scales", vit ? std::vector<double>{} : cnn.scales},
+                             {"flip", !vit && cnn.flip},
+                             {"vit_size", vit ? c.vit_size : 0}},
+                            c.batch);
   const BatchReport report = run_batch(
       "cam",
       ds.ids,
       c.batch,
-      [&](const std::string& id) { return fs::exists(output(id)); },
+      [&](const std::string& id) { return record.complete({output(id)}); },
       [&](const std::string& id) {
         const RgbImage image = read_image(ds.image_path(id));
         const std::vector<int>& keys = labels.at(id);

@@ -171,11 +171,17 @@ int run_infer(const InferCommand& c) {
   fs::create_directories(c.out);
   const auto load = make_loader(pairs);
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".npy"; };
+  const ResumeRecord record(c.out,
+                            "orandnet",
+                            {{"model", fs::absolute(c.model).lexically_normal().string()},
+                             {"official_pair", model.official_pair},
+                             {"trained_steps", model.step}},
+                            c.batch);
   const BatchReport report = run_batch(
       "orandnet infer",
       ids,
       c.batch,
-      [&](const std::string& id) { return fs::exists(output(id)); },
+      [&](const std::string& id) { return record.complete({output(id)}); },
       [&](const std::string& id) {
         const nn::OrandPair pair = load(id);
         CamFile cams;

@@ -61,9 +61,23 @@ int run_predict(PredictCommand& c) {
     fs::create_directories(prob_dir);
   if (resolve_jobs(c.batch.jobs) > 1)
     nn::set_torch_threads(1);  // parallel over images instead
+  const ResumeRecord record(c.out,
+                            "predict",
+                            {{"model", fs::absolute(c.model).lexically_normal().string()},
+                             {"arch", model->options().arch},
+                             {"scales", c.predict.scales},
+                             {"flip", c.predict.flip},
+                             {"window", c.predict.window},
+                             {"stride", c.predict.stride},
+                             {"crf", c.crf.empty() ? "none" : c.crf}},
+                            c.batch);
   auto done = [&](const std::string& id) {
-    return (c.no_labels || fs::exists(label_dir + "/" + id + ".png")) &&
-           (!c.probs || fs::exists(prob_dir + "/" + id + ".npy"));
+    std::vector<std::string> outputs;
+    if (!c.no_labels)
+      outputs.push_back(label_dir + "/" + id + ".png");
+    if (c.probs)
+      outputs.push_back(prob_dir + "/" + id + ".npy");
+    return record.complete(outputs);
   };
   const BatchReport report =
       run_batch("predict", ds.ids, c.batch, done, [&](const std::string& id) {
