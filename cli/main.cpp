@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pseudomask: error: %s\n", pm::cli::with_flag_names(e.what()).c_str());
     return pm::cli::kExitBadInput;
   } catch (const std::exception& e) {
+    const std::string resource = pm::cli::resource_error_message(e);
+    if (!resource.empty()) {
+      std::fprintf(stderr, "pseudomask: error: %s\n", resource.c_str());
+      return pm::cli::kExitBadInput;
+    }
     std::fprintf(stderr, "pseudomask: internal error: %s\n", e.what());
     return pm::cli::kExitInternal;
   }

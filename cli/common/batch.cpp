@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <new>
 #include <unordered_set>
 
 #include "common/flags.h"
@@ -12,6 +13,7 @@
 #include "common/report.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/image_id.h"
 
 namespace pm::cli {
 
@@ -24,6 +26,16 @@ const char* const kExitStatusHelp =
 
 std::string batch_footer(const std::string& text) {
   return text + "\n\n" + kExitStatusHelp;
+}
+
+std::string resource_error_message(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e))
+    return "out of memory (std::bad_alloc)";
+  if (const auto* fe = dynamic_cast<const std::filesystem::filesystem_error*>(&e)) {
+    return fe->path1().empty() ? fe->code().message()
+                               : fe->path1().string() + ": " + fe->code().message();
+  }
+  return "";
 }
 
 int batch_exit_status(const std::vector<ItemFailure>& failures) {
@@ -48,8 +60,10 @@ std::vector<std::string> resolve_ids(const std::string& list,
     ids = read_id_list(list);
     PM_CHECK(!ids.empty(), "{}: the list is empty", list);
   } else {
-    for (const auto& path : list_files(dir, exts))
+    for (const auto& path : list_files(dir, exts)) {
       ids.push_back(file_stem(path));
+      check_image_id(ids.back(), dir);
+    }
     PM_CHECK(!ids.empty(), "{}: no input files found", dir);
   }
   return unique_ids(ids);
@@ -74,15 +88,25 @@ void print_failures(const std::vector<ItemFailure>& failures) {
 
 void check_out_is_no_input(const std::string& out, const std::vector<std::string>& inputs) {
   for (const std::string& in : inputs) {
-    std::error_code ec;
-    PM_CHECK(in.empty() || !std::filesystem::equivalent(in, out, ec),
-             "--out {} is an input folder; inputs are never overwritten",
-             out);
+    PM_CHECK(!same_path(in, out), "--out {} is an input folder; inputs are never overwritten", out);
   }
+}
+
+bool same_path(const std::string& a, const std::string& b) {
+  if (a.empty() || b.empty())
+    return false;
+  std::error_code ec;
+  const auto normal = [](const std::string& p) {
+    std::error_code ignored;
+    std::filesystem::path n = std::filesystem::absolute(p, ignored).lexically_normal();
+    return n.has_filename() ? n : n.parent_path();  // "D/" is "D"
+  };
+  return normal(a) == normal(b) || std::filesystem::equivalent(a, b, ec);
 }
 
 std::vector<std::string> batch_ids(const std::vector<std::string>& ids,
                                    const BatchOptions& options) {
+  check_image_ids(ids, "input");
   return take_shard(unique_ids(ids), parse_shard(options.shard));
 }
 
@@ -120,6 +144,80 @@ BatchReport run_batch(const std::string& label,
   return report;
 }
 
+namespace {
+
+/// The settings keys whose values differ between two records, as "key: old -> new" (at most 3).
+std::string settings_difference(const nlohmann::json& before, const nlohmann::json& now) {
+  std::vector<std::string> parts;
+  nlohmann::json keys = nlohmann::json::object();
+  for (const auto* j : {&before, &now}) {
+    if (j->is_object()) {
+      for (const auto& item : j->items())
+        keys[item.key()] = true;
+    }
+  }
+  for (const auto& item : keys.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json old_value =
+        before.is_object() ? before.value(key, nlohmann::json()) : nlohmann::json();
+    const nlohmann::json new_value = now.value(key, nlohmann::json());
+    if (old_value != new_value && parts.size() < 3)
+      parts.push_back(key + ": " + old_value.dump() + " -> " + new_value.dump());
+  }
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i)
+    out += (i ? "; " : "") + parts[i];
+  return out.empty() ? "the record is unreadable" : out;
+}
+
+}  // namespace
+
+ResumeRecord::ResumeRecord(const std::string& out,
+                           const std::string& name,
+                           const nlohmann::json& settings,
+                           const BatchOptions& options)
+    : path_(out + "/" + name + "_settings.json") {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(path_, ec)) {
+    nlohmann::json recorded;
+    try {
+      const std::vector<uint8_t> bytes = read_file_bytes(path_);
+      recorded =
+          nlohmann::json::parse(bytes.begin(), bytes.end()).value("settings", nlohmann::json());
+    } catch (const std::exception&) {
+      recorded = nlohmann::json();
+    }
+    if (recorded == settings) {
+      since_ = fs::last_write_time(path_, ec);
+      PM_CHECK(!ec, "{}: cannot read its time ({})", path_, ec.message());
+      return;
+    }
+    PM_CHECK(!options.resume,
+             "--resume: the outputs in {} were made with other settings ({}); rerun without "
+             "--resume to redo them, or write to a new --out",
+             out,
+             settings_difference(recorded, settings));
+  }
+  write_json(path_, {{"command", name}, {"settings", settings}});
+  since_ = fs::last_write_time(path_, ec);
+  PM_CHECK(!ec, "{}: cannot read its time ({})", path_, ec.message());
+}
+
+bool ResumeRecord::complete(const std::vector<std::string>& paths) const {
+  namespace fs = std::filesystem;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    const fs::file_status status = fs::status(p, ec);
+    if (ec || !fs::is_regular_file(status) || fs::file_size(p, ec) == 0 || ec)
+      return false;
+    const auto written = fs::last_write_time(p, ec);
+    if (ec || written < since_)
+      return false;
+  }
+  return true;
+}
+
 std::string summary_path(const std::string& out,
                          const std::string& name,
                          const BatchOptions& options) {
@@ -149,9 +247,13 @@ void add_batch_flags(CLI::App* sub, BatchOptions& o) {
          "--jobs", o.jobs, "Threads over images (0 = all cores); results do not depend on it")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  sub->add_option(
-      "--shard", o.shard, "Process only shard I of N (I/N, 0-based), for cluster array jobs");
-  sub->add_flag("--resume", o.resume, "Skip images whose output exists");
+  sub->add_option("--shard",
+                  o.shard,
+                  "Process only shard I of N (I/N, 0-based, 0 <= I < N), for cluster array jobs");
+  sub->add_flag("--resume",
+                o.resume,
+                "Skip images whose outputs are complete and were made with the same settings "
+                "(recorded in <out>/<command>_settings.json); refuse other settings' outputs");
   sub->add_flag("--keep-going", o.keep_going, "Skip bad images, list them and exit with 3");
   sub->add_flag("--quiet", o.quiet, "No progress output");
 }

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <exception>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,6 +28,12 @@ extern const char* const kExitStatusHelp;
 /// A batch command's --help footer: `text`, then kExitStatusHelp.
 std::string batch_footer(const std::string& text);
 
+/// The one-line message of a std::bad_alloc ("out of memory") or std::filesystem::filesystem_error
+/// ("<path>: <reason>") that escaped a command outside its per-input work (which reports them as
+/// that input's error), or "" for any other exception, a bug. Such errors exit with
+/// kExitBadInput, not kExitInternal.
+std::string resource_error_message(const std::exception& e);
+
 /// kExitDone if nothing failed, kExitSkipped if --keep-going skipped some inputs.
 int batch_exit_status(const std::vector<ItemFailure>& failures);
 
@@ -34,7 +42,8 @@ int batch_exit_status(const std::vector<ItemFailure>& failures);
 std::vector<std::string> unique_ids(const std::vector<std::string>& ids);
 
 /// The image ids a batch command works on: the --list file if given, else the stems of the
-/// files with one of `exts` in `dir`; without repeats. Throws if the result is empty.
+/// files with one of `exts` in `dir`; without repeats. Throws if the result is empty or an id is
+/// not a plain file name (check_image_id, naming the list line or the folder).
 std::vector<std::string> resolve_ids(const std::string& list,
                                      const std::string& dir,
                                      const std::vector<std::string>& exts);
@@ -54,7 +63,7 @@ void print_failures(const std::vector<ItemFailure>& failures);
 struct BatchOptions {
   int jobs = 0;             ///< threads over items, 0 = all cores
   std::string shard;        ///< "i/n" or ""
-  bool resume = false;      ///< skip items whose output exists
+  bool resume = false;      ///< skip items whose outputs are complete (ResumeRecord)
   bool keep_going = false;  ///< record failures and go on
   bool quiet = false;       ///< no progress output
 };
@@ -63,13 +72,46 @@ struct BatchOptions {
 /// a batch command never overwrites its inputs.
 void check_out_is_no_input(const std::string& out, const std::vector<std::string>& inputs);
 
-/// The ids a run of `options` processes: `ids` without repeats, then its shard.
+/// Whether two paths name the same file: the same after making them absolute and normal, or
+/// the same existing file ("" names nothing).
+bool same_path(const std::string& a, const std::string& b);
+
+/// The ids a run of `options` processes: `ids` without repeats, then its shard. Throws unless
+/// every id is a plain file name (check_image_id), so no output lands outside --out and no input
+/// is read outside its folder, whatever the ids' source.
 std::vector<std::string> batch_ids(const std::vector<std::string>& ids,
                                    const BatchOptions& options);
 
 /// Threads inside each item of batch_ids(ids, options) when there are fewer items than --jobs
 /// (spare cores go inside the images; results do not depend on it).
 int threads_per_item(const BatchOptions& options, const std::vector<std::string>& ids);
+
+/// What --resume trusts: the settings that made the outputs in --out, recorded in
+/// <out>/<name>_settings.json before a run writes anything, and outputs written since.
+///
+/// A run whose settings match the record keeps it; a run with other settings (or none recorded)
+/// records its own, so every output written before counts as stale; with --resume and other
+/// settings recorded, it refuses to start (their outputs would be kept as if made with these
+/// settings). complete() then tells a finished item: every output file exists, is non-empty and
+/// was written after the record. Settings are what changes the outputs' content (not --jobs,
+/// --shard, --list, or which extra files are asked for: those are complete()'s paths).
+class ResumeRecord {
+ public:
+  ResumeRecord(const std::string& out,
+               const std::string& name,
+               const nlohmann::json& settings,
+               const BatchOptions& options);
+
+  /// Whether `paths` (one item's outputs) are complete outputs of the recorded settings.
+  bool complete(const std::vector<std::string>& paths) const;
+
+  /// The record's path.
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::filesystem::file_time_type since_;
+};
 
 /// What a batch run did.
 struct BatchReport {

@@ -2,6 +2,7 @@
 #include "common/flags.h"
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 #include <sstream>
 #include <utility>
@@ -52,21 +53,37 @@ std::string with_flag_names(const std::string& message) {
   return name_flags(message, kFlagOfField);
 }
 
+namespace {
+
+/// A count as the user wrote it in decimal digits only ("2", not "-2", "2abc" or " 2"); false if
+/// it is anything else or too large.
+bool parse_decimal(const std::string& text, size_t* value) {
+  if (text.empty() || text.size() > 9 ||
+      !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return false;
+  *value = std::stoul(text);
+  return true;
+}
+
+}  // namespace
+
 ShardSpec parse_shard(const std::string& spec) {
   if (spec.empty())
     return {};
   const size_t slash = spec.find('/');
-  PM_CHECK(slash != std::string::npos, "--shard {}: expected INDEX/COUNT, e.g. 0/4", spec);
   ShardSpec shard;
-  try {
-    shard.index = std::stoul(spec.substr(0, slash));
-    shard.count = std::stoul(spec.substr(slash + 1));
-  } catch (const std::exception&) {
-    PM_FAIL("--shard {}: expected INDEX/COUNT, e.g. 0/4", spec);
-  }
+  PM_CHECK(slash != std::string::npos && parse_decimal(spec.substr(0, slash), &shard.index) &&
+               parse_decimal(spec.substr(slash + 1), &shard.count),
+           "--shard {}: expected INDEX/COUNT in decimal digits, e.g. 0/4",
+           spec);
   PM_CHECK(
       shard.count > 0 && shard.index < shard.count, "--shard {}: need 0 <= INDEX < COUNT", spec);
   return shard;
+}
+
+void add_iters_flag(CLI::App* sub, std::optional<int>& iters) {
+  sub->add_option_function<int>(
+      "--iters", [&iters](const int& n) { iters = n; }, "Mean-field iterations (default: 10)");
 }
 
 std::vector<float> parse_thresholds(const std::string& spec) {

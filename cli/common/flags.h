@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,8 +40,13 @@ int run_naming_flags(const FlagNames& names, Run&& run) {
 /// prints.
 std::string with_flag_names(const std::string& message);
 
-/// --shard "I/N" (0 <= I < N) as a ShardSpec; "" is the whole list. Throws naming --shard.
+/// --shard "I/N" (0 <= I < N, both in decimal digits, nothing else) as a ShardSpec; "" is the
+/// whole list. Throws naming --shard.
 ShardSpec parse_shard(const std::string& spec);
+
+/// Adds --iters, the CRF's mean-field iterations, to `sub`: `iters` stays empty unless given (the
+/// preset's count); a given count is checked by CrfParams::validate (an error names --iters).
+void add_iters_flag(CLI::App* sub, std::optional<int>& iters);
 
 /// --thresholds "START:STOP:STEP" (a ThresholdSweep) or a comma list (sorted). Throws naming
 /// --thresholds.

@@ -51,6 +51,11 @@ extern "C" __attribute__((visibility("default"))) int pm_nn_main(int argc, char*
         stderr, "pseudomask: error: torch: %s\n", first_line(e.what_without_backtrace()).c_str());
     return pm::cli::kExitBadInput;
   } catch (const std::exception& e) {
+    const std::string resource = pm::cli::resource_error_message(e);
+    if (!resource.empty()) {
+      std::fprintf(stderr, "pseudomask: error: %s\n", resource.c_str());
+      return pm::cli::kExitBadInput;
+    }
     std::fprintf(stderr, "pseudomask: internal error: %s\n", first_line(e.what()).c_str());
     return pm::cli::kExitInternal;
   }

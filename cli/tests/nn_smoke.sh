@@ -42,8 +42,10 @@ check "cam writes one file per image" test "$(ls "$TMP/cams"/*.npy | wc -l)" -eq
 check "cam writes its JSON summary" grep -q '"images_done": 8' "$TMP/cams/cam_summary.json"
 "$PM" inspect "$TMP/cams/2007_000032.npy" > "$TMP/inspect.txt" 2>&1
 check "CAM file is IRN layout with high_res" grep -q "high_res" "$TMP/inspect.txt"
-"$PM" cam --model "$TMP/r/model.pth" --dataset "$VOC" --split "$TMP/list.txt" --out "$TMP/cams" --resume --quiet > "$TMP/cam_resume.txt"
+"$PM" cam --model "$TMP/r/model.pth" --dataset "$VOC" --split "$TMP/list.txt" --out "$TMP/cams" --scales 1,0.5 --resume --quiet > "$TMP/cam_resume.txt"
 check "cam --resume skips finished images" grep -q "0 images, 8 skipped" "$TMP/cam_resume.txt"
+expect_error "cam --resume with other scales is refused" "made with other settings (scales: \[1.0,0.5\] -> \[1.0,0.5,1.5,2.0\])" -- \
+  "$PM" cam --model "$TMP/r/model.pth" --dataset "$VOC" --split "$TMP/list.txt" --out "$TMP/cams" --resume --quiet
 "$PM" eval-cam --gt "$VOC/SegmentationClass" --cams "$TMP/cams" --quiet > "$TMP/evalcam.txt" 2>&1
 mkdir -p "$TMP/voc"
 cp -r "$VOC/JPEGImages" "$TMP/voc/"

@@ -35,8 +35,11 @@ check "predict exits 0" test $? -eq 0
 check "predict writes 8 label PNGs" test "$(ls "$TMP/pred/labels" | wc -l)" -eq 8
 check "predict writes float16 probs" bash -c "head -c 80 '$TMP/pred/probs/train_00000.npy' | grep -q \"'<f2'\""
 check "predict summary" grep -q '"flip": true' "$TMP/pred/predict_summary.json"
-"$PM" predict --dataset "$D" --split train --model "$TMP/seg/model.pth" --out "$TMP/pred" --probs --resume --quiet > "$TMP/resume.txt"
+"$PM" predict --dataset "$D" --split train --model "$TMP/seg/model.pth" --out "$TMP/pred" \
+  --scales 0.75,1,1.25 --flip --probs --crf urn --resume --quiet > "$TMP/resume.txt"
 check "predict --resume skips everything" grep -q '0 images predicted, 8 skipped' "$TMP/resume.txt"
+expect_error "predict --resume with other settings is refused" "made with other settings (crf: \"urn\" -> \"none\"" -- \
+  "$PM" predict --dataset "$D" --split train --model "$TMP/seg/model.pth" --out "$TMP/pred" --probs --resume --quiet
 cp -r "$D" "$TMP/dbad"
 printf 'not a png' > "$TMP/dbad/JPEGImages/train_00002.png"
 expect_error "predict names a corrupt image" "train_00002.png" -- "$PM" predict --dataset "$TMP/dbad" --split train --model "$TMP/seg/model.pth" --out "$TMP/pred_bad" --jobs 1 --quiet

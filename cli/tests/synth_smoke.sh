@@ -53,9 +53,12 @@ printf 'val_00000\nval_00001\n' > "$TMP/two.txt"
   --weights "$TMP/weights" --list "$TMP/two.txt" --out "$TMP/per_image" --quiet > /dev/null
 check "show writes one PNG per image" test -s "$TMP/per_image/val_00000.png" -a -s "$TMP/per_image/val_00001.png"
 check "show writes show_summary.json" grep -q '"uncertainty' "$TMP/per_image/show_summary.json"
-"$PM" show --images "$D/JPEGImages" --gt "$D/SegmentationClass" --list "$TMP/two.txt" \
-  --out "$TMP/per_image" --resume --quiet > "$TMP/show_resume.txt"
+"$PM" show --images "$D/JPEGImages" --gt "$D/SegmentationClass" --labels "$D/SegmentationClass" \
+  --weights "$TMP/weights" --list "$TMP/two.txt" --out "$TMP/per_image" --resume --quiet > "$TMP/show_resume.txt"
 check "show --resume skips existing overlays" grep -q "0 images drawn, 2 skipped" "$TMP/show_resume.txt"
+"$PM" show --images "$D/JPEGImages" --gt "$D/SegmentationClass" --list "$TMP/two.txt" \
+  --out "$TMP/per_image" --resume --quiet > /dev/null 2> "$TMP/show_other.txt"
+check "show --resume refuses overlays drawn with other panels" grep -q "made with other settings (columns:" "$TMP/show_other.txt"
 
 # Bad input: one line naming the file or flag, non-zero exit.
 expect_error "synth refuses a tiny size" "\-\-size 8" -- "$PM" synth --out "$TMP/bad" --size 8

@@ -49,6 +49,25 @@ TEST(ParseShard, IndexOfCount) {
   test::expect_error([] { take_shard({"a"}, ShardSpec{2, 2}); }, {"ShardSpec 2/2"});
 }
 
+TEST(ParseShard, DecimalDigitsOnlyNothingAfter) {
+  // "0/-2" read as 0 of 2^64 - 2 shards, "0/2abc" as 0/2: both ran silently before.
+  for (const std::string spec : {"0/-2",
+                                 "0/2abc",
+                                 "-1/2",
+                                 "+0/2",
+                                 " 0/2",
+                                 "0/ 2",
+                                 "0/",
+                                 "/2",
+                                 "0/2/3",
+                                 "0/99999999999999999999"}) {
+    test::expect_error([&] { parse_shard(spec); },
+                       {"--shard " + spec + ": expected INDEX/COUNT in decimal digits"});
+  }
+  test::expect_error([] { parse_shard("0/0"); }, {"--shard 0/0: need 0 <= INDEX < COUNT"});
+  EXPECT_EQ(parse_shard("007/10").index, 7u);
+}
+
 TEST(ParseThresholds, SweepOrList) {
   EXPECT_EQ(parse_thresholds("0.1:0.3:0.1"), (std::vector<float>{0.1f, 0.2f, 0.3f}));
   EXPECT_EQ(parse_thresholds("0.3,0.1"), (std::vector<float>{0.1f, 0.3f}));

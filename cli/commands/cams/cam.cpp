@@ -72,6 +72,7 @@ int run_cam(const CamCommand& c) {
   nn::Classifier first = nn::load_classifier(c.model, c.device);
   const bool vit = first->is_vit();
   const Dataset ds = open_dataset_flags(c.data);
+  check_out_is_no_input(c.out, {ds.image_dir, ds.mask_dir});
   const auto labels = load_image_labels(ds);
   PM_CHECK(ds.num_classes() - 1 == first->options().num_classes,
            "{}: the model has {} classes, the dataset {} foreground classes",
@@ -91,11 +92,19 @@ int run_cam(const CamCommand& c) {
   pool.release(first);
 
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".npy"; };
+  const ResumeRecord record(c.out,
+                            "cam",
+                            {{"model", fs::absolute(c.model).lexically_normal().string()},
+                             {"arch", first->options().arch},
+                             {"scales", vit ? std::vector<double>{} : cnn.scales},
+                             {"flip", !vit && cnn.flip},
+                             {"vit_size", vit ? c.vit_size : 0}},
+                            c.batch);
   const BatchReport report = run_batch(
       "cam",
       ds.ids,
       c.batch,
-      [&](const std::string& id) { return fs::exists(output(id)); },
+      [&](const std::string& id) { return record.complete({output(id)}); },
       [&](const std::string& id) {
         const RgbImage image = read_image(ds.image_path(id));
         const std::vector<int>& keys = labels.at(id);

@@ -52,11 +52,18 @@ int run_ensemble(const EnsembleCommand& c) {
   read_options.plain_has_background = c.plain_has_background;
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".npy"; };
   std::atomic<size_t> resized{0};
+  const ResumeRecord record(c.out,
+                            "ensemble",
+                            {{"mode", ensemble_mode_name(options.mode)},
+                             {"official", options.official},
+                             {"low_res", low_res_policy_name(options.low_res)},
+                             {"plain_has_background", c.plain_has_background}},
+                            c.batch);
   const BatchReport report = run_batch(
       "ensemble",
       ids,
       c.batch,
-      [&](const std::string& id) { return fs::exists(output(id)); },
+      [&](const std::string& id) { return record.complete({output(id)}); },
       [&](const std::string& id) {
         const std::string path1 = find_input(c.cams1, id, kCamExtensions, "CAM file");
         const std::string path2 = find_input(c.cams2, id, kCamExtensions, "CAM file");

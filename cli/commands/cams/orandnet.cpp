@@ -163,6 +163,7 @@ int run_infer(const InferCommand& c) {
   nn::OrandModel model = nn::load_orand_model(c.model, device);
   PairFlags pairs = c.pairs;
   pairs.official = model.official_pair;  // the OR the model was trained on
+  check_out_is_no_input(c.out, {pairs.cams1, pairs.cams2});
   const std::vector<std::string> ids = resolve_ids(pairs.list, pairs.cams1, {".npy"});
   const int jobs = resolve_jobs(c.batch.jobs);
   nn::set_torch_threads(c.threads > 0 ? c.threads
@@ -170,11 +171,17 @@ int run_infer(const InferCommand& c) {
   fs::create_directories(c.out);
   const auto load = make_loader(pairs);
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".npy"; };
+  const ResumeRecord record(c.out,
+                            "orandnet",
+                            {{"model", fs::absolute(c.model).lexically_normal().string()},
+                             {"official_pair", model.official_pair},
+                             {"trained_steps", model.step}},
+                            c.batch);
   const BatchReport report = run_batch(
       "orandnet infer",
       ids,
       c.batch,
-      [&](const std::string& id) { return fs::exists(output(id)); },
+      [&](const std::string& id) { return record.complete({output(id)}); },
       [&](const std::string& id) {
         const nn::OrandPair pair = load(id);
         CamFile cams;

@@ -10,10 +10,13 @@
 #include "commands/commands.h"
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/image_id.h"
+#include "pseudomask/core/datasets/cls_labels.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/io/numpy/npy.h"
 #include "pseudomask/core/io/numpy/npz.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
 
 namespace pm::cli {
 namespace {
@@ -51,6 +54,39 @@ void describe_png(const std::string& path) {
   }
 }
 
+void describe_cls_labels(const std::string& path, const ClsLabels& labels) {
+  std::vector<int64_t> images_with(static_cast<size_t>(labels.num_classes), 0);
+  for (const auto& [id, hot] : labels.multi_hot) {
+    for (size_t c = 0; c < hot.size(); ++c)
+      images_with[c] += hot[c];
+  }
+  std::string per_class;
+  for (size_t c = 0; c < images_with.size(); ++c)
+    per_class += fmt::format(" {}:{}", c, images_with[c]);
+  std::printf("%s: image-level labels (cls_labels), %zu images, %d foreground classes\n",
+              path.c_str(),
+              labels.multi_hot.size(),
+              labels.num_classes);
+  if (!labels.multi_hot.empty())
+    std::printf("  first id %s\n", printable_text(labels.multi_hot.begin()->first).c_str());
+  std::printf("  images per class (class:images):%s\n", per_class.c_str());
+}
+
+void describe_checkpoint(const std::string& path) {
+  const Checkpoint ckpt = read_checkpoint(path);
+  int64_t values = 0;
+  for (const auto& [name, a] : ckpt.tensors)
+    values += a.numel();
+  std::printf("%s: checkpoint (state dict), %zu tensors, %lld values\n",
+              path.c_str(),
+              ckpt.tensors.size(),
+              static_cast<long long>(values));
+  for (const auto& [key, value] : ckpt.metadata)
+    std::printf("  metadata %s = %s\n", printable_text(key).c_str(), printable_text(value).c_str());
+  for (const auto& [name, a] : ckpt.tensors)
+    std::printf("  %s %s\n", printable_text(name, 200).c_str(), a.describe().c_str());
+}
+
 void describe_npy(const std::string& path, const CamReadOptions& options) {
   const auto bytes = read_file_bytes(path);
   const NpyHeader h = parse_npy_header(bytes.data(), bytes.size(), path);
@@ -64,7 +100,18 @@ void describe_npy(const std::string& path, const CamReadOptions& options) {
                 value_range(a).c_str());
     return;
   }
-  const CamFile cams = read_cam_file(path, options);
+  CamFile cams;
+  try {
+    cams = read_cam_file(path, options);
+  } catch (const Error&) {
+    // Not a CAM dictionary: IRN/SEAM's cls_labels.npy is the other pickled dict the tools use;
+    // if it is not that either, the CAM reader's error says what is wrong.
+    try {
+      return describe_cls_labels(path, decode_cls_labels(bytes.data(), bytes.size(), path));
+    } catch (const Error&) {
+    }
+    throw;
+  }
   std::string keys;
   for (int k : cams.keys)
     keys += fmt::format(" {}", k);
@@ -97,6 +144,8 @@ void describe(const std::string& path, const CamReadOptions& options) {
   }
   if (ext == ".png")
     return describe_png(path);
+  if (ext == ".pth" || ext == ".pt")
+    return describe_checkpoint(path);
   const RgbImage image = read_image(path);
   std::printf("%s: image %dx%d\n", path.c_str(), image.width, image.height);
 }
@@ -107,7 +156,9 @@ void add_inspect_command(CLI::App& app, int& exit_code) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto background = std::make_shared<bool>(false);
   CLI::App* sub =
-      app.add_subcommand("inspect", "Show what an image, label PNG, .npy/.npz or CAM file holds");
+      app.add_subcommand("inspect",
+                         "Show what an image, label PNG, .npy/.npz, CAM file, cls_labels.npy or "
+                         ".pth checkpoint holds");
   sub->footer(
       "Example:\n  pseudomask inspect cams/2007_000032.npy SegmentationClass/2007_000032.png");
   sub->add_option("files", *files, "Files to inspect")->required()->check(CLI::ExistingFile);

@@ -74,6 +74,17 @@ nlohmann::json stats_json(const SynthStats& s) {
 
 /// synth.json: the configuration, the class table and the label statistics. No timings, so the
 /// file is identical for the same flags.
+/// The generator's settings: the summary's "config" and what --resume checks (ResumeRecord).
+nlohmann::json config_json(const SynthOptions& o) {
+  return {{"seed", o.seed},
+          {"train", o.train},
+          {"val", o.val},
+          {"size", o.size},
+          {"context_rate", o.context_permille / 1000.0},
+          {"spurious_context_rate", o.spurious_context_permille / 1000.0},
+          {"max_objects", o.max_objects}};
+}
+
 nlohmann::json summary_json(const SynthCommand& c,
                             const std::vector<SynthRecord>& records,
                             const BatchReport& report) {
@@ -97,14 +108,7 @@ nlohmann::json summary_json(const SynthCommand& c,
                        {"difficulty", k.difficulty}});
   }
   return {{"generator", "pseudomask synth"},
-          {"config",
-           {{"seed", o.seed},
-            {"train", o.train},
-            {"val", o.val},
-            {"size", o.size},
-            {"context_rate", o.context_permille / 1000.0},
-            {"spurious_context_rate", o.spurious_context_permille / 1000.0},
-            {"max_objects", o.max_objects}}},
+          {"config", config_json(o)},
           {"layout",
            {{"images", "JPEGImages/<id>.png"},
             {"masks", "SegmentationClass/<id>.png"},
@@ -145,12 +149,13 @@ int run_synth(SynthCommand& c) {
   }
   std::vector<SynthRecord> records(items.size());
   std::vector<char> have(items.size(), 0);
+  const ResumeRecord record(c.out, "synth", config_json(c.options), c.batch);
   const BatchReport report = run_batch(
       "synth",
       ids,
       c.batch,
       [&](const std::string& id) {
-        return fs::exists(synth_image_path(c.out, id)) && fs::exists(synth_mask_path(c.out, id));
+        return record.complete({synth_image_path(c.out, id), synth_mask_path(c.out, id)});
       },
       [&](const std::string& id) {
         const size_t i = index.at(id);

@@ -7,6 +7,7 @@
 #include "common/batch.h"
 #include "common/eval_flags.h"
 #include "common/report.h"
+#include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 
 namespace pm::cli {
@@ -19,7 +20,22 @@ struct EvalCommand {
   std::string csv;   ///< CSV report path (default: the JSON path with .csv)
 };
 
+/// The CSV report's path: --csv, else the --json path with .csv (none without either). Throws
+/// when it is the JSON report's path, which it would overwrite.
+std::string csv_path(const EvalCommand& c) {
+  const std::string csv =
+      !c.csv.empty()        ? c.csv
+      : c.eval.json.empty() ? std::string()
+                            : std::filesystem::path(c.eval.json).replace_extension(".csv").string();
+  PM_CHECK(csv.empty() || !same_path(csv, c.eval.json),
+           "--json {}: the CSV report would overwrite it; give the JSON report a .json name or "
+           "the CSV report its own --csv path",
+           c.eval.json);
+  return csv;
+}
+
 int run_eval(const EvalCommand& c) {
+  const std::string csv = csv_path(c);
   const auto ids = resolve_ids(c.eval.list, c.pred, {".png"});
   Progress progress("eval", ids.size(), c.eval.quiet);
   const EvalReport report =
@@ -43,10 +59,6 @@ int run_eval(const EvalCommand& c) {
     j["failures"] = failures_json(report.failures);
     write_json(c.eval.json, j);
   }
-  const std::string csv =
-      !c.csv.empty()        ? c.csv
-      : c.eval.json.empty() ? std::string()
-                            : std::filesystem::path(c.eval.json).replace_extension(".csv").string();
   if (!csv.empty())
     write_file_atomic(csv, metrics_csv(report.metrics, names));
   return batch_exit_status(report.failures);

@@ -2,9 +2,11 @@
 // `pseudomask show`: overlays of label maps, CAMs and URN weights, per image or as a contact sheet.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "commands/commands.h"
 #include "common/batch.h"
@@ -12,6 +14,7 @@
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/image_id.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/vis/layout.h"
@@ -103,6 +106,7 @@ RgbImage make_strip(const ShowCommand& c, const std::string& id) {
 }
 
 std::vector<std::string> show_ids(const ShowCommand& c) {
+  check_image_ids(c.ids, "--ids");
   std::vector<std::string> ids = unique_ids(c.ids);
   if (ids.empty())
     ids = resolve_ids(c.list, c.images, {".jpg", ".jpeg", ".png"});
@@ -142,11 +146,24 @@ nlohmann::json columns_json(const ShowCommand& c) {
   return cols;
 }
 
+/// A contact sheet's file with extension `ext`: beside --out with its stem, and ".shardI-N" after
+/// the stem with --shard, so that the shards of one --out do not overwrite each other's sheet.
+std::string sheet_file(const ShowCommand& c, const std::string& ext) {
+  std::string tag = c.batch.shard;
+  std::replace(tag.begin(), tag.end(), '/', '-');
+  const fs::path out(c.out);
+  return (out.parent_path() / (out.stem().string() + (tag.empty() ? "" : ".shard" + tag) + ext))
+      .string();
+}
+
 int run_show(ShowCommand& c) {
   apply_dataset(c);
   PM_CHECK(!c.images.empty(), "give --images or --dataset");
   PM_CHECK(c.alpha >= 0 && c.alpha <= 255, "--alpha {}: expected 0 to 255", c.alpha);
   PM_CHECK(c.per_row >= 0, "--per-row {}: expected 0 or more", c.per_row);
+  std::vector<std::string> inputs{c.images, c.gt, c.cams, c.weights};
+  inputs.insert(inputs.end(), c.labels.begin(), c.labels.end());
+  check_out_is_no_input(c.out, inputs);
   const std::vector<std::string> ids = show_ids(c);
   const bool sheet = is_sheet(c);
   std::vector<RgbImage> strips(ids.size());
@@ -155,11 +172,16 @@ int run_show(ShowCommand& c) {
   for (size_t i = 0; i < ids.size(); ++i)
     slot.emplace(ids[i], i);
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
+  // Per-image strips resume; a contact sheet is drawn whole each time.
+  std::optional<ResumeRecord> record;
+  if (!sheet)
+    record.emplace(
+        c.out, "show", nlohmann::json{{"columns", columns_json(c)}, {"alpha", c.alpha}}, c.batch);
   const BatchReport report = run_batch(
       "show",
       ids,
       c.batch,
-      [&](const std::string& id) { return !sheet && fs::exists(output(id)); },
+      [&](const std::string& id) { return record && record->complete({output(id)}); },
       [&](const std::string& id) {
         RgbImage strip = make_strip(c, id);
         if (sheet) {
@@ -171,6 +193,7 @@ int run_show(ShowCommand& c) {
         }
       });
   std::string summary = summary_path(c.out, "show", c.batch);
+  std::string output_path = c.out;
   size_t panels_per_row = 0;
   if (sheet) {
     std::vector<RgbImage> cells;
@@ -183,14 +206,14 @@ int run_show(ShowCommand& c) {
     if (per_row == 0)
       per_row = cells[0].width <= 3 * cells[0].height + 8 ? 4 : 1;
     panels_per_row = static_cast<size_t>(per_row);
-    write_png_rgb(c.out, grid(cells, per_row));
-    summary =
-        (fs::path(c.out).parent_path() / (fs::path(c.out).stem().string() + ".json")).string();
+    output_path = sheet_file(c, fs::path(c.out).extension().string());
+    write_png_rgb(output_path, grid(cells, per_row));
+    summary = sheet_file(c, ".json");
   }
   write_batch_summary(summary,
                       report,
                       {{"columns", columns_json(c)},
-                       {"output", c.out},
+                       {"output", output_path},
                        {"contact_sheet", sheet},
                        {"images_per_row", panels_per_row}});
   print_batch_line("show", "drawn", report, c.out);
@@ -210,7 +233,9 @@ void add_show_command(CLI::App& app, int& exit_code) {
       "uncertainty 1 - w as a jet map (--weights: the official 3-channel PNG, G = R = w*255, or a\n"
       "single-channel weight PNG), as in URN's Fig. 1. Files are matched by id.\n"
       "--out DIR writes <DIR>/<id>.png and show_summary.json; --out FILE.png writes one contact\n"
-      "sheet (strips in a grid of --per-row) and FILE.json beside it.\n\n"
+      "sheet (strips in a grid of --per-row) and FILE.json beside it (FILE.shardI-N.png and .json "
+      "with\n"
+      "--shard I/N, show_summary.shardI-N.json in a folder).\n\n"
       "Examples:\n"
       "  pseudomask show --dataset data/synth --split train --count 16 --out sheet.png\n"
       "  pseudomask show --images VOC2012/JPEGImages --gt VOC2012/SegmentationClass \\\n"

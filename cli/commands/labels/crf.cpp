@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "commands/commands.h"
 #include "common/batch.h"
@@ -11,6 +12,7 @@
 #include "common/report.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parse.h"
+#include "pseudomask/core/common/value_checks.h"
 #include "pseudomask/core/crf/crf_inputs.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/image/image_io.h"
@@ -31,7 +33,7 @@ struct CrfCommand {
   std::string out;                 ///< output folder: <id>.png label maps
   std::string list;                ///< optional id list
   std::string preset = "deeplab";  ///< deeplab | urn | irn
-  int iters = -1;                  ///< mean-field iterations (-1: the preset's 10)
+  std::optional<int> iters;        ///< mean-field iterations (default: the preset's 10)
   std::string gaussian;            ///< "SXY,COMPAT" overrides the preset's Gaussian term
   std::string bilateral;           ///< "SXY,SRGB,COMPAT" overrides the preset's bilateral term
   double gt_prob = 0.7;            ///< label mode: probability of the given label
@@ -43,8 +45,8 @@ struct CrfCommand {
 
 CrfParams crf_params(const CrfCommand& c) {
   CrfParams p = CrfParams::preset(crf_preset_flag("--preset", c.preset));
-  if (c.iters >= 0)
-    p.iterations = c.iters;
+  if (c.iters)
+    p.iterations = *c.iters;
   for (PairwiseTerm& t : p.terms) {
     if (!t.bilateral() && !c.gaussian.empty()) {
       const auto v = parse_float_list(c.gaussian, "--gaussian", 2);
@@ -84,6 +86,7 @@ Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& ima
     return Unary{labels, std::move(planes)};
   if (c.logits)
     softmax_labels(planes, labels);
+  check_probabilities(planes.data(), labels, image.width, image.height, path);
   return unary_from_probabilities(planes.data(), labels, image.num_pixels());
 }
 
@@ -93,17 +96,39 @@ std::string input_dir(const CrfCommand& c) {
   return !c.probs.empty() ? c.probs : !c.labels.empty() ? c.labels : c.unary;
 }
 
+/// What makes the outputs' content, for --resume (ResumeRecord).
+nlohmann::json crf_settings(const CrfCommand& c, const CrfParams& params) {
+  nlohmann::json j = {{"crf", crf_params_json(params)}};
+  if (!c.probs.empty()) {
+    j["input"] = "probs";
+    j["logits"] = c.logits;
+  } else if (!c.labels.empty()) {
+    j["input"] = "labels";
+    j["gt_prob"] = c.gt_prob;
+    j["num_labels"] = c.num_labels;
+  } else {
+    j["input"] = "unary";
+  }
+  return j;
+}
+
 int run_crf(const CrfCommand& c) {
   const CrfParams params = crf_params(c);
   const std::string in_dir = input_dir(c);
+  check_out_is_no_input(c.out, {c.images, in_dir});
   const auto ids = resolve_ids(c.list, in_dir, {!c.labels.empty() ? ".png" : ".npy"});
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
+  auto q_output = [&](const std::string& id) { return c.out + "/q/" + id + ".npy"; };
   const int threads_per_image = threads_per_item(c.batch, ids);
+  const ResumeRecord record(c.out, "crf", crf_settings(c, params), c.batch);
   const BatchReport report = run_batch(
       "crf",
       ids,
       c.batch,
-      [&](const std::string& id) { return fs::exists(output(id)); },
+      [&](const std::string& id) {
+        return c.save_q ? record.complete({output(id), q_output(id)})
+                        : record.complete({output(id)});
+      },
       [&](const std::string& id) {
         thread_local CrfWorkspace workspace;
         const RgbImage image = read_image(find_image(c.images, id));
@@ -112,7 +137,7 @@ int run_crf(const CrfCommand& c) {
         const CrfResult r = crf.infer(
             unary, &workspace, c.save_q ? CrfOutputs::kLabelsAndMarginals : CrfOutputs::kLabels);
         if (c.save_q) {
-          write_npy(c.out + "/q/" + id + ".npy",
+          write_npy(q_output(id),
                     NDArray::from(r.q,
                                   {r.labels,
                                    static_cast<int64_t>(image.height),
@@ -138,10 +163,14 @@ void add_crf_command(CLI::App& app, int& exit_code) {
       "pixel for pixel.\n"
       "Presets: deeplab (Gaussian 3/3, bilateral 80/13/10), urn (1/3, 67/3/4), irn (3/3, 50/5/10); "
       "10 iterations.\n"
-      "Inputs are matched to images by file stem. --probs: unary -log(clip(p, 1e-5, 1)); --labels: "
+      "Inputs are matched to images by file stem. --probs: probabilities in [0, 1] (NaN, "
+      "infinities and\n"
+      "negatives refused, as by urn; --logits for logits), unary -log(clip(p, 1e-5, 1)); --labels: "
       "a label PNG\n"
       "with --gt-prob confidence, 255 = unknown; --unary: energies as given. Output: "
-      "<out>/<id>.png.\n\n"
+      "<out>/<id>.png\n"
+      "(and <out>/q/<id>.npy with --save-q); the settings in <out>/crf_settings.json "
+      "(--resume).\n\n"
       "Example:\n  pseudomask crf --images VOC2012/JPEGImages --probs out/probs --out out/crf "
       "--preset urn --jobs 8"));
   sub->add_option("--images", c->images, "RGB image folder")
@@ -157,7 +186,7 @@ void add_crf_command(CLI::App& app, int& exit_code) {
   sub->add_option("--list", c->list, "Image-id list (default: every input file)")
       ->check(CLI::ExistingFile);
   sub->add_option("--preset", c->preset, "deeplab, urn or irn")->capture_default_str();
-  sub->add_option("--iters", c->iters, "Mean-field iterations (default: 10)");
+  add_iters_flag(sub, c->iters);
   sub->add_option("--gaussian", c->gaussian, "Gaussian term SXY,COMPAT (overrides the preset)");
   sub->add_option(
       "--bilateral", c->bilateral, "Bilateral term SXY,SRGB,COMPAT (overrides the preset)");

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 #include "commands/commands.h"
 #include "common/batch.h"
@@ -13,6 +14,7 @@
 #include "common/report.h"
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/value_checks.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
@@ -50,7 +52,7 @@ struct LabelsCommand {
   std::string uncertain = "irn";      ///< irn: irn | disagree
   bool no_ignore = false;             ///< irn: write uncertain pixels as background, not 255
   std::string preset;                 ///< CRF preset (default: deeplab for crf, irn for irn)
-  int iters = -1;                     ///< mean-field iterations (-1: the preset's 10)
+  std::optional<int> iters;           ///< mean-field iterations (default: the preset's 10)
   bool plain_has_background = false;  ///< plain (C,H,W) arrays carry a background channel 0
   BatchOptions batch;
 };
@@ -97,8 +99,8 @@ LabelsSettings validate(const LabelsCommand& c) {
   s.params = CrfParams::preset(!c.preset.empty()           ? crf_preset_flag("--preset", c.preset)
                                : s.mode == LabelMode::kCrf ? CrfPreset::kDeepLab
                                                            : CrfPreset::kIrn);
-  if (c.iters >= 0)
-    s.params.iterations = c.iters;
+  if (c.iters)
+    s.params.iterations = *c.iters;
   s.params.validate();
   return s;
 }
@@ -114,10 +116,7 @@ NDArray image_size_cams(const CamFile& cams, const std::string& path) {
       cams.high_res.describe(),
       cams.keys.size(),
       cams.keys.size());
-  const float* v = cams.high_res.data<float>();
-  for (int64_t i = 0; i < cams.high_res.numel(); ++i) {
-    PM_CHECK(std::isfinite(v[i]), "{}: high_res holds a non-finite value ({})", path, v[i]);
-  }
+  check_finite(cams.high_res, path, "high_res");
   return cams.high_res;
 }
 
@@ -189,11 +188,14 @@ int run_labels(const LabelsCommand& c) {
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
   const int threads_per_image = threads_per_item(c.batch, ids);
   PixelCounts counts;
+  nlohmann::json settings = settings_json(c, s);
+  settings["plain_has_background"] = c.plain_has_background;
+  const ResumeRecord record(c.out, "labels", settings, c.batch);
   const BatchReport report = run_batch(
       "labels",
       ids,
       c.batch,
-      [&](const std::string& id) { return fs::exists(output(id)); },
+      [&](const std::string& id) { return record.complete({output(id)}); },
       [&](const std::string& id) {
         const LabelMap labels = make_labels(c, s, id, threads_per_image);
         write_label_png(output(id), labels);
@@ -265,7 +267,7 @@ void add_labels_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_flag("--no-ignore", c->no_ignore, "irn: write uncertain pixels as background (0)");
   sub->add_option("--preset", c->preset, "CRF preset deeplab, urn or irn (default per mode)");
-  sub->add_option("--iters", c->iters, "Mean-field iterations (default: 10)");
+  add_iters_flag(sub, c->iters);
   sub->add_option("--list", c->list, "Image-id list (default: every file in --cams)")
       ->check(CLI::ExistingFile);
   sub->add_flag("--plain-has-background",

@@ -53,15 +53,31 @@ int run_predict(PredictCommand& c) {
   nn::SegModel model = nn::load_seg_model(c.model, c.device);
   const torch::Device device = nn::parse_device(c.device);
   const std::string label_dir = c.out + "/labels", prob_dir = c.out + "/probs";
+  for (const std::string& out : {c.out, label_dir, prob_dir})
+    check_out_is_no_input(out, {ds.image_dir, ds.mask_dir});
   if (!c.no_labels)
     fs::create_directories(label_dir);
   if (c.probs)
     fs::create_directories(prob_dir);
   if (resolve_jobs(c.batch.jobs) > 1)
     nn::set_torch_threads(1);  // parallel over images instead
+  const ResumeRecord record(c.out,
+                            "predict",
+                            {{"model", fs::absolute(c.model).lexically_normal().string()},
+                             {"arch", model->options().arch},
+                             {"scales", c.predict.scales},
+                             {"flip", c.predict.flip},
+                             {"window", c.predict.window},
+                             {"stride", c.predict.stride},
+                             {"crf", c.crf.empty() ? "none" : c.crf}},
+                            c.batch);
   auto done = [&](const std::string& id) {
-    return (c.no_labels || fs::exists(label_dir + "/" + id + ".png")) &&
-           (!c.probs || fs::exists(prob_dir + "/" + id + ".npy"));
+    std::vector<std::string> outputs;
+    if (!c.no_labels)
+      outputs.push_back(label_dir + "/" + id + ".png");
+    if (c.probs)
+      outputs.push_back(prob_dir + "/" + id + ".npy");
+    return record.complete(outputs);
   };
   const BatchReport report =
       run_batch("predict", ds.ids, c.batch, done, [&](const std::string& id) {

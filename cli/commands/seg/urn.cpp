@@ -84,10 +84,29 @@ std::string uncertainty_path(const UrnCommand& c, const std::string& id) {
   return c.out + "/uncertainty/" + id + ".npy";
 }
 
-bool outputs_exist(const UrnCommand& c, const std::string& id) {
-  return fs::exists(urn_path(c, id)) && fs::exists(mask_path(c, id)) &&
-         fs::exists(weight_path(c, id)) &&
-         (!c.save_uncertainty || fs::exists(uncertainty_path(c, id)));
+/// The outputs of one image: the official file, M_c, the weights, and U when asked for (hard and
+/// soft modes: prob mode computes no U).
+std::vector<std::string> outputs_of(const UrnCommand& c,
+                                    const UrnOptions& options,
+                                    const std::string& id) {
+  std::vector<std::string> paths{urn_path(c, id), mask_path(c, id), weight_path(c, id)};
+  if (c.save_uncertainty && options.mode != UrnWeightMode::kProb)
+    paths.push_back(uncertainty_path(c, id));
+  return paths;
+}
+
+/// What makes the outputs' content, for --resume (ResumeRecord): not --group-channels, which
+/// changes no result.
+nlohmann::json urn_settings(const UrnCommand& c, const UrnOptions& options) {
+  std::vector<double> scales;
+  for (float s : options.scales)
+    scales.push_back(shortest(s));
+  return {{"mode", urn_weight_mode_name(options.mode)},
+          {"threshold", shortest(options.threshold)},
+          {"scales", scales},
+          {"classes", expected_classes(c)},
+          {"logits", c.logits},
+          {"crf", crf_params_json(options.crf)}};
 }
 
 // One image: read, run URN, write the outputs (the official file last).
@@ -126,6 +145,7 @@ ImageStats stats_from_file(const UrnCommand& c, const std::string& id, float t) 
 
 int run_urn(const UrnCommand& c) {
   const UrnOptions options = urn_options(c);
+  check_out_is_no_input(c.out, {c.images, c.probs});
   const std::vector<std::string> ids = resolve_ids(c.list, c.probs, {".npy"});
   const std::vector<std::string> shard = batch_ids(ids, c.batch);
   std::unordered_map<std::string, size_t> slot_of;
@@ -133,20 +153,19 @@ int run_urn(const UrnCommand& c) {
     slot_of[shard[i]] = i;
   std::vector<std::optional<ImageStats>> stats(shard.size());
   const int threads_per_image = threads_per_item(c.batch, ids);
+  const ResumeRecord record(c.out, "urn", urn_settings(c, options), c.batch);
+  auto finished = [&](const std::string& id) {
+    return record.complete(outputs_of(c, options, id));
+  };
 
-  const BatchReport report = run_batch(
-      "urn",
-      ids,
-      c.batch,
-      [&](const std::string& id) { return outputs_exist(c, id); },
-      [&](const std::string& id) {
-        stats[slot_of.at(id)] = process_image(c, options, id, threads_per_image);
-      });
+  const BatchReport report = run_batch("urn", ids, c.batch, finished, [&](const std::string& id) {
+    stats[slot_of.at(id)] = process_image(c, options, id, threads_per_image);
+  });
 
   // Images skipped by --resume count in the summary through their stored files.
   std::vector<size_t> resumed;
   for (size_t i = 0; i < shard.size(); ++i) {
-    if (!stats[i] && c.batch.resume && outputs_exist(c, shard[i]))
+    if (!stats[i] && c.batch.resume && finished(shard[i]))
       resumed.push_back(i);
   }
   parallel_for(resumed.size(), c.batch.jobs, [&](size_t k) {

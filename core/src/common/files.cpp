@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/image_id.h"
 #include "pseudomask/core/common/temp_file.h"
 
 namespace fs = std::filesystem;
@@ -53,8 +54,12 @@ void sweep_folder_once(const std::string& dir) {
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
   std::error_code ec;
-  PM_CHECK(fs::exists(path, ec), "{}: no such file", path);
-  PM_CHECK(!fs::is_directory(path, ec), "{}: is a folder, expected a file", path);
+  const fs::file_status status = fs::status(path, ec);
+  PM_CHECK(status.type() != fs::file_type::not_found, "{}: no such file", path);
+  PM_CHECK(!ec, "{}: cannot read ({})", path, ec.message());
+  PM_CHECK(!fs::is_directory(status), "{}: is a folder, expected a file", path);
+  // A FIFO or device would block or never end: only regular files are read.
+  PM_CHECK(fs::is_regular_file(status), "{}: not a regular file (a pipe, socket or device)", path);
   std::ifstream in(path, std::ios::binary);
   PM_CHECK(in.good(), "{}: cannot open for reading ({})", path, std::strerror(errno));
   in.seekg(0, std::ios::end);
@@ -105,19 +110,50 @@ std::string file_stem(const std::string& path) {
   return fs::path(path).stem().string();
 }
 
+namespace {
+
+/// Whether `path` is an input to read: a regular file, or an entry whose status cannot be read
+/// (a symbolic link loop, no permission), which then fails when read, naming the file and the
+/// reason, rather than being mistaken for a missing file or stopping a folder's listing.
+bool is_input_file(const fs::path& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (status.type() == fs::file_type::not_found)
+    return false;
+  return ec || fs::is_regular_file(status);
+}
+
+/// Whether `field` has a ".." path component ("../x", "a/../b", "..").
+bool has_parent_reference(const std::string& field) {
+  for (const auto& part : fs::path(field)) {
+    if (part == "..")
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::vector<std::string> read_id_list(const std::string& path) {
   std::ifstream in(path);
   PM_CHECK(in.good(), "{}: cannot open the list file", path);
   std::vector<std::string> ids;
   std::string line;
-  while (std::getline(in, line)) {
+  for (size_t number = 1; std::getline(in, line); ++number) {
     std::istringstream fields(line);
     std::string first;
     if (!(fields >> first) || first[0] == '#')
       continue;
+    const std::string where = fmt::format("{}:{}", path, number);
+    PM_CHECK(!has_parent_reference(first),
+             "{}: '{}' refers to a parent folder ('..'); a list names images, not paths out of "
+             "the input folders",
+             where,
+             printable_text(first));
     if (first.find('/') != std::string::npos || first.find('.') != std::string::npos) {
       first = file_stem(first);
     }
+    check_image_id(first, where);
     ids.push_back(first);
   }
   return ids;
@@ -127,17 +163,17 @@ std::vector<std::string> list_files(const std::string& dir, const std::vector<st
   std::error_code ec;
   PM_CHECK(fs::is_directory(dir, ec), "{}: no such folder", dir);
   std::vector<std::string> out;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (!entry.is_regular_file())
-      continue;
-    std::string ext = entry.path().extension().string();
+  fs::directory_iterator it(dir, ec);
+  PM_CHECK(!ec, "{}: cannot list the folder ({})", dir, ec.message());
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    std::string ext = it->path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) {
       return static_cast<char>(std::tolower(c));
     });
-    if (std::find(exts.begin(), exts.end(), ext) != exts.end()) {
-      out.push_back(entry.path().string());
-    }
+    if (std::find(exts.begin(), exts.end(), ext) != exts.end() && is_input_file(it->path()))
+      out.push_back(it->path().string());
   }
+  PM_CHECK(!ec, "{}: cannot list the folder ({})", dir, ec.message());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -147,8 +183,7 @@ std::string find_by_stem(const std::string& dir,
                          const std::vector<std::string>& exts) {
   for (const auto& ext : exts) {
     const fs::path p = fs::path(dir) / (stem + ext);
-    std::error_code ec;
-    if (fs::is_regular_file(p, ec))
+    if (is_input_file(p))
       return p.string();
   }
   return "";

@@ -6,13 +6,31 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <vector>
 
 namespace pm {
+namespace {
+
+// Running out of memory or a filesystem error while processing one input (an oversized image, a
+// symbolic link loop) is that input's error, not a bug: a one-line pm::Error naming it.
+
+std::string out_of_memory_message(const std::string& id) {
+  return fmt::format("image '{}': out of memory while processing it (std::bad_alloc)", id);
+}
+
+std::string filesystem_message(const std::string& id, const std::filesystem::filesystem_error& e) {
+  if (e.path1().empty())
+    return fmt::format("image '{}': {}", id, e.code().message());
+  return fmt::format("{}: {} (image '{}')", e.path1().string(), e.code().message(), id);
+}
+
+}  // namespace
 
 int resolve_jobs(int jobs) {
   if (jobs > 0)
@@ -69,12 +87,20 @@ std::vector<ItemFailure> for_each_item(const std::vector<std::string>& ids,
   std::vector<std::optional<std::string>> errors(ids.size());
   std::atomic<size_t> done{0};
   parallel_for(ids.size(), jobs, [&](size_t i) {
+    std::optional<std::string> error;
     try {
       work(i);
     } catch (const Error& e) {
+      error = e.what();
+    } catch (const std::bad_alloc&) {
+      error = out_of_memory_message(ids[i]);
+    } catch (const std::filesystem::filesystem_error& e) {
+      error = filesystem_message(ids[i], e);
+    }
+    if (error) {
       if (!keep_going)
-        throw;
-      errors[i] = e.what();
+        throw Error(*error);
+      errors[i] = std::move(error);
     }
     const size_t d = ++done;
     if (progress)

@@ -7,6 +7,7 @@
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/resize.h"
+#include "pseudomask/core/common/value_checks.h"
 
 namespace pm {
 namespace {
@@ -85,15 +86,6 @@ NDArray align_member(const NDArray& member,
     *resized = true;
   }
   return out;
-}
-
-void check_finite(const NDArray& planes, const std::string& name, const char* what) {
-  if (planes.empty())
-    return;
-  const float* p = planes.data<float>();
-  for (int64_t i = 0; i < planes.numel(); ++i) {
-    PM_CHECK(std::isfinite(p[i]), "{}: {} holds a non-finite value ({})", name, what, p[i]);
-  }
 }
 
 void check_member(const NDArray& planes, size_t keys, const std::string& name, const char* what) {

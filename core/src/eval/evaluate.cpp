@@ -8,6 +8,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
+#include "pseudomask/core/common/value_checks.h"
 #include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/labels/threshold.h"
 
@@ -31,6 +32,22 @@ std::string png_in(const std::string& dir, const std::string& id, const char* wh
   return path;
 }
 
+/// Ground-truth labels are below the class count or the ignore label (unless `policy` excludes
+/// the others); checked before pairing with a prediction so that the error names the
+/// ground-truth file, not the prediction or CAM file.
+void check_ground_truth(
+    const LabelMap& gt, const std::string& path, int classes, int ignore, OutOfRange policy) {
+  if (policy == OutOfRange::kExclude)
+    return;
+  for (const uint8_t g : gt.labels) {
+    PM_CHECK(g < classes || g == ignore,
+             "{}: ground-truth label {} is out of range for {} classes",
+             path,
+             g,
+             classes);
+  }
+}
+
 std::vector<EvalFailure> run_items(const std::vector<std::string>& ids,
                                    const EvalOptions& options,
                                    const std::function<void(size_t)>& work) {
@@ -50,6 +67,8 @@ EvalReport evaluate_label_dirs(const std::string& gt_dir,
     const std::string gt_path = png_in(gt_dir, ids[i], "ground truth");
     const std::string pred_path = png_in(pred_dir, ids[i], "prediction");
     const LabelMap gt = read_label_png(gt_path);
+    check_ground_truth(
+        gt, gt_path, report.confusion.num_classes(), options.ignore, effective_policy(options));
     const LabelMap pred = read_label_png(pred_path);
     ConfusionMatrix local(report.confusion.num_classes());
     local.add(gt, pred, pred_path, options.ignore, effective_policy(options));
@@ -185,10 +204,13 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
              ids[i],
              ids[i]);
     const LabelMap gt = read_label_png(gt_path);
+    check_ground_truth(
+        gt, gt_path, effective_classes(options), options.ignore, effective_policy(options));
     const CamFile cams = read_cam_file(cam_path, cam_options);
     PM_CHECK(cams.high_res.numel() > 0 || cams.keys.empty(),
              "{}: has no 'high_res' maps at image size (only stride-4 'cam')",
              cam_path);
+    check_finite(cams.high_res, cam_path, "high_res");
     thread_local std::vector<uint32_t> slots;  // reused: no allocation per image
     sweep.collect(
         gt, cams.high_res, cams.keys, cam_path, options.ignore, effective_policy(options), slots);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/value_checks.h"
 #include "pseudomask/core/labels/threshold.h"
 
 namespace pm {
@@ -23,10 +24,7 @@ void check_cams_fit(const DenseCrf2D& crf, const NDArray& cams, const std::strin
            cams.dim(1),
            crf.width(),
            crf.height());
-  const float* p = cams.data<float>();
-  for (int64_t i = 0; i < cams.numel(); ++i) {
-    PM_CHECK(std::isfinite(p[i]), "{}: CAMs hold a non-finite value ({})", name, p[i]);
-  }
+  check_finite(cams, name, "the CAM array");
 }
 
 void check_keys(const NDArray& cams, const std::vector<int>& keys, const std::string& name) {

@@ -17,8 +17,6 @@ namespace {
 
 // The official code's +1e-6 in the min-max denominator.
 constexpr double kNormEpsilon = 1e-6;
-// Float16 rounds a probability just below 1 to at most 1 + 2^-10; allow that much above 1.
-constexpr float kProbSlack = 1e-3f;
 
 }  // namespace
 
@@ -81,31 +79,6 @@ void UrnOptions::validate() const {
 double UrnResult::uncertain_fraction() const {
   const size_t n = cyclic_mask.num_pixels();
   return n == 0 ? 0.0 : static_cast<double>(uncertain_pixels) / static_cast<double>(n);
-}
-
-void check_probabilities(
-    const float* probs, int classes, int width, int height, const std::string& name) {
-  const size_t n = static_cast<size_t>(width) * height;
-  for (size_t i = 0; i < static_cast<size_t>(classes) * n; ++i) {
-    const float v = probs[i];
-    if (v >= 0.0f && v <= 1.0f + kProbSlack)
-      continue;
-    const size_t p = i % n;
-    PM_CHECK(!std::isnan(v),
-             "{}: NaN at class {}, pixel (x={}, y={})",
-             name,
-             i / n,
-             p % static_cast<size_t>(width),
-             p / static_cast<size_t>(width));
-    PM_FAIL(
-        "{}: value {} at class {}, pixel (x={}, y={}) is outside [0, 1] (logits need a "
-        "softmax first)",
-        name,
-        v,
-        i / n,
-        p % static_cast<size_t>(width),
-        p / static_cast<size_t>(width));
-  }
 }
 
 std::vector<float> read_urn_probabilities(const std::string& path,

@@ -7,7 +7,8 @@
 
 namespace pm {
 
-/// Reads a whole file; throws pm::Error("<path>: cannot open ...") when it cannot.
+/// Reads a whole regular file; throws pm::Error naming the path when it cannot (missing, a
+/// folder, a FIFO or device, which would block, a symbolic link loop, no permission).
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 
 /// Writes bytes atomically: to a temporary file beside `path`, then renames it over `path`,
@@ -23,7 +24,8 @@ std::string file_stem(const std::string& path);
 
 /// Reads an image-id list: one id per line; blank lines and '#' comments skipped; only the
 /// first whitespace-separated field is kept, and a path-like field ("/JPEGImages/x.jpg") is
-/// reduced to its stem, so VOC ImageSets and IRN/SEAM train_aug lists both work.
+/// reduced to its stem, so VOC ImageSets and IRN/SEAM train_aug lists both work. Throws naming
+/// the file and line for a field with a ".." component or an invalid id (check_image_id).
 std::vector<std::string> read_id_list(const std::string& path);
 
 /// Files in `dir` (not recursive) whose extension (lower-case, with dot) is one of `exts`,

@@ -29,6 +29,8 @@ struct ItemFailure {
 
 /// Runs work(i) for every id on `jobs` threads. A pm::Error stops the run unless keep_going, in
 /// which case it is recorded; failures come back in list order whatever the thread timing.
+/// std::bad_alloc and std::filesystem::filesystem_error thrown by work(i) are that item's error
+/// too (a pm::Error naming the item, and the path for a filesystem error), not internal errors.
 std::vector<ItemFailure> for_each_item(const std::vector<std::string>& ids,
                                        int jobs,
                                        bool keep_going,

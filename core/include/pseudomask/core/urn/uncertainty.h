@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pseudomask/core/common/image.h"
+#include "pseudomask/core/common/value_checks.h"  // check_probabilities
 #include "pseudomask/core/crf/dense_crf.h"
 
 // URN (Li et al., AAAI 2022): uncertainty estimation via response scaling. Each step cites the
@@ -79,12 +80,6 @@ struct UrnResult {
   /// uncertain_pixels / pixels.
   double uncertain_fraction() const;
 };
-
-/// Checks that (C, N) planes are probabilities: no NaN, every value in [0, 1] (1 + 1e-3 allowed
-/// for float16 rounding). Throws "<name>: value v at class c, pixel (x, y) is outside [0, 1] ..."
-/// so that logits read as probabilities (read_urn_probabilities without `logits`) are caught.
-void check_probabilities(
-    const float* probs, int classes, int width, int height, const std::string& name);
 
 /// Reads the probability map of one image for URN: a .npy (C, H, W) or (C, H·W), float16/32/64,
 /// as float32 (C, N); with `logits`, a softmax over C first. Throws naming the file when the shape
