@@ -107,4 +107,10 @@ check "urn's summary counts and names it" test "$(json "$TMP/urn/urn_summary.jso
 "$PM" urn --images "$D/JPEGImages" --probs "$TMP/urnprobs" --out "$TMP/urn_ids" --num-classes 11 --ids train_00001 --quiet > /dev/null
 check "urn --ids processes only the given ids" test "$(ls "$TMP/urn_ids/mask")" = "train_00001.png"
 
+# --- show: titles, the dataset's class names, legend and colour bar ----------------------------
+"$PM" show --images "$D/JPEGImages" --gt "$GT" --labels "$TMP/argmax" --weights "$TMP/urn/weight" \
+  --ids train_00000,train_00001 --out "$TMP/sheet.png" --quiet > /dev/null
+check "show draws a sheet" test -s "$TMP/sheet.png"
+check "show says which class names it used" grep -q '"classes": ".*synth/classes.txt"' "$TMP/sheet.json"
+
 finish results_smoke
