@@ -103,15 +103,20 @@ int run_train_seg(TrainSegCommand& c) {
   if (c.no_photometric)
     o.augment.jitter = nn::ColorJitter{0, 0, 0, 0};
 
-  std::printf("train-seg: %s, %zu images (%zu val), %d classes, crop %d, %s%s%s\n",
-              o.model.arch.c_str(),
-              train.size(),
-              val.size(),
-              o.model.num_classes,
-              o.augment.crop,
-              o.device.c_str(),
-              o.weight_source == nn::WeightSource::kNone ? "" : ", URN weights",
-              o.scale_schedule.empty() ? "" : (", scale schedule " + o.scale_schedule).c_str());
+  std::string class_names;  // the dataset's, said so that a wrong label set shows at once
+  for (size_t k = 0; k < ds.class_names.size(); ++k)
+    class_names += (k ? ", " : "") + ds.class_names[k];
+  std::printf(
+      "train-seg: %s, %zu images (%zu val), %d classes (the dataset's: %s), crop %d, %s%s%s\n",
+      o.model.arch.c_str(),
+      train.size(),
+      val.size(),
+      o.model.num_classes,
+      class_names.c_str(),
+      o.augment.crop,
+      o.device.c_str(),
+      o.weight_source == nn::WeightSource::kNone ? "" : ", URN weights",
+      o.scale_schedule.empty() ? "" : (", scale schedule " + o.scale_schedule).c_str());
   std::fflush(stdout);
   const int64_t per_epoch = std::max<int64_t>(1, static_cast<int64_t>(train.size()) / o.batch_size);
   if (!val.empty() && o.val_every == 0)
