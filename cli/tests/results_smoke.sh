@@ -82,6 +82,8 @@ check "labels_sweep.json has 3 alphas and the best" test "$(json "$TMP/sweep/lab
   --alpha 16 --out "$TMP/alpha16" --quiet > /dev/null
 "$PM" eval --gt "$GT" --pred "$TMP/alpha16" --json "$TMP/alpha16.json" --quiet > /dev/null
 check "the sweep's mIoU at alpha 16 equals eval of labels --alpha 16" test "$(json "$TMP/sweep/labels_sweep.json" "j['sweep'][2]['mean_iou']")" = "$(json "$TMP/alpha16.json" "j['mean_iou']")"
+"$PM" labels --cams "$TMP/crf/q" --plain-has-background --threshold 0.3 --out "$TMP/thr" --quiet > /dev/null
+check "labels' summary writes 0.3, not its float32 noise" test "$(json "$TMP/thr/labels_summary.json" "repr(j['threshold'])")" = 0.3
 expect_error "--sweep-alpha needs --gt" "needs --gt" -- "$PM" labels --cams "$TMP/crf/q" --images "$D/JPEGImages" --mode crf --sweep-alpha 1,2 --out "$TMP/s2" --quiet
 
 # --- urn: images where no object was found ----------------------------------------------------

@@ -172,16 +172,16 @@ LabelMap make_labels(const LabelsCommand& c,
 nlohmann::json settings_json(const LabelsCommand& c, const LabelsSettings& s) {
   nlohmann::json j = {{"mode", c.mode}};
   if (s.mode == LabelMode::kThreshold) {
-    j["threshold"] = c.threshold;
+    j["threshold"] = shortest(c.threshold);
     return j;
   }
   if (s.mode == LabelMode::kCrf) {
     j["background"] = c.background;
     j[s.crf.background == BackgroundModel::kPower ? "alpha" : "threshold"] =
-        s.crf.background == BackgroundModel::kPower ? c.alpha : c.threshold;
+        s.crf.background == BackgroundModel::kPower ? shortest(c.alpha) : shortest(c.threshold);
   } else {
-    j["conf_fg"] = c.conf_fg;
-    j["conf_bg"] = c.conf_bg;
+    j["conf_fg"] = shortest(c.conf_fg);
+    j["conf_bg"] = shortest(c.conf_bg);
     j["gt_prob"] = c.gt_prob;
     j["uncertain_rule"] = c.uncertain;
     j["uncertain_label"] = s.confident.uncertain_label;
