@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   pm::cli::add_eval_cam_command(app, exit_code);
   pm::cli::add_inspect_command(app, exit_code);
   pm::cli::add_crf_command(app, exit_code);
+  pm::cli::add_argmax_command(app, exit_code);
   pm::cli::add_ensemble_command(app, exit_code);
   pm::cli::add_labels_command(app, exit_code);
   pm::cli::add_urn_command(app, exit_code);

@@ -13,6 +13,7 @@ void add_inspect_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_selfcheck_command(CLI::App& app, int& exit_code);
 void add_crf_command(CLI::App& app, int& exit_code);
+void add_argmax_command(CLI::App& app, int& exit_code);
 void add_ensemble_command(CLI::App& app, int& exit_code);
 void add_labels_command(CLI::App& app, int& exit_code);
 void add_urn_command(CLI::App& app, int& exit_code);

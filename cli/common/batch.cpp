@@ -69,6 +69,14 @@ std::vector<std::string> resolve_ids(const std::string& list,
   return unique_ids(ids);
 }
 
+std::vector<std::string> given_or_resolved_ids(const std::vector<std::string>& given,
+                                               const std::string& list,
+                                               const std::string& dir,
+                                               const std::vector<std::string>& exts) {
+  PM_CHECK(given.empty() || list.empty(), "give --ids or --list, not both");
+  return given.empty() ? resolve_ids(list, dir, exts) : unique_ids(given);
+}
+
 std::string find_input(const std::string& dir,
                        const std::string& id,
                        const std::vector<std::string>& exts,

@@ -48,6 +48,13 @@ std::vector<std::string> resolve_ids(const std::string& list,
                                      const std::string& dir,
                                      const std::vector<std::string>& exts);
 
+/// The ids given on the command line (--ids A,B,...) without repeats if any, else
+/// resolve_ids(list, dir, exts).
+std::vector<std::string> given_or_resolved_ids(const std::vector<std::string>& given,
+                                               const std::string& list,
+                                               const std::string& dir,
+                                               const std::vector<std::string>& exts);
+
 /// The input `<dir>/<id><ext>` for the first of `exts` that exists; throws
 /// "<dir>/<id><exts[0]>: missing <what>" if none does.
 std::string find_input(const std::string& dir,

@@ -22,12 +22,21 @@ check "train-cls --help has an example" grep -q "Example" "$TMP/train_help.txt"
 check "cam --help has an example" grep -q "Example" "$TMP/cam_help.txt"
 
 # CNN: two epochs of two steps.
-"$PM" train-cls --dataset "$VOC" --arch resnet-tiny --out "$TMP/r" --epochs 2 "${SMALL[@]}" > "$TMP/train.txt"
+"$PM" train-cls --dataset "$VOC" --arch resnet-tiny --out "$TMP/r" --epochs 2 --val-split "$TMP/list.txt" "${SMALL[@]}" > "$TMP/train.txt"
 check "train-cls exits 0" test $? -eq 0
+check "train-cls says which classes it learns" grep -q "20 classes (the dataset's: aeroplane, bicycle" "$TMP/train.txt"
 check "train-cls writes model.pth" test -s "$TMP/r/model.pth"
 check "train-cls writes last.pth" test -s "$TMP/r/last.pth"
 check "train-cls logs every step" test "$(wc -l < "$TMP/r/train_log.csv")" -eq 5
 check "train-cls writes its JSON summary" grep -q '"total_steps": 4' "$TMP/r/train_cls_summary.json"
+check "train-cls reports each epoch's mAP" python3 -c "
+import json, sys; j = json.load(open(sys.argv[1])); e = j['epochs_run']
+assert len(e) == 2 and all(0 < x['train_map'] <= 1 for x in e), e
+assert all(0 < x['val_map'] <= 1 for x in e), e" "$TMP/r/train_cls_summary.json"
+check "train-cls reports the validation mAP per class" python3 -c "
+import json, sys; v = json.load(open(sys.argv[1]))['validation']
+assert v['images'] == 8 and 0 < v['map'] <= 1 and len(v['class_ap']) == 20, v
+assert v['class_ap']['aeroplane'] is not None and v['class_ap']['bottle'] is None, v" "$TMP/r/train_cls_summary.json"
 
 # Stop after one step, then resume: the same loss sequence as the uninterrupted run.
 "$PM" train-cls --dataset "$VOC" --arch resnet-tiny --out "$TMP/r2" --epochs 2 --stop-after 1 "${SMALL[@]}" > "$TMP/stop.txt"

@@ -28,13 +28,13 @@ ls "$A" | head -n 3 | sed 's/\.npy$//' > "$TMP/ids.txt"
 T=(--cams1 "$A" --cams2 "$A" --list "$TMP/ids.txt" --width tiny --lr 0.01 --threads 2 --quiet)
 "$PM" orandnet train "${T[@]}" --iterations 4 --out "$TMP/run" > "$TMP/train.txt"
 check "train writes model.pth" test -s "$TMP/run/model.pth"
-check "train writes its JSON summary" test "$(json "$TMP/run/train_summary.json" "j['steps_run']")" = 4
+check "train writes its JSON summary" test "$(json "$TMP/run/orandnet_train_summary.json" "j['steps_run']")" = 4
 "$PM" orandnet train "${T[@]}" --iterations 6 --out "$TMP/run" --resume > "$TMP/resume.txt"
 check "train --resume continues from step 4" \
-  test "$(json "$TMP/run/train_summary.json" "j['resumed_from_step'], j['steps_run']")" = "4 2"
+  test "$(json "$TMP/run/orandnet_train_summary.json" "j['resumed_from_step'], j['steps_run']")" = "4 2"
 "$PM" orandnet train "${T[@]}" --iterations 2 --official --out "$TMP/official" > /dev/null
 check "--official records the official loss" \
-  test "$(json "$TMP/official/train_summary.json" "j['loss']")" = official
+  test "$(json "$TMP/official/orandnet_train_summary.json" "j['loss']")" = official
 
 "$PM" orandnet infer --model "$TMP/run/model.pth" --cams1 "$A" --cams2 "$A" --list "$TMP/ids.txt" \
   --out "$TMP/refined" --jobs 1 --quiet > "$TMP/infer.txt"

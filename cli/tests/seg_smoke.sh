@@ -22,6 +22,11 @@ check "train-seg exits 0" test $? -eq 0
 check "train-seg writes model.pth" test -s "$TMP/seg/model.pth"
 check "train-seg writes best.pth (keep-best)" test -s "$TMP/seg/best.pth"
 check "train-seg summary has validations" grep -q '"miou"' "$TMP/seg/train_seg_summary.json"
+check "train-seg names the dataset's classes" grep -q "11 classes (the dataset's: background, plane, bicycle" "$TMP/train.txt"
+check "train-seg reports each epoch's loss and validation mIoU" python3 -c "
+import json, sys; e = json.load(open(sys.argv[1]))['epochs_run']
+assert [x['epoch'] for x in e] == [1, 2, 3] and all(x['loss'] > 0 for x in e), e
+assert all(0 <= x['val_miou'] <= 1 for x in e), e" "$TMP/seg/train_seg_summary.json"
 check "train log has 6 steps" test "$(tail -n +2 "$TMP/seg/train_log.csv" | wc -l)" -eq 6
 
 "$PM" train-seg "${COMMON[@]}" --labels "$D/SegmentationClass" --iterations 6 --stop-after 3 --out "$TMP/res" > /dev/null

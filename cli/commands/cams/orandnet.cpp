@@ -124,7 +124,7 @@ int run_train(TrainCommand c) {
         }
       });
   progress.finish();
-  write_json(c.out + "/train_summary.json",
+  write_json(c.out + "/orandnet_train_summary.json",
              {{"model", r.model_path},
               {"log", r.log_path},
               {"images", ids.size()},
@@ -223,7 +223,7 @@ void add_orandnet_command(CLI::App& app, int& exit_code) {
   train->footer(
       "Writes <out>/model.pth (weights and metadata), <out>/last.pth (with the SGD state, for\n"
       "--resume; also every --save-every steps), <out>/train_log.csv and "
-      "<out>/train_summary.json.\n"
+      "<out>/orandnet_train_summary.json.\n"
       "Default loss: per-pixel BCE against the AND map (learns from single-class images too).\n"
       "--official: the official code's soft cross-entropy over the image's classes (zero for\n"
       "single-class images), its height-only crop offset, and its OR/AND (+0.15 on --cams2, not\n"

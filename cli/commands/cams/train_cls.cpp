@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "common/progress.h"
@@ -16,6 +17,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parse.h"
+#include "pseudomask/core/eval/average_precision.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/nn/train/cls_trainer.h"
 
@@ -32,6 +34,7 @@ constexpr double kResizeMaxRatio = 640.0 / 512.0;
 struct TrainClsCommand {
   DatasetFlags data;
   nn::TrainClsOptions train;
+  std::string val_split;    ///< "" = no validation
   int num_classes = 0;      ///< 0 = the dataset's foreground classes
   int crop = 0;             ///< 0 = auto (median long side, multiple of 16)
   std::string resize_long;  ///< "MIN,MAX"; "" = auto (0.625..1.25 × crop)
@@ -71,6 +74,34 @@ int auto_crop(const std::vector<nn::TrainSample>& samples) {
   return (median + 15) / 16 * 16;
 }
 
+/// What an epoch's steps add up to.
+struct EpochFigures {
+  double loss = 0, accuracy = 0;
+  int64_t steps = 0;
+  std::vector<float> scores;
+  std::vector<uint8_t> targets;
+
+  void add(const nn::StepLog& s) {
+    loss += s.loss;
+    accuracy += s.accuracy;
+    ++steps;
+    scores.insert(scores.end(), s.scores.begin(), s.scores.end());
+    targets.insert(targets.end(), s.targets.begin(), s.targets.end());
+  }
+};
+
+nlohmann::json json_number(double v) {
+  return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
+
+/// The dataset's foreground class names, "a, b, c" (the classes the classifier learns).
+std::string class_list(const Dataset& ds) {
+  std::string out;
+  for (size_t k = 1; k < ds.class_names.size(); ++k)
+    out += (k > 1 ? ", " : "") + ds.class_names[k];
+  return out;
+}
+
 int run_train_cls(TrainClsCommand& c) {
   const Dataset ds = open_dataset_flags(c.data);
   const auto labels = load_image_labels(ds);
@@ -78,6 +109,13 @@ int run_train_cls(TrainClsCommand& c) {
   for (const std::string& id : ds.ids)
     samples.push_back({id, ds.image_path(id), labels.at(id)});
   PM_CHECK(!samples.empty(), "{}: split '{}' has no images", c.data.root, c.data.split);
+  std::vector<nn::TrainSample> val;
+  if (!c.val_split.empty()) {
+    const Dataset vds = open_dataset(parse_dataset_layout(c.data.layout), c.data.root, c.val_split);
+    const auto val_labels = load_image_labels(vds);
+    for (const std::string& id : vds.ids)
+      val.push_back({id, vds.image_path(id), val_labels.at(id)});
+  }
 
   nn::TrainClsOptions& o = c.train;
   o.model.num_classes = c.num_classes > 0 ? c.num_classes : ds.num_classes() - 1;
@@ -94,64 +132,92 @@ int run_train_cls(TrainClsCommand& c) {
     o.augment.jitter = nn::ColorJitter{0, 0, 0, 0};
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
-  std::printf("train-cls: %s, %zu images, %d classes, crop %d (long side %d..%d), %s\n",
-              o.model.arch.c_str(),
-              samples.size(),
-              o.model.num_classes,
-              o.augment.crop,
-              o.augment.resize_long_min,
-              o.augment.resize_long_max,
-              o.device.c_str());
+  std::printf(
+      "train-cls: %s, %zu images (%zu val), %d classes (the dataset's: %s), crop %d (long side "
+      "%d..%d), %s\n",
+      o.model.arch.c_str(),
+      samples.size(),
+      val.size(),
+      o.model.num_classes,
+      class_list(ds).c_str(),
+      o.augment.crop,
+      o.augment.resize_long_min,
+      o.augment.resize_long_max,
+      o.device.c_str());
   std::fflush(stdout);
   std::unique_ptr<Progress> progress;
-  double epoch_loss = 0, epoch_acc = 0;
-  int64_t epoch_steps = 0;
+  EpochFigures epoch;
   nlohmann::json epochs = nlohmann::json::array();
   auto on_step = [&](const nn::StepLog& s, int64_t total) {
     if (!progress)
       progress = std::make_unique<Progress>("train-cls", static_cast<size_t>(total), c.quiet);
     progress->update(static_cast<size_t>(s.step + 1));
-    epoch_loss += s.loss;
-    epoch_acc += s.accuracy;
-    ++epoch_steps;
+    epoch.add(s);
     const int64_t per_epoch = total / o.epochs;
     if ((s.step + 1) % per_epoch == 0) {
-      const double loss = epoch_loss / epoch_steps, acc = epoch_acc / epoch_steps;
-      epochs.push_back({{"epoch", s.epoch + 1}, {"loss", loss}, {"accuracy", acc}});
+      const double loss = epoch.loss / epoch.steps, acc = epoch.accuracy / epoch.steps;
+      const double map =
+          mean_average_precision(epoch.scores, epoch.targets, o.model.num_classes).mean;
+      epochs.push_back({{"epoch", s.epoch + 1},
+                        {"loss", loss},
+                        {"train_map", json_number(map)},
+                        {"accuracy", acc}});
       if (!c.quiet) {
-        std::fprintf(stderr,
-                     "%sepoch %d/%d: loss %.4f, label accuracy %.1f%%, lr %.3g\n",
-                     tty ? "\r\033[K" : "",
-                     s.epoch + 1,
-                     o.epochs,
-                     loss,
-                     100 * acc,
-                     s.lr);
+        std::fprintf(
+            stderr,
+            "%sepoch %d/%d: loss %.4f, train mAP %s %% (over the epoch's batches), lr %.3g\n",
+            tty ? "\r\033[K" : "",
+            s.epoch + 1,
+            o.epochs,
+            loss,
+            percent(map).c_str(),
+            s.lr);
       }
-      epoch_loss = epoch_acc = 0;
-      epoch_steps = 0;
+      epoch = EpochFigures();
     }
   };
-  const nn::TrainClsResult r = nn::train_classifier(samples, o, on_step);
+  auto on_val = [&](const nn::ClsValLog& v) {
+    if (!epochs.empty() && epochs.back().value("val_map", nlohmann::json()).is_null())
+      epochs.back()["val_map"] = json_number(v.map);
+    if (!c.quiet)
+      std::fprintf(
+          stderr, "  validation mAP %s %% (%zu images)\n", percent(v.map).c_str(), val.size());
+  };
+  const nn::TrainClsResult r = nn::train_classifier(samples, o, on_step, val, on_val);
   if (progress)
     progress->finish();
+  nlohmann::json val_json = nullptr;
+  if (!r.validations.empty()) {
+    const nn::ClsValLog& last = r.validations.back();
+    nlohmann::json per_class = nlohmann::json::object();
+    for (size_t k = 0; k < last.class_ap.size(); ++k)
+      per_class[k + 1 < ds.class_names.size() ? ds.class_names[k + 1] : std::to_string(k)] =
+          json_number(last.class_ap[k]);
+    val_json = {{"split", c.val_split},
+                {"images", val.size()},
+                {"map", json_number(last.map)},
+                {"class_ap", per_class}};
+  }
   write_json(
       o.out_dir + "/train_cls_summary.json",
-      training_summary({{"arch", o.model.arch},
-                        {"num_classes", o.model.num_classes},
-                        {"images", samples.size()},
-                        {"crop", o.augment.crop},
-                        {"resize_long", {o.augment.resize_long_min, o.augment.resize_long_max}},
-                        {"epochs", o.epochs},
-                        {"batch_size", o.batch_size},
-                        {"lr", o.lr},
-                        {"head_lr_mult", o.head_lr_mult},
-                        {"momentum", o.momentum},
-                        {"weight_decay", o.weight_decay},
-                        {"seed", o.seed},
-                        {"device", o.device},
-                        {"epochs_run", epochs}},
-                       r));
+      training_summary(
+          {{"arch", o.model.arch},
+           {"num_classes", o.model.num_classes},
+           {"images", samples.size()},
+           {"crop", o.augment.crop},
+           {"resize_long", {o.augment.resize_long_min, o.augment.resize_long_max}},
+           {"epochs", o.epochs},
+           {"batch_size", o.batch_size},
+           {"lr", o.lr},
+           {"head_lr_mult", o.head_lr_mult},
+           {"momentum", o.momentum},
+           {"weight_decay", o.weight_decay},
+           {"seed", o.seed},
+           {"device", o.device},
+           {"classes", std::vector<std::string>(ds.class_names.begin() + 1, ds.class_names.end())},
+           {"epochs_run", epochs},
+           {"validation", val_json}},
+          r));
   print_training_line("train-cls", r, o.out_dir);
   return 0;
 }
@@ -174,6 +240,13 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
       "<out>/model.pth\n"
       "(weights + metadata), <out>/last.pth (for --resume), <out>/train_log.csv and "
       "train_cls_summary.json.\n"
+      "Each epoch reports its mean loss and mAP (per-class average precision over the epoch's "
+      "batches, as\n"
+      "scikit-learn computes it, averaged over the classes present); with --val-split also the "
+      "validation\n"
+      "mAP (each image resized to the crop, no augmentation). Label accuracy is kept in the "
+      "summary only:\n"
+      "predicting every class absent already scores about 90 % on VOC.\n"
       "The official IRN/ORANDNet code passes weight decay as momentum: --momentum 5e-4 "
       "--weight-decay 0\n"
       "reproduces it. Archs: resnet50, resnet101, resnet-tiny, deit-base, deit-small, deit-tiny, "
@@ -181,6 +254,8 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
       "Example:\n  pseudomask train-cls --dataset VOC2012 --split train_aug --arch resnet50 "
       "--pretrained resnet50-19c8e357.pth --out runs/cls_r50 --epochs 5 --batch-size 16");
   add_dataset_flags(sub, c->data, "train");
+  sub->add_option(
+      "--val-split", c->val_split, "Validation split: its mAP is reported at every epoch's end");
   sub->add_option("--out", o.out_dir, "Output folder")->required();
   sub->add_option("--arch", o.model.arch, "Architecture")->capture_default_str();
   sub->add_option("--pretrained",

@@ -10,6 +10,7 @@
 #include "common/flags.h"
 #include "common/progress.h"
 #include "common/report.h"
+#include "pseudomask/core/common/files.h"
 #include "pseudomask/core/eval/evaluate.h"
 
 namespace pm::cli {
@@ -41,6 +42,7 @@ std::string sweep_table(const CamSweepReport& r) {
 
 int run_eval_cam(const EvalCamCommand& c) {
   const auto ids = resolve_ids(c.eval.list, c.cams, {".npy", ".npz"});
+  const EvalClasses classes = eval_classes(c.eval);
   Progress progress("eval-cam", ids.size(), c.eval.quiet);
   CamReadOptions cam_options;
   cam_options.plain_has_background = c.plain_has_background;
@@ -48,11 +50,12 @@ int run_eval_cam(const EvalCamCommand& c) {
                                             c.cams,
                                             ids,
                                             parse_thresholds(c.thresholds),
-                                            eval_options(c.eval, progress),
+                                            eval_options(c.eval, classes, progress),
                                             cam_options);
   progress.finish();
 
-  const auto names = report_class_names(c.eval, r.metrics.front().classes.size());
+  const auto names = report_class_names(classes, r.metrics.front().classes.size());
+  std::printf("classes: %zu from %s\n", classes.names.size(), classes.source.c_str());
   std::printf("%s\n", sweep_table(r).c_str());
   std::printf("At the best threshold %.3f:\n%s",
               r.thresholds[r.best_index],
@@ -65,25 +68,32 @@ int run_eval_cam(const EvalCamCommand& c) {
     std::printf("Mean precision never exceeds mean recall in this range.\n");
   }
   std::printf("%zu images\n", r.images);
+  const EvalCoverage coverage = eval_coverage(c.eval, ids.size(), r.images);
   print_failures(r.failures);
   if (!c.eval.json.empty()) {
     nlohmann::json sweep = nlohmann::json::array();
     for (size_t j = 0; j < r.thresholds.size(); ++j) {
       nlohmann::json m = metrics_json(r.metrics[j], names);
       m.erase("classes");
-      m["threshold"] = r.thresholds[j];
+      m["threshold"] = shortest(r.thresholds[j]);
       sweep.push_back(m);
     }
     nlohmann::json j = {{"images", r.images},
-                        {"best_threshold", r.thresholds[r.best_index]},
+                        {"coverage", coverage_json(coverage)},
+                        {"class_set", classes_json(classes)},
+                        {"best_threshold", shortest(r.thresholds[r.best_index])},
                         {"best", metrics_json(r.metrics[r.best_index], names)},
+                        {"best_confusion", confusion_json(r.best_confusion)},
                         {"sweep", sweep},
                         {"official_orandnet", c.eval.official_orandnet}};
     j["precision_exceeds_recall_threshold"] =
-        r.crossing_index >= 0 ? nlohmann::json(r.thresholds[static_cast<size_t>(r.crossing_index)])
-                              : nlohmann::json(nullptr);
+        r.crossing_index >= 0
+            ? nlohmann::json(shortest(r.thresholds[static_cast<size_t>(r.crossing_index)]))
+            : nlohmann::json(nullptr);
+    j["per_image_at_best"] = images_json(r.images_metrics, names);
     j["failures"] = failures_json(r.failures);
     write_json(c.eval.json, j);
+    write_file_atomic(images_csv_path(c.eval.json), images_csv(r.images_metrics));
   }
   return batch_exit_status(r.failures);
 }
@@ -97,8 +107,10 @@ void add_eval_cam_command(CLI::App& app, int& exit_code) {
       "is turned into labels IRN-style: a background plane at the threshold, argmax, background\n"
       "wins ties, channel k -> class keys[k]+1. Its 'high_res' maps must be at image size.\n"
       "Reports the best-mIoU threshold and the first threshold where mean precision exceeds\n"
-      "mean recall (ORANDNet's finding_best_thres).\n\n"
-      "Example:\n  pseudomask eval-cam --gt VOC2012/SegmentationClassAug --cams out/cams \\\n"
+      "mean recall (ORANDNet's finding_best_thres). Per-image metrics and the confusion\n"
+      "matrix are those at the best threshold.\n" +
+      std::string(kEvalMetricsHelp) +
+      "\n\nExample:\n  pseudomask eval-cam --gt VOC2012/SegmentationClassAug --cams out/cams \\\n"
       "      --list VOC2012/ImageSets/Segmentation/train.txt --thresholds 0.05:0.6:0.01"));
   add_eval_flags(sub, c->eval);
   sub->add_option("--cams", c->cams, "CAM folder (<id>.npy or .npz)")

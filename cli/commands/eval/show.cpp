@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -15,8 +16,10 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/image_id.h"
+#include "pseudomask/core/datasets/classes.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
+#include "pseudomask/core/vis/annotate.h"
 #include "pseudomask/core/vis/layout.h"
 #include "pseudomask/core/vis/overlay.h"
 
@@ -80,29 +83,100 @@ LabelMap read_weights_for(const std::string& dir, const std::string& id, const R
   return w;
 }
 
-/// The panels of one image, left to right: image, ground truth, each label folder, each CAM
-/// class, uncertainty.
-RgbImage make_strip(const ShowCommand& c, const std::string& id) {
+/// What labels a strip's panels and legend.
+struct ShowNames {
+  std::vector<std::string> classes;  ///< label id → name
+  std::string source;                ///< where they came from
+};
+
+/// The class names of the pictures: the dataset's classes.txt beside --gt (or in --dataset),
+/// else VOC's.
+ShowNames show_names(const ShowCommand& c) {
+  DatasetClasses found = find_dataset_classes(!c.gt.empty() ? c.gt : c.images);
+  if (found.names.empty())
+    return {voc_class_names(), "VOC (no classes.txt beside the ground truth)"};
+  return {std::move(found.names), found.source};
+}
+
+std::string class_name(const ShowNames& names, int label) {
+  return static_cast<size_t>(label) < names.classes.size()
+             ? names.classes[static_cast<size_t>(label)]
+             : "label " + std::to_string(label);
+}
+
+/// The column title of a label folder: its last path component.
+std::string folder_title(const std::string& dir) {
+  const fs::path p = fs::path(dir).lexically_normal();
+  const std::string name = (p.has_filename() ? p : p.parent_path()).filename().string();
+  return name.empty() ? dir : name;
+}
+
+/// The labels of `maps` (255 excluded) in ascending order, as legend entries.
+std::vector<std::pair<std::string, std::array<uint8_t, 3>>> legend_entries(
+    const std::vector<LabelMap>& maps, const ShowNames& names) {
+  std::array<bool, 256> present{};
+  for (const LabelMap& m : maps)
+    for (uint8_t v : m.labels)
+      present[v] = true;
+  std::vector<std::pair<std::string, std::array<uint8_t, 3>>> out;
+  for (int l = 0; l < 255; ++l) {
+    if (present[static_cast<size_t>(l)])
+      out.emplace_back(class_name(names, l), voc_palette()[static_cast<size_t>(l)]);
+  }
+  if (present[kIgnoreLabel])
+    out.emplace_back("ignore (255)", voc_palette()[kIgnoreLabel]);
+  return out;
+}
+
+/// One image's strip: titled panels left to right (the image with its id, ground truth, each
+/// label folder, one heat map per CAM class, the uncertainty over the image), then a legend of
+/// the classes in its label maps and a colour bar when it has heat maps.
+RgbImage make_strip(const ShowCommand& c, const ShowNames& names, const std::string& id) {
   const RgbImage image = read_image(find_image(c.images, id));
-  std::vector<RgbImage> panels{image};
-  if (!c.gt.empty())
-    panels.push_back(
-        blend_labels(image, read_labels_for(c.gt, id, image, "ground truth"), c.alpha));
-  for (const std::string& dir : c.labels)
-    panels.push_back(blend_labels(image, read_labels_for(dir, id, image, "label map"), c.alpha));
+  const int scale = text_scale_for(std::max(image.width, image.height));
+  auto titled = [scale](const RgbImage& panel, const std::string& title) {
+    return with_title(panel, title, scale);
+  };
+  std::vector<RgbImage> panels{titled(image, id)};
+  std::vector<LabelMap> maps;
+  if (!c.gt.empty()) {
+    maps.push_back(read_labels_for(c.gt, id, image, "ground truth"));
+    panels.push_back(titled(blend_labels(image, maps.back(), c.alpha), "ground truth"));
+  }
+  for (const std::string& dir : c.labels) {
+    maps.push_back(read_labels_for(dir, id, image, "label map"));
+    panels.push_back(titled(blend_labels(image, maps.back(), c.alpha), folder_title(dir)));
+  }
+  std::string heat;  // what the heat maps show, for the colour bar
   if (!c.cams.empty()) {
     const std::string path = find_input(c.cams, id, {".npy", ".npz"}, "CAM file");
     try {
-      for (RgbImage& p : cam_panels(image, read_cam_file(path)))
-        panels.push_back(std::move(p));
+      const CamFile cams = read_cam_file(path);
+      std::vector<RgbImage> heat_panels = cam_panels(image, cams);
+      for (size_t k = 0; k < heat_panels.size(); ++k)
+        panels.push_back(titled(heat_panels[k], "CAM " + class_name(names, cams.keys[k] + 1)));
+      if (!heat_panels.empty())
+        heat = "CAM";
     } catch (const Error& e) {
       const std::string msg = e.what();
       throw Error(msg.rfind(path, 0) == 0 ? msg : with_context(path, msg));
     }
   }
-  if (!c.weights.empty())
-    panels.push_back(uncertainty_panel(read_weights_for(c.weights, id, image)));
-  return hstack(panels);
+  if (!c.weights.empty()) {
+    const LabelMap w = read_weights_for(c.weights, id, image);
+    std::vector<float> u(w.labels.size());
+    for (size_t i = 0; i < u.size(); ++i)
+      u[i] = 1.0f - static_cast<float>(w.labels[i]) / 255.0f;
+    panels.push_back(titled(blend_heatmap(image, u.data(), c.alpha), "uncertainty 1-w"));
+    heat += heat.empty() ? "uncertainty" : " / uncertainty";
+  }
+  RgbImage row = hstack(panels);
+  std::vector<RgbImage> parts{row};
+  if (!maps.empty())
+    parts.push_back(legend(legend_entries(maps, names), row.width, scale));
+  if (!heat.empty())
+    parts.push_back(jet_colour_bar(std::min(row.width, 160 * scale), "0", "1", heat, scale));
+  return vstack(parts);
 }
 
 std::vector<std::string> show_ids(const ShowCommand& c) {
@@ -142,7 +216,7 @@ nlohmann::json columns_json(const ShowCommand& c) {
   if (!c.cams.empty())
     cols.push_back("cams (one panel per class key):" + c.cams);
   if (!c.weights.empty())
-    cols.push_back("uncertainty 1-w:" + c.weights);
+    cols.push_back("uncertainty 1-w over the image:" + c.weights);
   return cols;
 }
 
@@ -165,6 +239,7 @@ int run_show(ShowCommand& c) {
   inputs.insert(inputs.end(), c.labels.begin(), c.labels.end());
   check_out_is_no_input(c.out, inputs);
   const std::vector<std::string> ids = show_ids(c);
+  const ShowNames names = show_names(c);
   const bool sheet = is_sheet(c);
   std::vector<RgbImage> strips(ids.size());
   std::vector<char> made(ids.size(), 0);
@@ -183,7 +258,7 @@ int run_show(ShowCommand& c) {
       c.batch,
       [&](const std::string& id) { return record && record->complete({output(id)}); },
       [&](const std::string& id) {
-        RgbImage strip = make_strip(c, id);
+        RgbImage strip = make_strip(c, names, id);
         if (sheet) {
           const size_t i = slot.at(id);
           strips[i] = std::move(strip);
@@ -213,6 +288,7 @@ int run_show(ShowCommand& c) {
   write_batch_summary(summary,
                       report,
                       {{"columns", columns_json(c)},
+                       {"classes", names.source},
                        {"output", output_path},
                        {"contact_sheet", sheet},
                        {"images_per_row", panels_per_row}});
@@ -227,11 +303,16 @@ void add_show_command(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "show", "Draw overlays: label maps, CAM heat maps, URN uncertainty; per image or a sheet");
   sub->footer(batch_footer(
-      "One strip per image, panels left to right: the image; --gt and each --labels folder as VOC\n"
-      "palette colours blended over the image (--alpha); one jet heat map per CAM class key\n"
-      "(--cams: any CAM file `inspect` reads; high_res, or cam resized to the image); the URN\n"
-      "uncertainty 1 - w as a jet map (--weights: the official 3-channel PNG, G = R = w*255, or a\n"
-      "single-channel weight PNG), as in URN's Fig. 1. Files are matched by id.\n"
+      "One strip per image, each panel titled, left to right: the image (titled with its id); "
+      "--gt\n"
+      "and each --labels folder (titled with the folder's name) as VOC palette colours blended\n"
+      "over the image (--alpha); one jet heat map per CAM class key (--cams: any CAM file\n"
+      "`inspect` reads; high_res, or cam resized to the image; titled with the class name); the\n"
+      "URN uncertainty 1 - w as a jet map over the image (--weights: the official 3-channel PNG,\n"
+      "G = R = w*255, or a single-channel weight PNG), as in URN's Fig. 1. Under the panels: a\n"
+      "legend of the classes in the label maps with their colours, and a colour bar (0 to 1) when\n"
+      "there are heat maps. Class names come from the dataset's classes.txt beside --gt, else\n"
+      "VOC's. Files are matched by id.\n"
       "--out DIR writes <DIR>/<id>.png and show_summary.json; --out FILE.png writes one contact\n"
       "sheet (strips in a grid of --per-row) and FILE.json beside it (FILE.shardI-N.png and .json "
       "with\n"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `pseudomask labels`: pseudo-masks from CAMs: background threshold, dense-CRF refinement, or
 // IRN's confident-region labels.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -14,8 +16,11 @@
 #include "common/report.h"
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/parse.h"
 #include "pseudomask/core/common/value_checks.h"
 #include "pseudomask/core/crf/dense_crf.h"
+#include "pseudomask/core/datasets/classes.h"
+#include "pseudomask/core/eval/evaluate.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/labels/cam_crf.h"
@@ -54,6 +59,8 @@ struct LabelsCommand {
   std::string preset;                 ///< CRF preset (default: deeplab for crf, irn for irn)
   std::optional<int> iters;           ///< mean-field iterations (default: the preset's 10)
   bool plain_has_background = false;  ///< plain (C,H,W) arrays carry a background channel 0
+  std::string sweep_alpha;            ///< crf: α values to score against --gt ("" = no sweep)
+  std::string gt;                     ///< ground-truth label PNGs of the sweep
   BatchOptions batch;
 };
 
@@ -164,16 +171,16 @@ LabelMap make_labels(const LabelsCommand& c,
 nlohmann::json settings_json(const LabelsCommand& c, const LabelsSettings& s) {
   nlohmann::json j = {{"mode", c.mode}};
   if (s.mode == LabelMode::kThreshold) {
-    j["threshold"] = c.threshold;
+    j["threshold"] = shortest(c.threshold);
     return j;
   }
   if (s.mode == LabelMode::kCrf) {
     j["background"] = c.background;
     j[s.crf.background == BackgroundModel::kPower ? "alpha" : "threshold"] =
-        s.crf.background == BackgroundModel::kPower ? c.alpha : c.threshold;
+        s.crf.background == BackgroundModel::kPower ? shortest(c.alpha) : shortest(c.threshold);
   } else {
-    j["conf_fg"] = c.conf_fg;
-    j["conf_bg"] = c.conf_bg;
+    j["conf_fg"] = shortest(c.conf_fg);
+    j["conf_bg"] = shortest(c.conf_bg);
     j["gt_prob"] = c.gt_prob;
     j["uncertain_rule"] = c.uncertain;
     j["uncertain_label"] = s.confident.uncertain_label;
@@ -182,8 +189,129 @@ nlohmann::json settings_json(const LabelsCommand& c, const LabelsSettings& s) {
   return j;
 }
 
+/// --sweep-alpha: START:STOP:STEP or a comma list, each α > 0.
+std::vector<float> parse_alpha_sweep(const std::string& spec) {
+  std::vector<float> alphas;
+  if (spec.find(':') != std::string::npos) {
+    std::string commas = spec;
+    std::replace(commas.begin(), commas.end(), ':', ',');
+    const auto v = parse_float_list(commas, "--sweep-alpha", 3);
+    alphas = sweep_thresholds({v[0], v[1], v[2]});
+  } else {
+    alphas = parse_float_list(spec, "--sweep-alpha");
+    std::sort(alphas.begin(), alphas.end());
+  }
+  for (float a : alphas)
+    PM_CHECK(std::isfinite(a) && a > 0, "--sweep-alpha {}: every alpha must be > 0", spec);
+  return alphas;
+}
+
+/// The classes of the sweep's ground truth: its dataset's classes.txt, else VOC's.
+std::vector<std::string> sweep_classes(const std::string& gt, std::string* source) {
+  DatasetClasses found = find_dataset_classes(gt);
+  if (found.names.empty()) {
+    *source = "VOC (no classes.txt beside the ground truth)";
+    return voc_class_names();
+  }
+  *source = found.source;
+  return found.names;
+}
+
+/// The sweep as rows "alpha mIoU precision recall", the best marked.
+std::string alpha_table(const std::vector<float>& alphas,
+                        const std::vector<Metrics>& metrics,
+                        size_t best) {
+  std::string out = "| alpha | mIoU | mean precision | mean recall |\n|---:|---:|---:|---:|\n";
+  for (size_t j = 0; j < alphas.size(); ++j) {
+    out += fmt::format("| {}{} | {} | {} | {} |\n",
+                       shortest(alphas[j]),
+                       j == best ? " (best mIoU)" : "",
+                       percent(metrics[j].mean_iou),
+                       percent(metrics[j].mean_precision),
+                       percent(metrics[j].mean_recall));
+  }
+  return out;
+}
+
+/// `labels --mode crf --sweep-alpha A --gt DIR`: the CRF labels at every α of the power
+/// background, scored against the ground truth (one lattice per image serves every α); writes
+/// no label PNGs, only <out>/labels_sweep.json, and reports the best α.
+int run_alpha_sweep(const LabelsCommand& c, const LabelsSettings& s) {
+  PM_CHECK(s.mode == LabelMode::kCrf && s.crf.background == BackgroundModel::kPower,
+           "--sweep-alpha needs --mode crf with --background power");
+  PM_CHECK(!c.gt.empty(), "--sweep-alpha needs --gt, the ground-truth label folder");
+  const std::vector<float> alphas = parse_alpha_sweep(c.sweep_alpha);
+  std::string class_source;
+  const std::vector<std::string> names = sweep_classes(c.gt, &class_source);
+  const int n = static_cast<int>(names.size());
+  const auto ids = resolve_ids(c.list, c.cams, kCamExtensions);
+  const int threads_per_image = threads_per_item(c.batch, ids);
+  std::vector<ConfusionMatrix> totals(alphas.size(), ConfusionMatrix(n));
+  std::mutex mutex;
+  BatchOptions batch = c.batch;
+  batch.resume = false;  // nothing is written per image
+  const BatchReport report = run_batch(
+      "labels sweep",
+      ids,
+      batch,
+      [](const std::string&) { return false; },
+      [&](const std::string& id) {
+        const std::string path = find_input(c.cams, id, kCamExtensions, "CAM file");
+        CamReadOptions read_options;
+        read_options.plain_has_background = c.plain_has_background;
+        const CamFile file = read_cam_file(path, read_options);
+        const NDArray cams = image_size_cams(file, path);
+        const LabelMap gt = read_label_png(find_input(c.gt, id, {".png"}, "ground truth"));
+        thread_local CrfWorkspace workspace;
+        const DenseCrf2D crf(read_image(find_image(c.images, id)), s.params, threads_per_image);
+        std::vector<ConfusionMatrix> local(alphas.size(), ConfusionMatrix(n));
+        CamCrfOptions options = s.crf;
+        for (size_t j = 0; j < alphas.size(); ++j) {
+          options.alpha = alphas[j];
+          local[j].add(
+              gt, crf_labels_from_cams(crf, cams, file.keys, options, path, &workspace), path);
+        }
+        std::lock_guard<std::mutex> lock(mutex);
+        for (size_t j = 0; j < alphas.size(); ++j)
+          totals[j].merge(local[j]);
+      });
+  std::vector<Metrics> metrics;
+  size_t best = 0;
+  for (size_t j = 0; j < alphas.size(); ++j) {
+    metrics.push_back(compute_metrics(totals[j]));
+    if (metrics[j].mean_iou > metrics[best].mean_iou)
+      best = j;
+  }
+  std::printf("classes: %d from %s\n", n, class_source.c_str());
+  std::printf("%s", alpha_table(alphas, metrics, best).c_str());
+  std::printf("Best alpha %g: mIoU %s (rerun with --alpha %g to write its labels)\n",
+              shortest(alphas[best]),
+              percent(metrics[best].mean_iou).c_str(),
+              shortest(alphas[best]));
+  nlohmann::json sweep = nlohmann::json::array();
+  for (size_t j = 0; j < alphas.size(); ++j) {
+    nlohmann::json m = metrics_json(metrics[j], names);
+    m.erase("classes");
+    m["alpha"] = shortest(alphas[j]);
+    sweep.push_back(m);
+  }
+  nlohmann::json summary = settings_json(c, s);
+  summary.erase("alpha");
+  summary.update({{"cams", c.cams},
+                  {"gt", c.gt},
+                  {"class_set", {{"count", n}, {"source", class_source}}},
+                  {"best_alpha", shortest(alphas[best])},
+                  {"best", metrics_json(metrics[best], names)},
+                  {"sweep", sweep}});
+  write_batch_summary(c.out + "/labels_sweep.json", report, summary);
+  print_batch_line("labels sweep", "scored", report, c.out);
+  return report.exit_status();
+}
+
 int run_labels(const LabelsCommand& c) {
   const LabelsSettings s = validate(c);
+  if (!c.sweep_alpha.empty())
+    return run_alpha_sweep(c, s);
   const auto ids = resolve_ids(c.list, c.cams, kCamExtensions);
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
   const int threads_per_image = threads_per_item(c.batch, ids);
@@ -239,6 +367,10 @@ void add_labels_command(CLI::App& app, int& exit_code) {
       "             irn) or wherever they differ (disagree); --no-ignore writes those as "
       "background.\n"
       "crf and irn need --images (<id>.jpg / .png, the size of the CAMs).\n"
+      "--sweep-alpha A (crf, power background) with --gt DIR scores the labels at every alpha\n"
+      "against the ground truth, as eval-cam sweeps thresholds (one CRF lattice per image serves\n"
+      "every alpha; larger alpha gives the background less weight), prints the table and the best\n"
+      "alpha, and writes <out>/labels_sweep.json instead of label PNGs.\n"
       "\n"
       "Examples:\n"
       "  pseudomask labels --cams cams/and --out masks/thr --mode threshold --threshold 0.25\n"
@@ -273,6 +405,12 @@ void add_labels_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--plain-has-background",
                 c->plain_has_background,
                 "Plain (C,H,W) arrays have a background channel 0 (dropped)");
+  sub->add_option("--sweep-alpha",
+                  c->sweep_alpha,
+                  "crf: score these alphas (START:STOP:STEP or a list) against --gt and report "
+                  "the best; writes only <out>/labels_sweep.json");
+  sub->add_option("--gt", c->gt, "Ground-truth label PNGs for --sweep-alpha")
+      ->check(CLI::ExistingDirectory);
   add_batch_flags(sub, c->batch);
   sub->callback([c, &exit_code] { exit_code = run_labels(*c); });
 }

@@ -2,7 +2,9 @@
 // `pseudomask train-seg`: segmentation training on pseudo-masks (DeepLab / PSPNet), with URN's
 // per-pixel loss weights, PMM's pretended under-fitting and ORANDNet's scale scheduling.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -101,26 +103,61 @@ int run_train_seg(TrainSegCommand& c) {
   if (c.no_photometric)
     o.augment.jitter = nn::ColorJitter{0, 0, 0, 0};
 
-  std::printf("train-seg: %s, %zu images (%zu val), %d classes, crop %d, %s%s%s\n",
-              o.model.arch.c_str(),
-              train.size(),
-              val.size(),
-              o.model.num_classes,
-              o.augment.crop,
-              o.device.c_str(),
-              o.weight_source == nn::WeightSource::kNone ? "" : ", URN weights",
-              o.scale_schedule.empty() ? "" : (", scale schedule " + o.scale_schedule).c_str());
+  std::string class_names;  // the dataset's, said so that a wrong label set shows at once
+  for (size_t k = 0; k < ds.class_names.size(); ++k)
+    class_names += (k ? ", " : "") + ds.class_names[k];
+  std::printf(
+      "train-seg: %s, %zu images (%zu val), %d classes (the dataset's: %s), crop %d, %s%s%s\n",
+      o.model.arch.c_str(),
+      train.size(),
+      val.size(),
+      o.model.num_classes,
+      class_names.c_str(),
+      o.augment.crop,
+      o.device.c_str(),
+      o.weight_source == nn::WeightSource::kNone ? "" : ", URN weights",
+      o.scale_schedule.empty() ? "" : (", scale schedule " + o.scale_schedule).c_str());
   std::fflush(stdout);
+  const int64_t per_epoch = std::max<int64_t>(1, static_cast<int64_t>(train.size()) / o.batch_size);
+  if (!val.empty() && o.val_every == 0)
+    o.val_every = per_epoch;  // validate at every epoch's end
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
   std::unique_ptr<Progress> progress;
+  double epoch_loss = 0;
+  int64_t epoch_steps = 0;
+  nlohmann::json epochs = nlohmann::json::array();
   auto on_step = [&](const nn::SegStepLog& s, int64_t total) {
     if (!progress)
       progress = std::make_unique<Progress>("train-seg", static_cast<size_t>(total), c.quiet);
     progress->update(static_cast<size_t>(s.step + 1));
+    epoch_loss += s.loss;
+    ++epoch_steps;
+    if ((s.step + 1) % per_epoch == 0 || s.step + 1 == total) {
+      const double loss = epoch_loss / static_cast<double>(epoch_steps);
+      epochs.push_back({{"epoch", s.epoch + 1}, {"step", s.step + 1}, {"loss", loss}});
+      if (!c.quiet) {
+        std::fprintf(stderr,
+                     "%sepoch %d (step %lld of %lld): loss %.4f, lr %.3g\n",
+                     tty ? "\r\033[K" : "",
+                     s.epoch + 1,
+                     static_cast<long long>(s.step + 1),
+                     static_cast<long long>(total),
+                     loss,
+                     s.lr);
+      }
+      epoch_loss = 0;
+      epoch_steps = 0;
+    }
   };
   auto on_val = [&](const nn::SegValLog& v) {
+    if (!epochs.empty() && epochs.back()["step"] == v.step)
+      epochs.back()["val_miou"] = v.miou;
     if (!c.quiet)
-      std::fprintf(
-          stderr, "\nstep %lld: val mIoU %.2f%%\n", static_cast<long long>(v.step), 100 * v.miou);
+      std::fprintf(stderr,
+                   "  step %lld: val mIoU %.2f %% (%zu images)\n",
+                   static_cast<long long>(v.step),
+                   100 * v.miou,
+                   val.size());
   };
   const nn::TrainSegResult r = nn::train_segmentation(train, val, o, on_step, on_val);
   if (progress)
@@ -146,6 +183,7 @@ int run_train_seg(TrainSegCommand& c) {
                                {"min_lr", o.min_lr},
                                {"seed", o.seed},
                                {"device", o.device},
+                               {"epochs_run", epochs},
                                {"validations", vals},
                                {"best_miou", r.best_miou}},
                               r));
@@ -211,7 +249,8 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
   sub->add_option("--scale-schedule", o.scale_schedule, "ORANDNet curriculum FACTOR:EPOCH,...");
   sub->add_option("--label-downsample", o.label_downsample, "nearest or majority")
       ->capture_default_str();
-  sub->add_option("--val-every", o.val_every, "Validate every N steps (0 = at the end)");
+  sub->add_option(
+      "--val-every", o.val_every, "Validate every N steps (0 = at every epoch's end and the end)");
   sub->add_flag("--keep-best", o.keep_best, "Write best.pth at the best val mIoU");
   sub->add_option("--workers", o.workers, "Threads preparing batches")->capture_default_str();
   sub->add_option("--threads", o.threads, "Torch threads (0 = torch's default)")

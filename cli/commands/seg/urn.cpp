@@ -36,6 +36,7 @@ struct UrnCommand {
   std::string probs;              ///< probability maps (<id>.npy, (C,H,W) or (C,H·W))
   std::string out;                ///< output folder (layout in the help footer)
   std::string list;               ///< optional id list
+  std::vector<std::string> ids;   ///< or ids given on the command line
   std::string preset = "voc";     ///< voc | coco: scale set and class count
   std::string scales;             ///< "s1,s2,..." overrides the preset's scales
   float threshold = 0.05f;        ///< t
@@ -143,10 +144,27 @@ ImageStats stats_from_file(const UrnCommand& c, const std::string& id, float t) 
           n == 0 ? 0.0 : static_cast<double>(uncertain) / static_cast<double>(n)};
 }
 
+// Images whose M_c holds a single class (K = 1, usually background only: no object found). Their
+// uncertainty is 0 everywhere, so they are drawn and weighted as wholly certain; say so.
+void print_single_class_images(const std::vector<std::string>& ids) {
+  if (ids.empty())
+    return;
+  constexpr size_t kShown = 10;
+  std::string shown;
+  for (size_t i = 0; i < ids.size() && i < kShown; ++i)
+    shown += (i ? ", " : "") + ids[i];
+  std::printf(
+      "urn: %zu image(s) with a single class in M_c (K = 1: no object found; uncertainty 0, "
+      "weight 1 everywhere): %s%s\n",
+      ids.size(),
+      shown.c_str(),
+      ids.size() > kShown ? ", ... (all in single_class_ids of the summary)" : "");
+}
+
 int run_urn(const UrnCommand& c) {
   const UrnOptions options = urn_options(c);
   check_out_is_no_input(c.out, {c.images, c.probs});
-  const std::vector<std::string> ids = resolve_ids(c.list, c.probs, {".npy"});
+  const std::vector<std::string> ids = given_or_resolved_ids(c.ids, c.list, c.probs, {".npy"});
   const std::vector<std::string> shard = batch_ids(ids, c.batch);
   std::unordered_map<std::string, size_t> slot_of;
   for (size_t i = 0; i < shard.size(); ++i)
@@ -173,12 +191,16 @@ int run_urn(const UrnCommand& c) {
   });
 
   std::map<int, size_t> k_histogram;
+  std::vector<std::string> single_class;  // K = 1: no object besides the one class, U = 0
   double fraction_sum = 0;
   size_t counted = 0;
-  for (const auto& s : stats) {
+  for (size_t i = 0; i < stats.size(); ++i) {
+    const auto& s = stats[i];
     if (!s)
       continue;
     ++k_histogram[s->present];
+    if (s->present == 1)
+      single_class.push_back(shard[i]);
     fraction_sum += s->uncertain_fraction;
     ++counted;
   }
@@ -197,6 +219,8 @@ int run_urn(const UrnCommand& c) {
        {"images_counted", counted},
        {"mean_uncertain_fraction", mean_fraction},
        {"k_histogram", k_json},
+       {"single_class_images", single_class.size()},
+       {"single_class_ids", single_class},
        {"mode", urn_weight_mode_name(options.mode)},
        {"threshold", shortest(options.threshold)},
        {"scales", scales},
@@ -212,6 +236,7 @@ int run_urn(const UrnCommand& c) {
                    report,
                    c.out,
                    fmt::format("mean uncertain fraction {:.2f} %", 100.0 * mean_fraction));
+  print_single_class_images(single_class);
   return report.exit_status();
 }
 
@@ -253,7 +278,10 @@ void add_urn_command(CLI::App& app, int& exit_code) {
       "  <out>/weight/<id>.png  the final weight Y as gray round(Y*255) (t = 0.05 -> 13, 1 -> "
       "255)\n"
       "  <out>/uncertainty/<id>.npy  U as float32 (H, W), with --save-uncertainty (hard/soft)\n"
-      "  <out>/urn_summary.json images done, mean uncertain fraction (G/255 <= t), K histogram\n"
+      "  <out>/urn_summary.json images done, mean uncertain fraction (G/255 <= t), K histogram,\n"
+      "                         the images with K = 1 (single_class_ids: M_c holds one class, "
+      "so no\n"
+      "                         object was found and U = 0 everywhere; also printed)\n"
       "                         (urn_summary.shardI-N.json with --shard I/N)\n\n"
       "Example:\n  pseudomask urn --images VOC2012/JPEGImages --probs out/probs --out out/urn "
       "--preset voc --jobs 16"));
@@ -267,6 +295,7 @@ void add_urn_command(CLI::App& app, int& exit_code) {
   sub->add_option("--out", c->out, "Output folder")->required();
   sub->add_option("--list", c->list, "Image-id list (default: every .npy in --probs)")
       ->check(CLI::ExistingFile);
+  sub->add_option("--ids", c->ids, "Or image ids (comma-separated)")->delimiter(',');
   sub->add_option("--preset", c->preset, "voc or coco: scale set and class count")
       ->capture_default_str();
   sub->add_option("--scales", c->scales, "Response scales S1,S2,... (overrides the preset's)");

@@ -172,6 +172,22 @@ std::vector<std::string> load_class_names(const std::string& name_or_file) {
   return names;
 }
 
+DatasetClasses find_dataset_classes(const std::string& label_dir) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::absolute(label_dir).lexically_normal();
+  if (!dir.has_filename())  // "a/b/" → "a/b"
+    dir = dir.parent_path();
+  for (int up = 0; up < 3 && !dir.empty(); ++up) {
+    const fs::path file = dir / "classes.txt";
+    if (fs::is_regular_file(file))
+      return {load_class_names(file.string()), file.string()};
+    if (dir == dir.parent_path())
+      break;
+    dir = dir.parent_path();
+  }
+  return {};
+}
+
 std::vector<std::string> default_class_names(int num_classes) {
   if (num_classes == 21)
     return voc_class_names();

@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <set>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/common/value_checks.h"
 #include "pseudomask/core/io/image/label_io.h"
+#include "pseudomask/core/labels/argmax.h"
 #include "pseudomask/core/labels/threshold.h"
 
 namespace pm {
@@ -48,6 +50,30 @@ void check_ground_truth(
   }
 }
 
+// Per-image results stored by list index (threads finish in any order), then the counted ones
+// in list order.
+std::vector<ImageMetrics> counted_in_order(std::vector<ImageMetrics> by_index) {
+  std::vector<ImageMetrics> out;
+  for (auto& m : by_index) {
+    if (!m.id.empty())
+      out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string npy_in(const std::string& dir, const std::string& id, const char* what) {
+  const std::string path = find_by_stem(dir, id, {".npy"});
+  PM_CHECK(!path.empty(), "{}/{}.npy: missing {} for listed image '{}'", dir, id, what, id);
+  return path;
+}
+
+std::set<std::string> failed_ids(const std::vector<EvalFailure>& failures) {
+  std::set<std::string> out;
+  for (const auto& f : failures)
+    out.insert(f.id);
+  return out;
+}
+
 std::vector<EvalFailure> run_items(const std::vector<std::string>& ids,
                                    const EvalOptions& options,
                                    const std::function<void(size_t)>& work) {
@@ -63,19 +89,26 @@ EvalReport evaluate_label_dirs(const std::string& gt_dir,
   EvalReport report;
   report.confusion = ConfusionMatrix(effective_classes(options));
   std::mutex mutex;
+  std::vector<ImageMetrics> per_image(ids.size());
   report.failures = run_items(ids, options, [&](size_t i) {
     const std::string gt_path = png_in(gt_dir, ids[i], "ground truth");
-    const std::string pred_path = png_in(pred_dir, ids[i], "prediction");
     const LabelMap gt = read_label_png(gt_path);
     check_ground_truth(
         gt, gt_path, report.confusion.num_classes(), options.ignore, effective_policy(options));
-    const LabelMap pred = read_label_png(pred_path);
+    const std::string pred_path = options.pred_probabilities
+                                      ? npy_in(pred_dir, ids[i], "probability map")
+                                      : png_in(pred_dir, ids[i], "prediction");
+    const LabelMap pred = options.pred_probabilities
+                              ? argmax_probability_file(pred_path, gt.width, gt.height)
+                              : read_label_png(pred_path);
     ConfusionMatrix local(report.confusion.num_classes());
     local.add(gt, pred, pred_path, options.ignore, effective_policy(options));
+    per_image[i] = {ids[i], compute_metrics(local)};
     std::lock_guard<std::mutex> lock(mutex);
     report.confusion.merge(local);
   });
   report.images = ids.size() - report.failures.size();
+  report.images_metrics = counted_in_order(std::move(per_image));
   report.metrics = compute_metrics(report.confusion);
   return report;
 }
@@ -166,23 +199,49 @@ void CamThresholdSweep::collect(const LabelMap& gt,
   }
 }
 
+void CamThresholdSweep::add_slot_at(size_t j, size_t s, int64_t count, ConfusionMatrix& cm) const {
+  const size_t levels = thresholds_.size() + 1;
+  const size_t below = s % levels;
+  const size_t pair = s / levels;
+  const int g = static_cast<int>(pair / static_cast<size_t>(n_ + 1));
+  const int p = static_cast<int>(pair % static_cast<size_t>(n_ + 1));
+  const int pred = j < below ? p : 0;  // the class wins only where the threshold is below its peak
+  if (pred == n_)
+    return;  // out-of-range class, excluded (official mode)
+  cm.add_count(g, pred, count);
+}
+
 ConfusionMatrix CamThresholdSweep::confusion_at(size_t j) const {
   PM_CHECK(j < thresholds_.size(), "threshold index {} out of range", j);
   ConfusionMatrix cm(n_);
-  for (int g = 0; g < n_; ++g) {
-    for (int p = 0; p <= n_; ++p) {
-      for (size_t b = 0; b <= thresholds_.size(); ++b) {
-        const int64_t c = counts_[slot(g, p, b)];
-        if (c == 0)
-          continue;
-        const int pred =
-            j < b ? p : 0;  // the class wins only where the threshold is below its peak
-        if (pred == n_)
-          continue;  // out-of-range class, excluded (official mode)
-        cm.add_count(g, pred, c);
-      }
-    }
+  for (size_t s = 0; s < counts_.size(); ++s) {
+    if (counts_[s] != 0)
+      add_slot_at(j, s, counts_[s], cm);
   }
+  return cm;
+}
+
+CamThresholdSweep::SlotCounts CamThresholdSweep::count_slots(
+    const std::vector<uint32_t>& slots) const {
+  thread_local std::vector<uint32_t> dense;  // zero between calls
+  dense.resize(counts_.size(), 0);
+  SlotCounts out;
+  for (uint32_t s : slots) {
+    if (dense[s]++ == 0)
+      out.emplace_back(s, 0);
+  }
+  for (auto& [s, count] : out) {
+    count = dense[s];
+    dense[s] = 0;
+  }
+  return out;
+}
+
+ConfusionMatrix CamThresholdSweep::confusion_at(size_t j, const SlotCounts& image) const {
+  PM_CHECK(j < thresholds_.size(), "threshold index {} out of range", j);
+  ConfusionMatrix cm(n_);
+  for (const auto& [s, count] : image)
+    add_slot_at(j, s, count, cm);
   return cm;
 }
 
@@ -195,6 +254,7 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
   CamSweepReport report;
   CamThresholdSweep sweep(thresholds, effective_classes(options));
   std::mutex mutex;
+  std::vector<CamThresholdSweep::SlotCounts> per_image(ids.size());
   report.failures = run_items(ids, options, [&](size_t i) {
     const std::string gt_path = png_in(gt_dir, ids[i], "ground truth");
     const std::string cam_path = find_by_stem(cam_dir, ids[i], {".npy", ".npz"});
@@ -214,6 +274,7 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
     thread_local std::vector<uint32_t> slots;  // reused: no allocation per image
     sweep.collect(
         gt, cams.high_res, cams.keys, cam_path, options.ignore, effective_policy(options), slots);
+    per_image[i] = sweep.count_slots(slots);
     std::lock_guard<std::mutex> lock(mutex);
     sweep.add_slots(slots);
   });
@@ -227,6 +288,13 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
     if (report.crossing_index < 0 && m.mean_precision > m.mean_recall) {
       report.crossing_index = static_cast<int>(j);
     }
+  }
+  report.best_confusion = sweep.confusion_at(report.best_index);
+  const std::set<std::string> failed = failed_ids(report.failures);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!failed.count(ids[i]))
+      report.images_metrics.push_back(
+          {ids[i], compute_metrics(sweep.confusion_at(report.best_index, per_image[i]))});
   }
   return report;
 }

@@ -112,5 +112,24 @@ TEST(DatasetGeneric, ClassFileListAndMaskLabels) {
   EXPECT_THROW(image_labels_from_mask(m, 3, "a.png"), Error);
 }
 
+TEST(DatasetClasses, FoundBesideTheGroundTruthInVocAndCocoLayouts) {
+  test::TempDir dir("found_classes");
+  fs::create_directories(dir / "voc/SegmentationClass");
+  fs::create_directories(dir / "coco/SegmentationClass/train2014");
+  fs::create_directories(dir / "none/SegmentationClass");
+  std::ofstream(dir / "voc/classes.txt") << "background\nsquare\ndisc\n";
+  std::ofstream(dir / "coco/classes.txt") << "background\na\nb\nc\n";
+  const DatasetClasses voc = find_dataset_classes(dir / "voc/SegmentationClass/");
+  EXPECT_EQ(voc.names, (std::vector<std::string>{"background", "square", "disc"}));
+  EXPECT_EQ(fs::path(voc.source), fs::path(dir / "voc/classes.txt"));
+  const DatasetClasses coco = find_dataset_classes(dir / "coco/SegmentationClass/train2014");
+  EXPECT_EQ(coco.names.size(), 4u);
+  const DatasetClasses none = find_dataset_classes(dir / "none/SegmentationClass");
+  EXPECT_TRUE(none.names.empty());
+  EXPECT_EQ(none.source, "");
+  std::ofstream(dir / "none/SegmentationClass/classes.txt") << "background\n";  // too few
+  EXPECT_THROW(find_dataset_classes(dir / "none/SegmentationClass"), Error);
+}
+
 }  // namespace
 }  // namespace pm

@@ -79,6 +79,20 @@ TEST(EvalCam, SweepEqualsNaivePerThresholdEvaluationOnVocSample) {
     EXPECT_DOUBLE_EQ(report.metrics[j].mean_precision, want.mean_precision);
     EXPECT_EQ(report.metrics[j].pixels, want.pixels);
   }
+  // Per image: its own metrics at the best threshold, in list order.
+  ASSERT_EQ(report.images_metrics.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ConfusionMatrix alone(21);
+    alone.add(
+        gts[i],
+        labels_from_cams(cams[i].high_res, cams[i].keys, thresholds[report.best_index], ids[i]),
+        ids[i]);
+    const Metrics want = compute_metrics(alone);
+    EXPECT_EQ(report.images_metrics[i].id, ids[i]);
+    EXPECT_EQ(report.images_metrics[i].metrics.pixels, want.pixels);
+    EXPECT_DOUBLE_EQ(report.images_metrics[i].metrics.mean_iou, want.mean_iou) << ids[i];
+    EXPECT_DOUBLE_EQ(report.images_metrics[i].metrics.mean_recall, want.mean_recall) << ids[i];
+  }
   // The signal sits at 0.5625 + noise, the background noise below 0.45: the best threshold is
   // where the noise ends.
   EXPECT_NEAR(report.thresholds[report.best_index], 0.4375f, 0.07f);

@@ -61,6 +61,30 @@ TEST(EvalConfusion, MatchesNumpyCountsOnVocSampleExactly) {
   EXPECT_GT(report.metrics.mean_iou, 0.3);
 }
 
+TEST(EvalConfusion, PerImageMetricsAreEachImagesOwnInListOrder) {
+  EvalOptions options;
+  options.jobs = 3;
+  const auto ids = fixture_ids();
+  const EvalReport report = evaluate_label_dirs(kGtDir, kPredDir, ids, options);
+  ASSERT_EQ(report.images_metrics.size(), ids.size());
+  int64_t pixels = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const ImageMetrics& got = report.images_metrics[i];
+    EXPECT_EQ(got.id, ids[i]);
+    ConfusionMatrix alone(21);
+    alone.add(read_label_png(kGtDir + "/" + ids[i] + ".png"),
+              read_label_png(kPredDir + "/" + ids[i] + ".png"),
+              ids[i]);
+    const Metrics want = compute_metrics(alone);
+    EXPECT_EQ(got.metrics.pixels, want.pixels) << ids[i];
+    EXPECT_DOUBLE_EQ(got.metrics.mean_iou, want.mean_iou) << ids[i];
+    EXPECT_DOUBLE_EQ(got.metrics.pixel_accuracy, want.pixel_accuracy) << ids[i];
+    EXPECT_LT(got.metrics.mean_iou, 1.0) << ids[i];  // every fixture image is corrupted
+    pixels += got.metrics.pixels;
+  }
+  EXPECT_EQ(pixels, report.metrics.pixels);
+}
+
 TEST(EvalConfusion, ResultDoesNotDependOnThreadCount) {
   EvalOptions one, many;
   one.jobs = 1;

@@ -6,10 +6,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
+#include "pseudomask/core/common/resize.h"
+#include "pseudomask/core/eval/average_precision.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/nn/checkpoint/load.h"
 #include "pseudomask/nn/tensor.h"
@@ -59,6 +63,12 @@ Batch make_batch(const std::vector<TrainSample>& samples,
   return batch;
 }
 
+/// A tensor's values as float32 on the CPU, row-major.
+std::vector<float> float_values(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
 /// Trainable parameters by name in two groups: backbone (lr) and head (lr · mult).
 std::vector<ParamGroup> param_groups(Classifier& model, double head_lr_mult) {
   ParamGroup backbone, head;
@@ -98,13 +108,16 @@ std::string log_row(const StepLog& s) {
 class ClsTask final : public TrainTask<Batch> {
  public:
   ClsTask(const std::vector<TrainSample>& samples,
+          const std::vector<TrainSample>& val,
           const TrainClsOptions& o,
           Classifier model,
           int64_t total,
           const torch::Device& device,
           const StepCallback& on_step,
+          const ClsValCallback& on_val,
           TrainClsResult& result)
       : samples_(samples),
+        val_(val),
         o_(o),
         model_(std::move(model)),
         groups_(param_groups(model_, o.head_lr_mult)),
@@ -113,9 +126,21 @@ class ClsTask final : public TrainTask<Batch> {
         total_(total),
         device_(device),
         on_step_(on_step),
+        on_val_(on_val),
         result_(result) {}
 
   torch::nn::Module& module() override { return *model_; }
+
+  std::optional<double> evaluate(int64_t steps_done) override {
+    if (val_.empty())
+      return std::nullopt;
+    ClsValLog v = validate_classifier(model_, val_, o_.augment.crop, device_);
+    v.step = steps_done;
+    result_.validations.push_back(v);
+    if (on_val_)
+      on_val_(v);
+    return v.map;
+  }
   PolySgd& optimizer() override { return sgd_; }
 
   std::vector<std::pair<std::string, std::string>> metadata() const override {
@@ -145,6 +170,9 @@ class ClsTask final : public TrainTask<Batch> {
     s.loss = loss.item<double>();
     s.accuracy =
         ((logits.detach() > 0).to(torch::kFloat32) == y).to(torch::kFloat32).mean().item<double>();
+    s.scores = float_values(logits.detach());
+    for (float t : float_values(y))
+      s.targets.push_back(t > 0.5f ? 1 : 0);
     result_.steps.push_back(s);
     if (on_step_)
       on_step_(s, total_);
@@ -153,6 +181,7 @@ class ClsTask final : public TrainTask<Batch> {
 
  private:
   const std::vector<TrainSample>& samples_;
+  const std::vector<TrainSample>& val_;
   const TrainClsOptions& o_;
   Classifier model_;
   std::vector<ParamGroup> groups_;
@@ -161,6 +190,7 @@ class ClsTask final : public TrainTask<Batch> {
   int64_t total_;
   torch::Device device_;
   const StepCallback& on_step_;
+  const ClsValCallback& on_val_;
   TrainClsResult& result_;
 };
 
@@ -184,9 +214,49 @@ void TrainClsOptions::validate() const {
            augment.crop);
 }
 
+ClsValLog validate_classifier(Classifier& model,
+                              const std::vector<TrainSample>& val,
+                              int crop,
+                              const torch::Device& device) {
+  const int k = model->options().num_classes;
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  std::vector<float> scores;
+  std::vector<uint8_t> targets;
+  for (const TrainSample& s : val) {
+    const RgbImage image = read_image(s.image_path);
+    const double scale = static_cast<double>(crop) / std::max(image.width, image.height);
+    const int w = std::max(1, static_cast<int>(std::lround(image.width * scale)));
+    const int h = std::max(1, static_cast<int>(std::lround(image.height * scale)));
+    std::vector<float> planes(static_cast<size_t>(3) * w * h);
+    normalize_image(resize_bilinear(image, w, h), planes.data());
+    torch::Tensor x = torch::zeros({1, 3, crop, crop});
+    x.index_put_(
+        {0, torch::indexing::Slice(), torch::indexing::Slice(0, h), torch::indexing::Slice(0, w)},
+        torch::from_blob(planes.data(), {3, h, w}, torch::kFloat32));
+    const std::vector<float> logits = float_values(model->forward(x.to(device)));
+    scores.insert(scores.end(), logits.begin(), logits.end());
+    std::vector<uint8_t> t(static_cast<size_t>(k), 0);
+    for (int c : s.labels) {
+      PM_CHECK(c >= 0 && c < k, "{}: class {} is outside 0..{}", s.id, c, k - 1);
+      t[static_cast<size_t>(c)] = 1;
+    }
+    targets.insert(targets.end(), t.begin(), t.end());
+  }
+  model->train(was_training);
+  const MeanAveragePrecision m = mean_average_precision(scores, targets, k);
+  ClsValLog log;
+  log.map = m.mean;
+  log.class_ap = m.per_class;
+  return log;
+}
+
 TrainClsResult train_classifier(const std::vector<TrainSample>& samples,
                                 const TrainClsOptions& o,
-                                const StepCallback& on_step) {
+                                const StepCallback& on_step,
+                                const std::vector<TrainSample>& val,
+                                const ClsValCallback& on_val) {
   o.validate();
   const auto start = std::chrono::steady_clock::now();
   const torch::Device device =
@@ -209,8 +279,10 @@ TrainClsResult train_classifier(const std::vector<TrainSample>& samples,
 
   const int64_t total = static_cast<int64_t>(samples.size()) / o.batch_size * o.epochs;
   TrainClsResult result;
-  ClsTask task(samples, o, model, total, device, on_step, result);
+  ClsTask task(samples, val, o, model, total, device, on_step, on_val, result);
   LoopOptions loop = loop_options_of(o, samples.size(), total);
+  if (!val.empty())
+    loop.eval_every = static_cast<int64_t>(samples.size()) / o.batch_size;  // every epoch
   loop.log_header = "step,epoch,loss,accuracy,lr";
   loop.resume_must_match = {meta::kArch};
   loop.optimizer_prefix = kMomentumPrefix;

@@ -24,6 +24,18 @@ int coco91_to_coco81(int category_id);
 /// name per line, background first). Throws for an unknown name or an unreadable file.
 std::vector<std::string> load_class_names(const std::string& name_or_file);
 
+/// The class names of a dataset and where they were found ("" if nowhere).
+struct DatasetClasses {
+  std::vector<std::string> names;  ///< label id → name, background first; empty if not found
+  std::string source;              ///< the classes.txt read, or ""
+};
+
+/// The classes of the dataset a ground-truth label folder belongs to: the first classes.txt in
+/// `label_dir` or the two folders above it (VOC layout <root>/SegmentationClass, COCO layout
+/// <root>/SegmentationClass/<split>; `pseudomask synth` writes <root>/classes.txt). Empty names
+/// if there is none. Throws naming the file if it is unreadable or malformed.
+DatasetClasses find_dataset_classes(const std::string& label_dir);
+
 /// Default class names for a class count: VOC for 21, COCO for 81, COCO91 for 91, otherwise
 /// "background", "class_1", ...
 std::vector<std::string> default_class_names(int num_classes);

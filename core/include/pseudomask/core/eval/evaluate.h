@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pseudomask/core/cam/cam_file.h"
@@ -18,6 +19,9 @@ struct EvalOptions {
   /// The ORANDNet code's metric: 20 classes (VOC's tvmonitor dropped), and every pixel whose GT
   /// or prediction is ≥ 20 excluded. Only for comparison with numbers from that code.
   bool official_orandnet = false;
+  /// The predictions are probability maps (<id>.npy, (C,H,W) or (C,H·W)) scored by their plain
+  /// argmax (argmax_probability_file), not label PNGs.
+  bool pred_probabilities = false;
   bool keep_going = false;  ///< record bad images and go on instead of stopping
   int jobs = 0;             ///< threads; 0 = all cores
   ProgressFn progress;
@@ -26,15 +30,25 @@ struct EvalOptions {
 /// An image that could not be evaluated (with keep_going).
 using EvalFailure = ItemFailure;
 
+/// The metrics of one image, from its own confusion matrix (so that a user can find the images
+/// that pull a mean down). Means are NaN-skipping over the classes in the image's ground truth or
+/// prediction.
+struct ImageMetrics {
+  std::string id;
+  Metrics metrics;
+};
+
 /// The result of evaluating a list of label maps.
 struct EvalReport {
   ConfusionMatrix confusion;
   Metrics metrics;
-  size_t images = 0;  ///< images counted
+  size_t images = 0;                         ///< images counted
+  std::vector<ImageMetrics> images_metrics;  ///< one per counted image, in list order
   std::vector<EvalFailure> failures;
 };
 
-/// Evaluates predicted label PNGs against ground-truth PNGs, matched by id (<dir>/<id>.png),
+/// Evaluates predicted label PNGs (or, with options.pred_probabilities, the argmax of probability
+/// maps <pred_dir>/<id>.npy) against ground-truth PNGs, matched by id (<dir>/<id>.png),
 /// with one confusion matrix over the whole list. Throws on the first bad image (missing file,
 /// size mismatch, label out of range) unless options.keep_going.
 EvalReport evaluate_label_dirs(const std::string& gt_dir,
@@ -45,12 +59,15 @@ EvalReport evaluate_label_dirs(const std::string& gt_dir,
 /// A threshold sweep of CAM files (see evaluate_cam_dir).
 struct CamSweepReport {
   std::vector<float> thresholds;
-  std::vector<Metrics> metrics;  ///< one per threshold
-  size_t best_index = 0;         ///< threshold with the highest mIoU (first on ties)
+  std::vector<Metrics> metrics;    ///< one per threshold
+  size_t best_index = 0;           ///< threshold with the highest mIoU (first on ties)
+  ConfusionMatrix best_confusion;  ///< the confusion matrix at the best threshold
   /// First threshold whose mean precision exceeds its mean recall (ORANDNet's
   /// finding_best_thres), or -1 if none does.
   int crossing_index = -1;
   size_t images = 0;
+  /// Per counted image (list order): its metrics at the best threshold.
+  std::vector<ImageMetrics> images_metrics;
   std::vector<EvalFailure> failures;
 };
 
@@ -91,10 +108,19 @@ class CamThresholdSweep {
   void add_slots(const std::vector<uint32_t>& slots);
   /// The confusion matrix at threshold index i.
   ConfusionMatrix confusion_at(size_t i) const;
+
+  /// One image's counts in compact form: (slot, count) for each distinct slot of collect().
+  using SlotCounts = std::vector<std::pair<uint32_t, uint32_t>>;
+  /// Counts the slots of one image (distinct slots in order of first occurrence).
+  SlotCounts count_slots(const std::vector<uint32_t>& slots) const;
+  /// The confusion matrix of one image's counts at threshold index i.
+  ConfusionMatrix confusion_at(size_t i, const SlotCounts& image) const;
   const std::vector<float>& thresholds() const { return thresholds_; }
 
  private:
   size_t slot(int gt, int pred, size_t below) const;
+  /// Adds `count` pixels of slot `s` to `cm` as threshold index j labels them.
+  void add_slot_at(size_t j, size_t s, int64_t count, ConfusionMatrix& cm) const;
 
   std::vector<float> thresholds_;  // ascending
   int n_;

@@ -62,14 +62,26 @@ struct StepLog {
   double loss = 0;      ///< multilabel soft-margin loss of the batch
   double accuracy = 0;  ///< share of (image, class) decisions right at logit 0
   double lr = 0;        ///< backbone learning rate used
+  /// The batch's logits and 0/1 targets, (B, K) row-major: with the other steps of an epoch
+  /// they give the epoch's mAP (mean_average_precision).
+  std::vector<float> scores;
+  std::vector<uint8_t> targets;
+};
+
+/// One validation: the classifier's mAP on the validation images.
+struct ClsValLog {
+  int64_t step = 0;              ///< steps done when it ran
+  double map = 0;                ///< mean over the classes present in the validation set
+  std::vector<double> class_ap;  ///< per class (NaN where no validation image has it)
 };
 
 /// What a training run did.
 struct TrainClsResult {
-  std::vector<StepLog> steps;  ///< the steps run by this call (not those before a resume)
-  int64_t start_step = 0;      ///< first step of this call (> 0 after --resume)
-  int64_t total_steps = 0;     ///< the schedule's length
-  bool finished = false;       ///< the schedule ran to its end (model.pth written)
+  std::vector<StepLog> steps;          ///< the steps run by this call (not those before a resume)
+  std::vector<ClsValLog> validations;  ///< one per epoch end when validation images are given
+  int64_t start_step = 0;              ///< first step of this call (> 0 after --resume)
+  int64_t total_steps = 0;             ///< the schedule's length
+  bool finished = false;               ///< the schedule ran to its end (model.pth written)
   double seconds = 0;
   std::string model_path;  ///< <out>/model.pth when finished
   std::string log_path;    ///< <out>/train_log.csv
@@ -77,13 +89,26 @@ struct TrainClsResult {
 
 /// Called after every step with the step's figures and the schedule's length.
 using StepCallback = std::function<void(const StepLog&, int64_t total_steps)>;
+/// Called after every validation.
+using ClsValCallback = std::function<void(const ClsValLog&)>;
 
 /// Trains a classifier with the multi-label soft-margin loss and poly SGD, writing
 /// <out>/last.pth (weights, momentum and the step, at every epoch end and when stopping),
-/// <out>/model.pth (weights and metadata, at the end) and <out>/train_log.csv.
+/// <out>/model.pth (weights and metadata, at the end) and <out>/train_log.csv. With `val`
+/// images, validates (validate_classifier) at every epoch's end.
 TrainClsResult train_classifier(const std::vector<TrainSample>& samples,
                                 const TrainClsOptions& options,
-                                const StepCallback& on_step = {});
+                                const StepCallback& on_step = {},
+                                const std::vector<TrainSample>& val = {},
+                                const ClsValCallback& on_val = {});
+
+/// The classifier's mAP on `val` (eval mode, no augmentation): each image resized so that its
+/// long side is `crop`, in the top-left corner of a zero crop×crop canvas (the training input),
+/// ImageNet-normalised. Restores the model's training mode.
+ClsValLog validate_classifier(Classifier& model,
+                              const std::vector<TrainSample>& val,
+                              int crop,
+                              const torch::Device& device);
 
 /// Checkpoint metadata keys of a trained classifier (model.pth, last.pth).
 namespace meta {
