@@ -82,14 +82,14 @@ torch::Device parse_device(const std::string& spec) {
   if (spec == "cpu")
     return torch::Device(torch::kCPU);
   PM_CHECK(spec == "cuda" || spec.rfind("cuda:", 0) == 0,
-           "--device {}: expected cpu, cuda or cuda:N",
+           "DeviceSpec {}: expected cpu, cuda or cuda:N",
            spec);
   PM_CHECK(torch::cuda::is_available(),
-           "--device {}: this build of libtorch has no usable CUDA device (use --device cpu)",
+           "DeviceSpec {}: this build of libtorch has no usable CUDA device (use cpu)",
            spec);
   const int index = spec == "cuda" ? 0 : std::stoi(spec.substr(5));
   PM_CHECK(index >= 0 && static_cast<size_t>(index) < torch::cuda::device_count(),
-           "--device {}: only {} CUDA device(s) present",
+           "DeviceSpec {}: only {} CUDA device(s) present",
            spec,
            torch::cuda::device_count());
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));

@@ -79,13 +79,13 @@ LabelsSettings validate(const LabelsCommand& c) {
   s.mode = parse_label_mode(c.mode);
   check_out_is_no_input(c.out, {c.cams, c.images});
   PM_CHECK(std::isfinite(c.threshold), "--threshold must be finite, got {}", c.threshold);
-  s.crf.background = parse_background_model(c.background);
+  s.crf.background = background_model_flag("--background", c.background);
   s.crf.alpha = c.alpha;
   s.crf.threshold = c.threshold;
   s.confident.conf_fg = c.conf_fg;
   s.confident.conf_bg = c.conf_bg;
   s.confident.gt_prob = c.gt_prob;
-  s.confident.rule = parse_uncertain_rule(c.uncertain);
+  s.confident.rule = uncertain_rule_flag("--uncertain", c.uncertain);
   s.confident.uncertain_label = c.no_ignore ? 0 : kIgnoreLabel;
   if (s.mode == LabelMode::kThreshold)
     return s;
@@ -169,14 +169,14 @@ nlohmann::json settings_json(const LabelsCommand& c, const LabelsSettings& s) {
     return j;
   }
   if (s.mode == LabelMode::kCrf) {
-    j["background"] = c.background;
+    j["background"] = background_model_name(s.crf.background);
     j[s.crf.background == BackgroundModel::kPower ? "alpha" : "threshold"] =
         s.crf.background == BackgroundModel::kPower ? c.alpha : c.threshold;
   } else {
     j["conf_fg"] = c.conf_fg;
     j["conf_bg"] = c.conf_bg;
     j["gt_prob"] = c.gt_prob;
-    j["uncertain_rule"] = c.uncertain;
+    j["uncertain_rule"] = uncertain_rule_name(s.confident.rule);
     j["uncertain_label"] = s.confident.uncertain_label;
   }
   j["crf"] = crf_params_json(s.params);

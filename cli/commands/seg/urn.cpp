@@ -68,7 +68,8 @@ UrnOptions urn_options(const UrnCommand& c) {
 int expected_classes(const UrnCommand& c) {
   if (c.num_classes >= 0)
     return c.num_classes;
-  return c.preset == "coco" ? 91 : 21;  // the official configs: VOC 21, COCO 91 (ids 0–90)
+  // the official configs: VOC 21, COCO 91 (ids 0–90)
+  return urn_dataset_flag("--preset", c.preset) == UrnDataset::kCoco ? 91 : 21;
 }
 
 std::string urn_path(const UrnCommand& c, const std::string& id) {

@@ -112,16 +112,6 @@ void check_member(const NDArray& planes, size_t keys, const std::string& name, c
 
 }  // namespace
 
-EnsembleMode parse_ensemble_mode(const std::string& name) {
-  if (name == "or")
-    return EnsembleMode::kOr;
-  if (name == "and")
-    return EnsembleMode::kAnd;
-  if (name == "mean")
-    return EnsembleMode::kMean;
-  PM_FAIL("unknown ensemble mode '{}' (expected or, and or mean)", name);
-}
-
 const char* ensemble_mode_name(EnsembleMode mode) {
   switch (mode) {
     case EnsembleMode::kOr:
@@ -132,16 +122,6 @@ const char* ensemble_mode_name(EnsembleMode mode) {
       return "mean";
   }
   return "?";
-}
-
-LowResPolicy parse_low_res_policy(const std::string& name) {
-  if (name == "combine")
-    return LowResPolicy::kCombine;
-  if (name == "downsample")
-    return LowResPolicy::kDownsample;
-  if (name == "none")
-    return LowResPolicy::kNone;
-  PM_FAIL("unknown low-res policy '{}' (expected combine, downsample or none)", name);
 }
 
 const char* low_res_policy_name(LowResPolicy policy) {

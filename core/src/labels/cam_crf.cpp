@@ -43,12 +43,14 @@ bool is_background(uint8_t v) {
 
 }  // namespace
 
-BackgroundModel parse_background_model(const std::string& name) {
-  if (name == "power")
-    return BackgroundModel::kPower;
-  if (name == "constant")
-    return BackgroundModel::kConstant;
-  PM_FAIL("unknown background model '{}' (expected power or constant)", name);
+const char* background_model_name(BackgroundModel model) {
+  switch (model) {
+    case BackgroundModel::kPower:
+      return "power";
+    case BackgroundModel::kConstant:
+      return "constant";
+  }
+  return "?";
 }
 
 void CamCrfOptions::validate() const {
@@ -58,12 +60,14 @@ void CamCrfOptions::validate() const {
            threshold);
 }
 
-UncertainRule parse_uncertain_rule(const std::string& name) {
-  if (name == "irn")
-    return UncertainRule::kIrn;
-  if (name == "disagree")
-    return UncertainRule::kAnyDisagreement;
-  PM_FAIL("unknown uncertain rule '{}' (expected irn or disagree)", name);
+const char* uncertain_rule_name(UncertainRule rule) {
+  switch (rule) {
+    case UncertainRule::kIrn:
+      return "irn";
+    case UncertainRule::kAnyDisagreement:
+      return "disagree";
+  }
+  return "?";
 }
 
 void ConfidentLabelOptions::validate() const {

@@ -113,7 +113,8 @@ TEST(EnsembleOps, ShapeMismatchIsAnError) {
         probabilistic_or(kA, planes({1, 2}, 1, 1, 2));
       },
       {"probabilistic OR", "(2, 1, 2) float32", "(1, 1, 2) float32"});
-  test::expect_error([] { parse_ensemble_mode("xor"); }, {"'xor'", "or, and or mean"});
+  EXPECT_STREQ(ensemble_mode_name(EnsembleMode::kOr), "or");
+  EXPECT_STREQ(low_res_policy_name(LowResPolicy::kNone), "none");
 }
 
 CamFile cam_file(std::vector<int> keys, NDArray high_res, NDArray cam = {}) {

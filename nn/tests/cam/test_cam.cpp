@@ -138,7 +138,7 @@ TEST(VitCam, RelevanceMapsHaveImageShapeAndLieInZeroOne) {
   EXPECT_GT((hr[0] - hr[1]).abs().max().item<double>(), 1e-4) << "classes share one map";
   EXPECT_TRUE(model->vit().attention_maps()[0].defined() == false);  // nothing kept afterwards
   test::expect_error([&] { vit_cam(model, img, {0}, VitCamOptions{40}); },
-                     {"--vit-size 40", "patch size 16"});
+                     {"VitCamOptions::input_size 40", "patch size 16"});
 }
 
 // ---- the classifier: backbone + head ------------------------------------------------------

@@ -16,7 +16,7 @@ torch::Tensor to_tensor(const NDArray& array);
 /// Copies a tensor (any device, any strides) into a C-order core array of the same dtype.
 NDArray to_ndarray(const torch::Tensor& tensor);
 
-/// Parses "cpu", "cuda" or "cuda:N"; throws pm::Error naming the flag when CUDA is asked for
+/// Parses "cpu", "cuda" or "cuda:N"; throws pm::Error (naming `DeviceSpec`) when CUDA is asked for
 /// but the libtorch in use has no CUDA device, instead of silently running on the CPU.
 torch::Device parse_device(const std::string& spec);
 

@@ -23,9 +23,7 @@ enum class EnsembleMode {
   kMean,  ///< the naive ensemble (a + b) / 2
 };
 
-/// "or", "and" or "mean" → the mode; throws pm::Error naming the bad value.
-EnsembleMode parse_ensemble_mode(const std::string& name);
-/// The mode's name as parse_ensemble_mode reads it.
+/// The mode's name: "or", "and" or "mean".
 const char* ensemble_mode_name(EnsembleMode mode);
 
 /// What to write as the stride-4 `cam` member of the result.
@@ -35,9 +33,7 @@ enum class LowResPolicy {
   kNone,        ///< write high_res only
 };
 
-/// "combine", "downsample" or "none" → the policy; throws pm::Error naming the bad value.
-LowResPolicy parse_low_res_policy(const std::string& name);
-/// The policy's name as parse_low_res_policy reads it.
+/// The policy's name: "combine", "downsample" or "none".
 const char* low_res_policy_name(LowResPolicy policy);
 
 /// Options of the ensemble.

@@ -20,8 +20,8 @@ enum class BackgroundModel {
   kConstant,  ///< bg = threshold at every pixel (the plane of IRN-style thresholding)
 };
 
-/// "power" or "constant" → the model; throws pm::Error naming the bad value.
-BackgroundModel parse_background_model(const std::string& name);
+/// The model's name: "power" or "constant".
+const char* background_model_name(BackgroundModel model);
 
 /// Options of CRF refinement of CAMs.
 struct CamCrfOptions {
@@ -60,8 +60,8 @@ enum class UncertainRule {
   kAnyDisagreement,
 };
 
-/// "irn" or "disagree" → the rule; throws pm::Error naming the bad value.
-UncertainRule parse_uncertain_rule(const std::string& name);
+/// The rule's name: "irn" or "disagree".
+const char* uncertain_rule_name(UncertainRule rule);
 
 /// Options of IRN's confident-region labels.
 struct ConfidentLabelOptions {
