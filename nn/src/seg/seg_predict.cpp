@@ -67,7 +67,8 @@ void PredictOptions::validate() const {
     PM_CHECK(s > 0 && s <= 8, "PredictOptions::scales: ratio {} must be in (0, 8]", s);
   PM_CHECK(window >= 0, "PredictOptions::window {}: must be >= 0", window);
   PM_CHECK(stride >= 0, "PredictOptions::stride {}: must be >= 0", stride);
-  PM_CHECK(window == 0 || window >= 8, "PredictOptions::window {}: must be 0 or at least 8", window);
+  PM_CHECK(
+      window == 0 || window >= 8, "PredictOptions::window {}: must be 0 or at least 8", window);
   PM_CHECK(stride <= window,
            "PredictOptions::stride {}: must not exceed PredictOptions::window {}",
            stride,
