@@ -78,6 +78,22 @@ NDArray to_ndarray(const torch::Tensor& tensor) {
   return out;
 }
 
+torch::Tensor to_tensor(const Planes& planes) {
+  torch::Tensor t = torch::empty({planes.channels(), planes.height(), planes.width()}, torch::kFloat);
+  if (planes.size())
+    std::memcpy(t.data_ptr<float>(), planes.data(), planes.size() * sizeof(float));
+  return t;
+}
+
+Planes to_planes(const torch::Tensor& tensor) {
+  PM_CHECK(tensor.dim() == 3, "to_planes: tensor has {} dimensions, expected (C, H, W)", tensor.dim());
+  const torch::Tensor t = tensor.to(torch::kCPU, torch::kFloat).contiguous();
+  Planes out(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), static_cast<int>(t.size(2)));
+  if (out.size())
+    std::memcpy(out.data(), t.data_ptr<float>(), out.size() * sizeof(float));
+  return out;
+}
+
 torch::Device parse_device(const std::string& spec) {
   if (spec == "cpu")
     return torch::Device(torch::kCPU);

@@ -78,13 +78,12 @@ Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& ima
   }
   const std::string& dir = c.probs.empty() ? c.unary : c.probs;
   const std::string path = find_input(dir, id, {".npy"}, "input");
-  int labels = 0;
-  std::vector<float> planes = read_label_planes(path, image.width, image.height, &labels);
+  Planes planes = read_label_planes(path, image.width, image.height);
   if (!c.unary.empty())
-    return Unary{labels, std::move(planes)};
+    return planes;
   if (c.logits)
-    softmax_labels(planes, labels);
-  return unary_from_probabilities(planes.data(), labels, image.num_pixels());
+    softmax_labels(planes);
+  return unary_from_probabilities(planes);
 }
 
 std::string input_dir(const CrfCommand& c) {
@@ -112,11 +111,7 @@ int run_crf(const CrfCommand& c) {
         const CrfResult r = crf.infer(
             unary, &workspace, c.save_q ? CrfOutputs::kLabelsAndMarginals : CrfOutputs::kLabels);
         if (c.save_q) {
-          write_npy(c.out + "/q/" + id + ".npy",
-                    NDArray::from(r.q,
-                                  {r.labels,
-                                   static_cast<int64_t>(image.height),
-                                   static_cast<int64_t>(image.width)}));
+          write_npy(c.out + "/q/" + id + ".npy", planes_to_ndarray(r.q));
         }
         write_label_png(output(id), r.map);
       });

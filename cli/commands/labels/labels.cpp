@@ -104,20 +104,18 @@ LabelsSettings validate(const LabelsCommand& c) {
 }
 
 /// The CAMs labels are made from: high_res, at image size.
-NDArray image_size_cams(const CamFile& cams, const std::string& path) {
+const Planes& image_size_cams(const CamFile& cams, const std::string& path) {
   PM_CHECK(
       !cams.high_res.empty(), "{}: no high_res (labels are made from the image-size CAMs)", path);
   PM_CHECK(
-      cams.high_res.ndim() == 3 && cams.high_res.dim(0) == static_cast<int64_t>(cams.keys.size()),
+      static_cast<size_t>(cams.high_res.channels()) == cams.keys.size(),
       "{}: high_res is {}, expected ({}, H, W) for {} keys",
       path,
       cams.high_res.describe(),
       cams.keys.size(),
       cams.keys.size());
-  const float* v = cams.high_res.data<float>();
-  for (int64_t i = 0; i < cams.high_res.numel(); ++i) {
-    PM_CHECK(std::isfinite(v[i]), "{}: high_res holds a non-finite value ({})", path, v[i]);
-  }
+  for (float v : cams.high_res.values())
+    PM_CHECK(std::isfinite(v), "{}: high_res holds a non-finite value ({})", path, v);
   return cams.high_res;
 }
 
@@ -151,7 +149,7 @@ LabelMap make_labels(const LabelsCommand& c,
   CamReadOptions read_options;
   read_options.plain_has_background = c.plain_has_background;
   const CamFile file = read_cam_file(path, read_options);
-  const NDArray cams = image_size_cams(file, path);
+  const Planes& cams = image_size_cams(file, path);
   if (s.mode == LabelMode::kThreshold)
     return labels_from_cams(cams, file.keys, c.threshold, path);
   thread_local CrfWorkspace workspace;

@@ -81,8 +81,8 @@ CamFile vit_cam(Classifier& model,
   torch::NoGradGuard no_grad;
   CamFile f;
   f.keys = keys;
-  f.cam = to_ndarray(resize_maps(maps, strided_size(H), strided_size(W))[0]);
-  f.high_res = to_ndarray(resize_maps(maps, H, W)[0]);
+  f.cam = to_planes(resize_maps(maps, strided_size(H), strided_size(W))[0]);
+  f.high_res = to_planes(resize_maps(maps, H, W)[0]);
   return f;
 }
 
