@@ -36,6 +36,11 @@ const FlagNames kFlagOfField = {
     {"CamCrfOptions::threshold", "--threshold"},
     {"ConfidentLabelOptions::conf_bg", "--conf-bg"},
     {"ConfidentLabelOptions::gt_prob", "--gt-prob"},
+    {"PredictOptions::scales", "--scales"},
+    {"PredictOptions::window", "--window"},
+    {"PredictOptions::stride", "--stride"},
+    {"VitCamOptions::input_size", "--vit-size"},
+    {"DeviceSpec", "--device"},
 };
 
 }  // namespace

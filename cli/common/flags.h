@@ -13,6 +13,8 @@
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/datasets/dataset.h"
+#include "pseudomask/core/ensemble/ensemble.h"
+#include "pseudomask/core/labels/cam_crf.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
 namespace pm::cli {
@@ -94,6 +96,32 @@ inline UrnWeightMode urn_weight_mode_flag(const std::string& flag, const std::st
                    word,
                    {UrnWeightMode::kHard, UrnWeightMode::kSoft, UrnWeightMode::kProb},
                    urn_weight_mode_name);
+}
+
+/// or | and | mean.
+inline EnsembleMode ensemble_mode_flag(const std::string& flag, const std::string& word) {
+  return enum_flag(
+      flag, word, {EnsembleMode::kOr, EnsembleMode::kAnd, EnsembleMode::kMean}, ensemble_mode_name);
+}
+
+/// combine | downsample | none.
+inline LowResPolicy low_res_policy_flag(const std::string& flag, const std::string& word) {
+  return enum_flag(flag,
+                   word,
+                   {LowResPolicy::kCombine, LowResPolicy::kDownsample, LowResPolicy::kNone},
+                   low_res_policy_name);
+}
+
+/// power | constant.
+inline BackgroundModel background_model_flag(const std::string& flag, const std::string& word) {
+  return enum_flag(
+      flag, word, {BackgroundModel::kPower, BackgroundModel::kConstant}, background_model_name);
+}
+
+/// irn | disagree.
+inline UncertainRule uncertain_rule_flag(const std::string& flag, const std::string& word) {
+  return enum_flag(
+      flag, word, {UncertainRule::kIrn, UncertainRule::kAnyDisagreement}, uncertain_rule_name);
 }
 
 }  // namespace pm::cli

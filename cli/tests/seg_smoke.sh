@@ -66,6 +66,8 @@ expect_error "unknown arch" "deeplabv9" -- \
   "$PM" train-seg "${BASE[@]}" --labels "$D/SegmentationClass" --iterations 2 --arch deeplabv9 --out "$TMP/x"
 expect_error "an option's error names its flag" "--pus-k 0: must be > 0" -- \
   "$PM" train-seg "${COMMON[@]}" --labels "$D/SegmentationClass" --iterations 2 --pus-beta 0.5 --pus-k 0 --out "$TMP/x"
+expect_error "predict's option errors name its flags" "--stride 40: must not exceed --window 32" -- \
+  "$PM" predict --dataset "$D" --split train --model "$TMP/seg/model.pth" --window 32 --stride 40 --out "$TMP/x"
 expect_error "predict with a non-model" "not a" -- \
   "$PM" predict --dataset "$D" --split val --model "$D/cls_labels.npy" --out "$TMP/x"
 

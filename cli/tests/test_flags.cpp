@@ -87,5 +87,24 @@ TEST(ParseDatasetLayout, NamesAndUnknownOnes) {
   test::expect_error([] { parse_dataset_layout("coco80"); }, {"--layout coco80"});
 }
 
+// Every enum word round-trips through core's name, and a bad one names the flag and the choices.
+TEST(EnumFlags, WordsBecomeCoresEnums) {
+  EXPECT_EQ(ensemble_mode_flag("--mode", "and"), EnsembleMode::kAnd);
+  EXPECT_EQ(ensemble_mode_flag("--mode", "mean"), EnsembleMode::kMean);
+  EXPECT_EQ(low_res_policy_flag("--low-res", "downsample"), LowResPolicy::kDownsample);
+  EXPECT_EQ(background_model_flag("--background", "constant"), BackgroundModel::kConstant);
+  EXPECT_EQ(uncertain_rule_flag("--uncertain", "disagree"), UncertainRule::kAnyDisagreement);
+  EXPECT_EQ(crf_preset_flag("--preset", "irn"), CrfPreset::kIrn);
+  EXPECT_EQ(urn_dataset_flag("--preset", "coco"), UrnDataset::kCoco);
+  test::expect_error([] { ensemble_mode_flag("--mode", "xor"); },
+                     {"--mode xor: expected or, and or mean"});
+  test::expect_error([] { low_res_policy_flag("--low-res", "half"); },
+                     {"--low-res half: expected combine, downsample or none"});
+  test::expect_error([] { background_model_flag("--background", "linear"); },
+                     {"--background linear: expected power or constant"});
+  test::expect_error([] { uncertain_rule_flag("--uncertain", "all"); },
+                     {"--uncertain all: expected irn or disagree"});
+}
+
 }  // namespace
 }  // namespace pm::cli

@@ -78,18 +78,34 @@ NDArray to_ndarray(const torch::Tensor& tensor) {
   return out;
 }
 
+torch::Tensor to_tensor(const Planes& planes) {
+  torch::Tensor t = torch::empty({planes.channels(), planes.height(), planes.width()}, torch::kFloat);
+  if (planes.size())
+    std::memcpy(t.data_ptr<float>(), planes.data(), planes.size() * sizeof(float));
+  return t;
+}
+
+Planes to_planes(const torch::Tensor& tensor) {
+  PM_CHECK(tensor.dim() == 3, "to_planes: tensor has {} dimensions, expected (C, H, W)", tensor.dim());
+  const torch::Tensor t = tensor.to(torch::kCPU, torch::kFloat).contiguous();
+  Planes out(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), static_cast<int>(t.size(2)));
+  if (out.size())
+    std::memcpy(out.data(), t.data_ptr<float>(), out.size() * sizeof(float));
+  return out;
+}
+
 torch::Device parse_device(const std::string& spec) {
   if (spec == "cpu")
     return torch::Device(torch::kCPU);
   PM_CHECK(spec == "cuda" || spec.rfind("cuda:", 0) == 0,
-           "--device {}: expected cpu, cuda or cuda:N",
+           "DeviceSpec {}: expected cpu, cuda or cuda:N",
            spec);
   PM_CHECK(torch::cuda::is_available(),
-           "--device {}: this build of libtorch has no usable CUDA device (use --device cpu)",
+           "DeviceSpec {}: this build of libtorch has no usable CUDA device (use cpu)",
            spec);
   const int index = spec == "cuda" ? 0 : std::stoi(spec.substr(5));
   PM_CHECK(index >= 0 && static_cast<size_t>(index) < torch::cuda::device_count(),
-           "--device {}: only {} CUDA device(s) present",
+           "DeviceSpec {}: only {} CUDA device(s) present",
            spec,
            torch::cuda::device_count());
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));

@@ -9,6 +9,7 @@
 
 #include "commands/commands.h"
 #include "common/batch.h"
+#include "common/flags.h"
 #include "common/report.h"
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"
@@ -38,9 +39,9 @@ struct EnsembleCommand {
 /// The one place the flags are checked; throws naming the bad flag.
 EnsembleOptions validate(const EnsembleCommand& c) {
   EnsembleOptions o;
-  o.mode = parse_ensemble_mode(c.mode);
+  o.mode = ensemble_mode_flag("--mode", c.mode);
   o.official = c.official;
-  o.low_res = parse_low_res_policy(c.low_res);
+  o.low_res = low_res_policy_flag("--low-res", c.low_res);
   check_out_is_no_input(c.out, {c.cams1, c.cams2});
   return o;
 }

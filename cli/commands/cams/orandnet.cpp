@@ -187,10 +187,9 @@ int run_infer(const InferCommand& c) {
         CamFile cams;
         cams.keys = pair.keys;
         cams.high_res = nn::refine_cam(model.net, pair.or_map, model.loss, device);
-        const int64_t h = cams.high_res.shape()[1], w = cams.high_res.shape()[2];
+        const int h = cams.high_res.height(), w = cams.high_res.width();
         // encdec_pred.py: `cam` is the bilinear downsample to ((H-1)//4+1, (W-1)//4+1).
-        cams.cam = resize_planes_bilinear(
-            cams.high_res, static_cast<int>((h - 1) / 4 + 1), static_cast<int>((w - 1) / 4 + 1));
+        cams.cam = resize_planes_bilinear(cams.high_res, (h - 1) / 4 + 1, (w - 1) / 4 + 1);
         write_cam_file(output(id), cams);
       });
   write_batch_summary(

@@ -116,12 +116,14 @@ void describe_npy(const std::string& path, const CamReadOptions& options) {
   for (int k : cams.keys)
     keys += fmt::format(" {}", k);
   std::printf("%s: CAM dictionary, keys [%s ]\n", path.c_str(), keys.c_str());
-  if (cams.cam.numel())
-    std::printf("  cam %s, %s\n", cams.cam.describe().c_str(), value_range(cams.cam).c_str());
-  if (cams.high_res.numel()) {
-    std::printf("  high_res %s, %s\n",
-                cams.high_res.describe().c_str(),
-                value_range(cams.high_res).c_str());
+  // As arrays, so that the shape is printed with its dtype: "(K, H, W) float32".
+  if (!cams.cam.empty()) {
+    const NDArray cam = planes_to_ndarray(cams.cam);
+    std::printf("  cam %s, %s\n", cam.describe().c_str(), value_range(cam).c_str());
+  }
+  if (!cams.high_res.empty()) {
+    const NDArray high_res = planes_to_ndarray(cams.high_res);
+    std::printf("  high_res %s, %s\n", high_res.describe().c_str(), value_range(high_res).c_str());
   }
 }
 

@@ -20,6 +20,7 @@
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/vis/annotate.h"
+#include "pseudomask/core/urn/urn_png.h"
 #include "pseudomask/core/vis/layout.h"
 #include "pseudomask/core/vis/overlay.h"
 
@@ -71,15 +72,11 @@ LabelMap read_labels_for(const std::string& dir,
   return labels;
 }
 
-/// The weight map of a URN weight PNG: the red channel (official files store G = R = w·255,
-/// B = the cyclic mask; a single-channel file reads as R = G = B).
-LabelMap read_weights_for(const std::string& dir, const std::string& id, const RgbImage& image) {
+/// The weight map of a URN weight PNG (read_weight_png: gray, or an official file's R = G).
+WeightMap read_weights_for(const std::string& dir, const std::string& id, const RgbImage& image) {
   const std::string path = find_input(dir, id, {".png"}, "weight map");
-  const RgbImage rgb = read_image(path);
-  check_same_size(path, rgb.width, rgb.height, image);
-  LabelMap w(rgb.width, rgb.height);
-  for (size_t i = 0; i < w.num_pixels(); ++i)
-    w.labels[i] = rgb.pixels[i * 3];
+  WeightMap w = read_weight_png(path);
+  check_same_size(path, w.width, w.height, image);
   return w;
 }
 

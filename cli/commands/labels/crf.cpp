@@ -80,14 +80,13 @@ Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& ima
   }
   const std::string& dir = c.probs.empty() ? c.unary : c.probs;
   const std::string path = find_input(dir, id, {".npy"}, "input");
-  int labels = 0;
-  std::vector<float> planes = read_label_planes(path, image.width, image.height, &labels);
+  Planes planes = read_label_planes(path, image.width, image.height);
   if (!c.unary.empty())
-    return Unary{labels, std::move(planes)};
+    return planes;
   if (c.logits)
-    softmax_labels(planes, labels);
-  check_probabilities(planes.data(), labels, image.width, image.height, path);
-  return unary_from_probabilities(planes.data(), labels, image.num_pixels());
+    softmax_labels(planes);
+  check_probabilities(planes, path);
+  return unary_from_probabilities(planes);
 }
 
 std::string input_dir(const CrfCommand& c) {
@@ -137,11 +136,7 @@ int run_crf(const CrfCommand& c) {
         const CrfResult r = crf.infer(
             unary, &workspace, c.save_q ? CrfOutputs::kLabelsAndMarginals : CrfOutputs::kLabels);
         if (c.save_q) {
-          write_npy(q_output(id),
-                    NDArray::from(r.q,
-                                  {r.labels,
-                                   static_cast<int64_t>(image.height),
-                                   static_cast<int64_t>(image.width)}));
+          write_npy(q_output(id), planes_to_ndarray(r.q));
         }
         write_label_png(output(id), r.map);
       });

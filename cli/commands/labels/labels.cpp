@@ -88,13 +88,13 @@ LabelsSettings validate(const LabelsCommand& c) {
   s.mode = parse_label_mode(c.mode);
   check_out_is_no_input(c.out, {c.cams, c.images});
   PM_CHECK(std::isfinite(c.threshold), "--threshold must be finite, got {}", c.threshold);
-  s.crf.background = parse_background_model(c.background);
+  s.crf.background = background_model_flag("--background", c.background);
   s.crf.alpha = c.alpha;
   s.crf.threshold = c.threshold;
   s.confident.conf_fg = c.conf_fg;
   s.confident.conf_bg = c.conf_bg;
   s.confident.gt_prob = c.gt_prob;
-  s.confident.rule = parse_uncertain_rule(c.uncertain);
+  s.confident.rule = uncertain_rule_flag("--uncertain", c.uncertain);
   s.confident.uncertain_label = c.no_ignore ? 0 : kIgnoreLabel;
   if (s.mode == LabelMode::kThreshold)
     return s;
@@ -113,11 +113,11 @@ LabelsSettings validate(const LabelsCommand& c) {
 }
 
 /// The CAMs labels are made from: high_res, at image size.
-NDArray image_size_cams(const CamFile& cams, const std::string& path) {
+const Planes& image_size_cams(const CamFile& cams, const std::string& path) {
   PM_CHECK(
       !cams.high_res.empty(), "{}: no high_res (labels are made from the image-size CAMs)", path);
   PM_CHECK(
-      cams.high_res.ndim() == 3 && cams.high_res.dim(0) == static_cast<int64_t>(cams.keys.size()),
+      static_cast<size_t>(cams.high_res.channels()) == cams.keys.size(),
       "{}: high_res is {}, expected ({}, H, W) for {} keys",
       path,
       cams.high_res.describe(),
@@ -157,7 +157,7 @@ LabelMap make_labels(const LabelsCommand& c,
   CamReadOptions read_options;
   read_options.plain_has_background = c.plain_has_background;
   const CamFile file = read_cam_file(path, read_options);
-  const NDArray cams = image_size_cams(file, path);
+  const Planes& cams = image_size_cams(file, path);
   if (s.mode == LabelMode::kThreshold)
     return labels_from_cams(cams, file.keys, c.threshold, path);
   thread_local CrfWorkspace workspace;
@@ -175,14 +175,14 @@ nlohmann::json settings_json(const LabelsCommand& c, const LabelsSettings& s) {
     return j;
   }
   if (s.mode == LabelMode::kCrf) {
-    j["background"] = c.background;
+    j["background"] = background_model_name(s.crf.background);
     j[s.crf.background == BackgroundModel::kPower ? "alpha" : "threshold"] =
         s.crf.background == BackgroundModel::kPower ? shortest(c.alpha) : shortest(c.threshold);
   } else {
     j["conf_fg"] = shortest(c.conf_fg);
     j["conf_bg"] = shortest(c.conf_bg);
     j["gt_prob"] = c.gt_prob;
-    j["uncertain_rule"] = c.uncertain;
+    j["uncertain_rule"] = uncertain_rule_name(s.confident.rule);
     j["uncertain_label"] = s.confident.uncertain_label;
   }
   j["crf"] = crf_params_json(s.params);

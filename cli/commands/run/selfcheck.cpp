@@ -69,18 +69,18 @@ CamFile cams_from_mask(const LabelMap& gt) {
   const int w = gt.width, h = gt.height;
   const int64_t k_count = static_cast<int64_t>(cams.keys.size());
   const int sw = (w - 1) / 4 + 1, sh = (h - 1) / 4 + 1;
-  cams.high_res = NDArray(DType::kF32, {k_count, h, w});
-  cams.cam = NDArray(DType::kF32, {k_count, sh, sw});
+  cams.high_res = Planes(static_cast<int>(k_count), h, w);
+  cams.cam = Planes(static_cast<int>(k_count), sh, sw);
   for (int64_t k = 0; k < k_count; ++k) {
-    std::vector<float> plane(gt.num_pixels());
+    Planes plane(1, h, w);
     for (size_t p = 0; p < plane.size(); ++p)
-      plane[p] = gt.labels[p] == cams.keys[static_cast<size_t>(k)] + 1;
-    const std::vector<float> blurred = box_blur(plane, w, h, kCamBlurRadius);
-    std::copy(blurred.begin(), blurred.end(), cams.high_res.data<float>() + k * w * h);
+      plane.data()[p] = gt.labels[p] == cams.keys[static_cast<size_t>(k)] + 1;
+    const Planes blurred = box_blur(plane, kCamBlurRadius);
+    std::copy(blurred.data(), blurred.data() + blurred.size(), cams.high_res.plane(static_cast<int>(k)));
     for (int y = 0; y < sh; ++y) {
       for (int x = 0; x < sw; ++x) {
-        cams.cam.data<float>()[(k * sh + y) * sw + x] =
-            blurred[static_cast<size_t>(4 * y) * w + 4 * x];
+        cams.cam.at(static_cast<int>(k), y, x) =
+            blurred.at(0, 4 * y, 4 * x);
       }
     }
   }
@@ -115,15 +115,11 @@ void segment_with_crf(const std::vector<std::string>& ids,
     if (fs::exists(plain) && fs::exists(refined))
       return;
     const RgbImage image = read_image(find_image(data + "/JPEGImages", ids[k]));
-    int labels = 0;
-    const std::vector<float> probs = read_label_planes(
-        data + "/probs_espnetv2/" + ids[k] + ".npy", image.width, image.height, &labels);
-    write_label_png(plain, argmax_labels(probs.data(), labels, image.width, image.height));
+    const Planes probs =
+        read_label_planes(data + "/probs_espnetv2/" + ids[k] + ".npy", image.width, image.height);
+    write_label_png(plain, argmax_labels(probs));
     const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
-    const CrfResult r =
-        crf.infer(unary_from_probabilities(probs.data(), labels, image.num_pixels()),
-                  nullptr,
-                  CrfOutputs::kLabels);
+    const CrfResult r = crf.infer(unary_from_probabilities(probs), nullptr, CrfOutputs::kLabels);
     write_label_png(refined, r.map);
   });
 }

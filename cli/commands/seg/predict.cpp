@@ -95,9 +95,7 @@ int run_predict(PredictCommand& c) {
         } else {
           const DenseCrf2D model_crf(image, crf);
           labels = model_crf
-                       .infer(unary_from_probabilities(probs.data_ptr<float>(),
-                                                       static_cast<int>(probs.size(0)),
-                                                       image.num_pixels()),
+                       .infer(unary_from_probabilities(nn::to_planes(probs)),
                               nullptr,
                               CrfOutputs::kLabels)
                        .map;

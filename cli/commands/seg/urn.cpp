@@ -69,7 +69,8 @@ UrnOptions urn_options(const UrnCommand& c) {
 int expected_classes(const UrnCommand& c) {
   if (c.num_classes >= 0)
     return c.num_classes;
-  return c.preset == "coco" ? 91 : 21;  // the official configs: VOC 21, COCO 91 (ids 0–90)
+  // the official configs: VOC 21, COCO 91 (ids 0–90)
+  return urn_dataset_flag("--preset", c.preset) == UrnDataset::kCoco ? 91 : 21;
 }
 
 std::string urn_path(const UrnCommand& c, const std::string& id) {
@@ -118,17 +119,16 @@ ImageStats process_image(const UrnCommand& c,
   thread_local CrfWorkspace workspace;
   const RgbImage image = read_image(find_image(c.images, id));
   const std::string path = find_input(c.probs, id, {".npy"}, "probability map");
-  int classes = 0;
-  const std::vector<float> probs = read_urn_probabilities(
-      path, image.width, image.height, c.logits, expected_classes(c), &classes);
+  const Planes probs =
+      read_urn_probabilities(path, image.width, image.height, c.logits, expected_classes(c));
   const DenseCrf2D crf(image, options.crf, threads);
-  const UrnResult r = compute_urn(crf, probs.data(), classes, options, &workspace);
+  const UrnResult r = compute_urn(crf, probs, options, &workspace);
   if (c.save_uncertainty && !r.uncertainty.empty()) {
     std::vector<float> u(r.uncertainty.begin(), r.uncertainty.end());
     write_npy(uncertainty_path(c, id), NDArray::from(u, {image.height, image.width}));
   }
   write_label_png(mask_path(c, id), r.cyclic_mask);
-  write_gray_png(weight_path(c, id), weight_to_gray(r.weight, image.width, image.height));
+  write_weight_png(weight_path(c, id), weight_to_gray(r.weight));
   write_urn_png(urn_path(c, id), r.cyclic_mask, r.weight_byte);
   return {static_cast<int>(r.present.size()), r.uncertain_fraction()};
 }
@@ -137,7 +137,7 @@ ImageStats process_image(const UrnCommand& c,
 ImageStats stats_from_file(const UrnCommand& c, const std::string& id, float t) {
   const UrnLabel label = read_urn_png(urn_path(c, id));
   size_t uncertain = 0;
-  for (uint8_t g : label.weight_byte.labels)
+  for (uint8_t g : label.weight_byte.bytes)
     uncertain += is_uncertain(g, t);
   const size_t n = label.mask.num_pixels();
   return {static_cast<int>(present_classes(label.mask).size()),

@@ -26,22 +26,12 @@ RgbImage im1() {
 
 Unary reference_unary(int labels) {
   const NDArray a = read_npy(kCrfDir + "reference/im1_unary_M" + std::to_string(labels) + ".npy");
-  Unary u;
-  u.labels = labels;
-  u.energy = a.to_float_vector();
-  return u;
+  return Unary(labels, 240, 320, a.to_float_vector());
 }
 
 // The reference unary planes resized to w×h (bilinear), for the VOC-sized URN case.
 Unary resized_unary(int labels, int w, int h) {
-  NDArray a = read_npy(kCrfDir + "reference/im1_unary_M" + std::to_string(labels) + ".npy")
-                  .astype(DType::kF32);
-  a = a.reshaped({labels, 240, 320});
-  const NDArray r = resize_planes_bilinear(a, h, w);
-  Unary u;
-  u.labels = labels;
-  u.energy = r.to_float_vector();
-  return u;
+  return resize_planes_bilinear(reference_unary(labels), h, w);
 }
 
 void BM_CrfDeepLabIm1(benchmark::State& state) {

@@ -25,8 +25,7 @@ const std::string kSampleDir = std::string(PM_SHARED_DIR) + "/data/voc_sample/";
 
 struct Input {
   RgbImage image;
-  std::vector<float> probs;
-  int classes = 0;
+  Planes probs;
 };
 
 Input load(const std::string& id) {
@@ -36,15 +35,14 @@ Input load(const std::string& id) {
                                     in.image.width,
                                     in.image.height,
                                     /*logits=*/false,
-                                    /*expected_classes=*/21,
-                                    &in.classes);
+                                    /*expected_classes=*/21);
   return in;
 }
 
 // One image's whole URN job, lattice build included, as the CLI runs it.
 UrnResult urn_job(const Input& in, const UrnOptions& options, int threads, CrfWorkspace& ws) {
   const DenseCrf2D crf(in.image, options.crf, threads);
-  return compute_urn(crf, in.probs.data(), in.classes, options, &ws);
+  return compute_urn(crf, in.probs, options, &ws);
 }
 
 void BM_UrnVocImage(benchmark::State& state) {

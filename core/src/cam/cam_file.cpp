@@ -16,6 +16,13 @@
 namespace pm {
 namespace {
 
+// A CAM file as its readers decode it, before its maps become float32 Planes.
+struct CamArrays {
+  std::vector<int> keys;
+  NDArray cam;
+  NDArray high_res;
+};
+
 using Kind = PickleValue::Kind;
 
 constexpr uint8_t kNpyMagic[] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -114,7 +121,7 @@ NDArray select_channels(const NDArray& a, const std::vector<size_t>& channels) {
 
 /// Puts the keys in ascending order (permuting the channels with them) after checking that they
 /// are unique.
-void sort_keys(CamFile& cams, const std::string& name) {
+void sort_keys(CamArrays& cams, const std::string& name) {
   std::vector<size_t> order(cams.keys.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(
@@ -160,7 +167,7 @@ NDArray match_channels(const NDArray& map,
 }
 
 /// IRN / AMN / ORANDNet: {'keys', 'cam', 'high_res'}.
-CamFile from_irn_dict(const PickleValue& dict, const std::string& name) {
+CamArrays from_irn_dict(const PickleValue& dict, const std::string& name) {
   const PickleValue* keys = dict.find("keys");
   const PickleValue* cam = dict.find("cam");
   const PickleValue* high_res = dict.find("high_res");
@@ -174,7 +181,7 @@ CamFile from_irn_dict(const PickleValue& dict, const std::string& name) {
            "{}: CAM dict {} has neither 'cam' nor 'high_res'",
            name,
            describe_keys(dict));
-  CamFile out;
+  CamArrays out;
   out.keys = read_keys(*keys, name);
   NDArray cam_map = has_cam ? read_map3(*cam, name, "cam") : NDArray();
   NDArray high_res_map = has_high_res ? read_map3(*high_res, name, "high_res") : NDArray();
@@ -191,7 +198,7 @@ CamFile from_irn_dict(const PickleValue& dict, const std::string& name) {
 }
 
 /// MCTformer: {class id: (H, W) map}, stacked in ascending class order into high_res.
-CamFile from_class_map_dict(const PickleValue& dict, const std::string& name) {
+CamArrays from_class_map_dict(const PickleValue& dict, const std::string& name) {
   std::vector<std::pair<int, const NDArray*>> maps;
   for (const auto& [key, value] : dict.dict_items()) {
     PM_CHECK(value.kind() == Kind::kArray,
@@ -210,7 +217,7 @@ CamFile from_class_map_dict(const PickleValue& dict, const std::string& name) {
   std::sort(
       maps.begin(), maps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   const std::vector<int64_t>& hw = maps.front().second->shape();
-  CamFile out;
+  CamArrays out;
   out.high_res = NDArray(DType::kF32, {static_cast<int64_t>(maps.size()), hw[0], hw[1]});
   const size_t plane = static_cast<size_t>(hw[0] * hw[1]);
   for (size_t i = 0; i < maps.size(); ++i) {
@@ -235,9 +242,9 @@ CamFile from_class_map_dict(const PickleValue& dict, const std::string& name) {
 }
 
 /// A plain (C, H, W) array: keys 0..C-1, or 0..C-2 after a background channel.
-CamFile from_plain_array(const NDArray& array,
-                         const std::string& name,
-                         const CamReadOptions& options) {
+CamArrays from_plain_array(const NDArray& array,
+                           const std::string& name,
+                           const CamReadOptions& options) {
   PM_CHECK(array.ndim() == 3,
            "{}: CAM array has shape {}, expected (C, H, W)",
            name,
@@ -247,7 +254,7 @@ CamFile from_plain_array(const NDArray& array,
   PM_CHECK(!background || maps.dim(0) >= 1,
            "{}: CAM array has no channels, but a background channel was expected",
            name);
-  CamFile out;
+  CamArrays out;
   const size_t classes = static_cast<size_t>(maps.dim(0)) - (background ? 1 : 0);
   for (size_t c = 0; c < classes; ++c)
     out.keys.push_back(static_cast<int>(c));
@@ -255,9 +262,9 @@ CamFile from_plain_array(const NDArray& array,
   return out;
 }
 
-CamFile from_value(const PickleValue& value,
-                   const std::string& name,
-                   const CamReadOptions& options) {
+CamArrays from_value(const PickleValue& value,
+                     const std::string& name,
+                     const CamReadOptions& options) {
   if (value.kind() == Kind::kArray)
     return from_plain_array(value.array(), name, options);
   PM_CHECK(value.kind() == Kind::kDict,
@@ -281,9 +288,9 @@ CamFile from_value(const PickleValue& value,
 }
 
 /// .npz: one array, or members named like IRN's dict ('keys', 'cam', 'high_res').
-CamFile from_npz(const std::map<std::string, NDArray>& members,
-                 const std::string& name,
-                 const CamReadOptions& options) {
+CamArrays from_npz(const std::map<std::string, NDArray>& members,
+                   const std::string& name,
+                   const CamReadOptions& options) {
   if (members.size() == 1)
     return from_plain_array(members.begin()->second, name, options);
   const auto keys = members.find("keys");
@@ -296,7 +303,7 @@ CamFile from_npz(const std::map<std::string, NDArray>& members,
            "{}: .npz holds [{}]; expected one (C, H, W) array or 'keys' with 'cam'/'high_res'",
            name,
            printable_key(list));
-  CamFile out;
+  CamArrays out;
   const NDArray& k = keys->second;
   PM_CHECK(k.ndim() == 1, "{}: 'keys' has shape {}, expected (K,)", name, shape_string(k.shape()));
   const NDArray k64 = k.astype(DType::kI64);
@@ -325,10 +332,10 @@ CamFile from_npz(const std::map<std::string, NDArray>& members,
   return out;
 }
 
-CamFile decode_cam_bytes(const uint8_t* data,
-                         size_t size,
-                         const std::string& name,
-                         const CamReadOptions& options) {
+CamArrays decode_cam_bytes(const uint8_t* data,
+                           size_t size,
+                           const std::string& name,
+                           const CamReadOptions& options) {
   PickleValue value;
   if (load_npy_object(data, size, name, value))
     return from_value(value, name, options);
@@ -341,6 +348,12 @@ CamFile decode_cam_bytes(const uint8_t* data,
   PM_FAIL("{}: not a CAM file (expected .npy, .npz or a pickle)", name);
 }
 
+/// Whether a CAM member holds a map: any shape but the default (0, 0, 0), so that (0, H, W) maps
+/// of an image with no classes are written and keep the image size.
+bool holds_map(const Planes& map) {
+  return map.channels() > 0 || map.height() > 0 || map.width() > 0;
+}
+
 void check_writable(const CamFile& cams) {
   for (size_t i = 0; i < cams.keys.size(); ++i) {
     PM_CHECK(cams.keys[i] >= 0, "write_cam_file: negative class id {}", cams.keys[i]);
@@ -349,16 +362,24 @@ void check_writable(const CamFile& cams) {
           cams.keys[i] != cams.keys[j], "write_cam_file: class id {} appears twice", cams.keys[i]);
     }
   }
-  PM_CHECK(cams.cam.ndim() == 3 || cams.high_res.ndim() == 3,
-           "write_cam_file: neither 'cam' nor 'high_res' is a (K, H, W) array");
-  for (const NDArray* a : {&cams.cam, &cams.high_res}) {
-    if (a->empty())
+  PM_CHECK(holds_map(cams.cam) || holds_map(cams.high_res),
+           "write_cam_file: neither 'cam' nor 'high_res' holds a map");
+  for (const Planes* a : {&cams.cam, &cams.high_res}) {
+    if (!holds_map(*a))
       continue;
-    PM_CHECK(a->ndim() == 3 && static_cast<size_t>(a->dim(0)) == cams.keys.size(),
+    PM_CHECK(static_cast<size_t>(a->channels()) == cams.keys.size(),
              "write_cam_file: map of shape {} for {} keys",
-             shape_string(a->shape()),
+             a->describe(),
              cams.keys.size());
   }
+}
+
+CamFile as_planes(CamArrays arrays, const std::string& name) {
+  CamFile out;
+  out.keys = std::move(arrays.keys);
+  out.cam = planes_from_ndarray(arrays.cam, name, "cam");
+  out.high_res = planes_from_ndarray(arrays.high_res, name, "high_res");
+  return out;
 }
 
 }  // namespace
@@ -370,7 +391,8 @@ CamFile decode_cam_file(const uint8_t* data,
                         size_t size,
                         const std::string& name,
                         const CamReadOptions& options) {
-  return decode_named(name, [&] { return decode_cam_bytes(data, size, name, options); });
+  return as_planes(decode_named(name, [&] { return decode_cam_bytes(data, size, name, options); }),
+                   name);
 }
 
 CamFile read_cam_file(const std::string& path, const CamReadOptions& options) {
@@ -384,12 +406,12 @@ std::vector<uint8_t> encode_cam_file(const CamFile& cams) {
                                      {static_cast<int64_t>(cams.keys.size())});
   NDArray cam, high_res;
   std::vector<std::pair<std::string, const NDArray*>> dict{{"keys", &keys}};
-  if (!cams.cam.empty()) {
-    cam = cams.cam.astype(DType::kF32);
+  if (holds_map(cams.cam)) {
+    cam = planes_to_ndarray(cams.cam);
     dict.emplace_back("cam", &cam);
   }
-  if (!cams.high_res.empty()) {
-    high_res = cams.high_res.astype(DType::kF32);
+  if (holds_map(cams.high_res)) {
+    high_res = planes_to_ndarray(cams.high_res);
     dict.emplace_back("high_res", &high_res);
   }
   return encode_npy_dict(dict);

@@ -39,18 +39,14 @@ void check_size(int w, int h) {
 
 }  // namespace
 
-NDArray resize_planes_bilinear(const NDArray& planes, int out_h, int out_w) {
-  PM_CHECK(planes.ndim() == 3 && planes.dtype() == DType::kF32,
-           "resize expects (C, H, W) float32, got {}",
-           planes.describe());
+Planes resize_planes_bilinear(const Planes& planes, int out_h, int out_w) {
   check_size(out_w, out_h);
-  const int c_count = static_cast<int>(planes.dim(0)), in_h = static_cast<int>(planes.dim(1)),
-            in_w = static_cast<int>(planes.dim(2));
+  const int c_count = planes.channels(), in_h = planes.height(), in_w = planes.width();
   PM_CHECK(in_h > 0 && in_w > 0, "cannot resize empty planes {}", planes.describe());
-  NDArray out(DType::kF32, {c_count, out_h, out_w});
+  Planes out(c_count, out_h, out_w);
   const auto tx = bilinear_taps(in_w, out_w), ty = bilinear_taps(in_h, out_h);
-  const float* src = planes.data<float>();
-  float* dst = out.data<float>();
+  const float* src = planes.data();
+  float* dst = out.data();
   for (int c = 0; c < c_count; ++c) {
     const float* plane = src + static_cast<size_t>(c) * in_h * in_w;
     for (int y = 0; y < out_h; ++y) {

@@ -9,7 +9,7 @@
 
 namespace pm {
 
-std::vector<float> read_label_planes(const std::string& path, int width, int height, int* labels) {
+Planes read_label_planes(const std::string& path, int width, int height) {
   const NDArray a = read_npy(path);
   const int64_t n = static_cast<int64_t>(width) * height;
   const bool chw = a.ndim() == 3 && a.dim(1) == height && a.dim(2) == width;
@@ -30,15 +30,16 @@ std::vector<float> read_label_planes(const std::string& path, int width, int hei
            dtype_name(a.dtype()));
   PM_CHECK(
       a.dim(0) >= 1 && a.dim(0) <= 256, "{}: {} label planes (1..256 supported)", path, a.dim(0));
-  *labels = static_cast<int>(a.dim(0));
-  std::vector<float> planes = a.to_float_vector();
-  for (float v : planes)
+  Planes planes(static_cast<int>(a.dim(0)), height, width, a.to_float_vector());
+  for (float v : planes.values())
     PM_CHECK(!std::isnan(v), "{}: contains NaN", path);
   return planes;
 }
 
-void softmax_labels(std::vector<float>& planes, int labels) {
-  const size_t n = planes.size() / static_cast<size_t>(labels);
+void softmax_labels(Planes& logits) {
+  const int labels = logits.channels();
+  const size_t n = logits.pixels();
+  float* planes = logits.data();
   for (size_t p = 0; p < n; ++p) {
     float mx = planes[p];
     for (int l = 1; l < labels; ++l)

@@ -328,7 +328,7 @@ void initial_rows(const std::vector<const Unary*>& group,
     for (size_t s = 0; s < group.size(); ++s) {
       for (int l = 0; l < segments[s].labels; ++l) {
         float* dst = neg_unary + segments[s].offset + l;
-        const float* src = group[s]->energy.data() + static_cast<size_t>(l) * n;
+        const float* src = group[s]->data() + static_cast<size_t>(l) * n;
         for (size_t p = begin; p < end; ++p)
           dst[p * ch] = -src[p];
       }
@@ -355,7 +355,7 @@ void extract_results(const std::vector<Segment>& segments,
     out[s].labels = segments[s].labels;
     out[s].map = LabelMap(width, height, 0);
     if (outputs == CrfOutputs::kLabelsAndMarginals)
-      out[s].q.resize(static_cast<size_t>(segments[s].labels) * n);
+      out[s].q = Planes(segments[s].labels, height, width);
   }
   for_each_tile(n, threads, [&](size_t begin, size_t end) {
     for (size_t s = 0; s < segments.size(); ++s) {
@@ -371,7 +371,7 @@ void extract_results(const std::vector<Segment>& segments,
       if (outputs == CrfOutputs::kLabels)
         continue;
       for (int l = 0; l < seg.labels; ++l) {
-        float* dst = &r.q[static_cast<size_t>(l) * n];
+        float* dst = r.q.plane(l);
         const float* src = q + static_cast<size_t>(seg.offset + l);
         for (size_t p = begin; p < end; ++p)
           dst[p] = src[p * ch];
@@ -550,7 +550,7 @@ size_t DenseCrf2D::memory_bytes() const {
 
 CrfResult DenseCrf2D::infer(const Unary& unary, CrfWorkspace* workspace, CrfOutputs outputs) const {
   std::vector<CrfResult> out =
-      infer_batch({&unary}, /*max_group_channels=*/unary.labels, workspace, outputs);
+      infer_batch({&unary}, /*max_group_channels=*/unary.channels(), workspace, outputs);
   return std::move(out.front());
 }
 
@@ -562,21 +562,20 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
   CrfWorkspace& ws = workspace ? *workspace : local;
   max_group_channels =
       std::min(max_group_channels, 256);  // a single CRF may still have up to 256 labels
-  const size_t n = static_cast<size_t>(width_) * height_;
   for (const Unary* u : batch) {
-    PM_CHECK(u != nullptr && u->labels >= 1 && u->labels <= 256,
+    PM_CHECK(u != nullptr && u->channels() >= 1 && u->channels() <= 256,
              "CRF label count must be in [1, 256]");
-    PM_CHECK(u->energy.size() == static_cast<size_t>(u->labels) * n,
-             "CRF unary has {} values, expected {} labels × {} pixels",
-             u->energy.size(),
-             u->labels,
-             n);
+    PM_CHECK(u->height() == height_ && u->width() == width_,
+             "CRF unary is {}, expected (labels, {}, {})",
+             u->describe(),
+             height_,
+             width_);
     for (const auto& k : kernels_) {
       PM_CHECK(k.term.compat.empty() ||
-                   k.term.compat.size() == static_cast<size_t>(u->labels) * u->labels,
+                   k.term.compat.size() == static_cast<size_t>(u->channels()) * u->channels(),
                "CRF compatibility matrix has {} entries but the unary has {} labels",
                k.term.compat.size(),
-               u->labels);
+               u->channels());
     }
   }
   std::vector<CrfResult> results(batch.size());
@@ -585,11 +584,11 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
     size_t end = start;
     int channels = 0;
     // A group shares one slice order (the reference's ≤ 2-label and wider CRFs differ).
-    const SliceOrder order = reference_slice_order(batch[start]->labels);
+    const SliceOrder order = reference_slice_order(batch[start]->channels());
     while (end < batch.size() &&
-           (end == start || (channels + batch[end]->labels <= max_group_channels &&
-                             reference_slice_order(batch[end]->labels) == order))) {
-      channels += batch[end++]->labels;
+           (end == start || (channels + batch[end]->channels() <= max_group_channels &&
+                             reference_slice_order(batch[end]->channels()) == order))) {
+      channels += batch[end++]->channels();
     }
     std::vector<const Unary*> group(batch.begin() + static_cast<std::ptrdiff_t>(start),
                                     batch.begin() + static_cast<std::ptrdiff_t>(end));
@@ -610,12 +609,12 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
   std::vector<Segment> segments;
   int used = 0;
   for (const Unary* u : group) {
-    segments.push_back({used, u->labels});
-    used += u->labels;
+    segments.push_back({used, u->channels()});
+    used += u->channels();
   }
   // The reference slices rows of ≤ 2 values with its scalar code, wider rows with SSE code, in
   // different float orders; groups never mix the two.
-  const SliceOrder order = reference_slice_order(group.front()->labels);
+  const SliceOrder order = reference_slice_order(group.front()->channels());
   // Rows padded with zero channels to whole blocks.
   const size_t ch = (static_cast<size_t>(used) + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
   PM_CHECK(ch <= kMaxRowChannels, "CRF group of {} channels exceeds {}", ch, kMaxRowChannels);
@@ -674,19 +673,21 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
   extract_results(segments, ws.q.data(), ch, width_, height_, outputs, threads_, out);
 }
 
-Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, float clip) {
+Unary unary_from_probabilities(const Planes& probs, float clip) {
+  const int labels = probs.channels();
   PM_CHECK(labels >= 1 && labels <= 256, "CRF label count must be in [1, 256], got {}", labels);
   PM_CHECK(clip > 0.0f && clip <= 1.0f, "probability clip must be in (0, 1], got {}", clip);
-  Unary u;
-  u.labels = labels;
-  u.energy.resize(static_cast<size_t>(labels) * pixels);
-  for (size_t i = 0; i < u.energy.size(); ++i) {
-    PM_CHECK(!std::isnan(probs[i]),
+  Unary u(labels, probs.height(), probs.width());
+  const size_t pixels = probs.pixels();
+  const float* p = probs.data();
+  float* energy = u.data();
+  for (size_t i = 0; i < u.size(); ++i) {
+    PM_CHECK(!std::isnan(p[i]),
              "probability {} (label {}, pixel {}) is NaN",
              i,
              i / pixels,
              i % pixels);
-    u.energy[i] = -std::log(std::min(std::max(probs[i], clip), 1.0f));
+    energy[i] = -std::log(std::min(std::max(p[i], clip), 1.0f));
   }
   return u;
 }
@@ -700,14 +701,13 @@ Unary unary_from_labels(const LabelMap& labels, int num_labels, double gt_prob, 
   const float other = static_cast<float>(-std::log((1.0 - gt_prob) / (num_labels - 1)));
   const float own = static_cast<float>(-std::log(gt_prob));
   const float unsure = static_cast<float>(-std::log(1.0 / num_labels));
-  Unary u;
-  u.labels = num_labels;
-  u.energy.assign(static_cast<size_t>(num_labels) * n, other);
+  Unary u(num_labels, labels.height, labels.width, other);
+  float* energy = u.data();
   for (size_t p = 0; p < n; ++p) {
     const int v = labels.labels[p];
     if (zero_unsure && v == 0) {
       for (int l = 0; l < num_labels; ++l)
-        u.energy[static_cast<size_t>(l) * n + p] = unsure;
+        energy[static_cast<size_t>(l) * n + p] = unsure;
       continue;
     }
     const int l = zero_unsure ? v - 1 : v;
@@ -716,7 +716,7 @@ Unary unary_from_labels(const LabelMap& labels, int num_labels, double gt_prob, 
              v,
              p,
              num_labels);
-    u.energy[static_cast<size_t>(l) * n + p] = own;
+    energy[static_cast<size_t>(l) * n + p] = own;
   }
   return u;
 }

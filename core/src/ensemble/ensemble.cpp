@@ -15,38 +15,36 @@ namespace {
 // Stride of IRN's low-resolution `cam` member.
 constexpr int kLowResStride = 4;
 
-void check_same_shape(const NDArray& a, const NDArray& b, const char* what) {
-  PM_CHECK(a.dtype() == DType::kF32 && b.dtype() == DType::kF32 && a.shape() == b.shape(),
-           "{}: operands must be float32 of one shape, got {} and {}",
+void check_same_shape(const Planes& a, const Planes& b, const char* what) {
+  PM_CHECK(a.channels() == b.channels() && a.height() == b.height() && a.width() == b.width(),
+           "{}: operands must be of one shape, got {} and {}",
            what,
            a.describe(),
            b.describe());
 }
 
-// out[i] = f(a[i], b[i]) over two float32 arrays of one shape.
+// out[i] = f(a[i], b[i]) over two stacks of planes of one shape.
 template <class F>
-NDArray elementwise(const NDArray& a, const NDArray& b, const char* what, F f) {
+Planes elementwise(const Planes& a, const Planes& b, const char* what, F f) {
   check_same_shape(a, b, what);
-  NDArray out(DType::kF32, a.shape());
-  const float* pa = a.data<float>();
-  const float* pb = b.data<float>();
-  float* po = out.data<float>();
-  const int64_t n = a.numel();
-  for (int64_t i = 0; i < n; ++i)
+  Planes out(a.channels(), a.height(), a.width());
+  const float* pa = a.data();
+  const float* pb = b.data();
+  float* po = out.data();
+  const size_t n = a.size();
+  for (size_t i = 0; i < n; ++i)
     po[i] = f(pa[i], pb[i]);
   return out;
 }
 
-void add_constant(NDArray& planes, float value) {
-  float* p = planes.data<float>();
-  for (int64_t i = 0; i < planes.numel(); ++i)
-    p[i] += value;
+void add_constant(Planes& planes, float value) {
+  for (float& v : planes.values())
+    v += value;
 }
 
-void clamp_negative_to_zero(NDArray& planes) {
-  float* p = planes.data<float>();
-  for (int64_t i = 0; i < planes.numel(); ++i)
-    p[i] = std::max(p[i], 0.0f);
+void clamp_negative_to_zero(Planes& planes) {
+  for (float& v : planes.values())
+    v = std::max(v, 0.0f);
 }
 
 std::string keys_text(const std::vector<int>& keys) {
@@ -57,62 +55,51 @@ std::string keys_text(const std::vector<int>& keys) {
 }
 
 // The channels of `planes` in the order of `order` (order[k] = source channel of output k).
-NDArray select_channels(const NDArray& planes, const std::vector<size_t>& order) {
-  const int64_t plane = planes.dim(1) * planes.dim(2);
-  NDArray out(DType::kF32, {static_cast<int64_t>(order.size()), planes.dim(1), planes.dim(2)});
-  const float* src = planes.data<float>();
-  float* dst = out.data<float>();
-  for (size_t k = 0; k < order.size(); ++k)
-    std::copy_n(src + static_cast<int64_t>(order[k]) * plane, plane, dst + k * plane);
+Planes select_channels(const Planes& planes, const std::vector<size_t>& order) {
+  Planes out(static_cast<int>(order.size()), planes.height(), planes.width());
+  for (size_t k = 0; k < order.size(); ++k) {
+    const float* src = planes.plane(static_cast<int>(order[k]));
+    std::copy_n(src, planes.pixels(), out.plane(static_cast<int>(k)));
+  }
   return out;
 }
 
 // b's member reordered to a's keys and resized to `like`'s plane size.
-NDArray align_member(const NDArray& member,
-                     const NDArray& like,
+Planes align_member(const Planes& member,
+                    const Planes& like,
                      const std::vector<size_t>& order,
                      const std::string& name,
                      const char* what,
                      bool* resized) {
-  PM_CHECK(member.ndim() == 3 && member.dim(0) == static_cast<int64_t>(order.size()),
+  PM_CHECK(static_cast<size_t>(member.channels()) == order.size(),
            "{}: {} is {}, expected {} channels",
            name,
            what,
            member.describe(),
            order.size());
-  NDArray out = select_channels(member, order);
-  if (out.dim(1) != like.dim(1) || out.dim(2) != like.dim(2)) {
-    out = resize_planes_bilinear(out, static_cast<int>(like.dim(1)), static_cast<int>(like.dim(2)));
+  Planes out = select_channels(member, order);
+  if (out.height() != like.height() || out.width() != like.width()) {
+    out = resize_planes_bilinear(out, like.height(), like.width());
     *resized = true;
   }
   return out;
 }
 
-void check_member(const NDArray& planes, size_t keys, const std::string& name, const char* what) {
+void check_member(const Planes& planes, size_t keys, const std::string& name, const char* what) {
   if (planes.empty())
     return;
-  PM_CHECK(planes.ndim() == 3 && planes.dim(0) == static_cast<int64_t>(keys),
+  PM_CHECK(static_cast<size_t>(planes.channels()) == keys,
            "{}: {} is {}, expected ({}, H, W) for {} keys",
            name,
            what,
            planes.describe(),
            keys,
            keys);
-  PM_CHECK(planes.dim(1) > 0 && planes.dim(2) > 0, "{}: {} is empty", name, what);
+  PM_CHECK(planes.height() > 0 && planes.width() > 0, "{}: {} is empty", name, what);
   check_finite(planes, name, what);
 }
 
 }  // namespace
-
-EnsembleMode parse_ensemble_mode(const std::string& name) {
-  if (name == "or")
-    return EnsembleMode::kOr;
-  if (name == "and")
-    return EnsembleMode::kAnd;
-  if (name == "mean")
-    return EnsembleMode::kMean;
-  PM_FAIL("unknown ensemble mode '{}' (expected or, and or mean)", name);
-}
 
 const char* ensemble_mode_name(EnsembleMode mode) {
   switch (mode) {
@@ -124,16 +111,6 @@ const char* ensemble_mode_name(EnsembleMode mode) {
       return "mean";
   }
   return "?";
-}
-
-LowResPolicy parse_low_res_policy(const std::string& name) {
-  if (name == "combine")
-    return LowResPolicy::kCombine;
-  if (name == "downsample")
-    return LowResPolicy::kDownsample;
-  if (name == "none")
-    return LowResPolicy::kNone;
-  PM_FAIL("unknown low-res policy '{}' (expected combine, downsample or none)", name);
 }
 
 const char* low_res_policy_name(LowResPolicy policy) {
@@ -149,43 +126,38 @@ const char* low_res_policy_name(LowResPolicy policy) {
 }
 
 // ORANDNet Eq. 1 (OR): the probability that either classifier fires.
-NDArray probabilistic_or(const NDArray& a, const NDArray& b) {
+Planes probabilistic_or(const Planes& a, const Planes& b) {
   return elementwise(a, b, "probabilistic OR", [](float x, float y) { return x + y - x * y; });
 }
 
 // ORANDNet Eq. 1 (AND): the probability that both classifiers fire.
-NDArray probabilistic_and(const NDArray& a, const NDArray& b) {
+Planes probabilistic_and(const Planes& a, const Planes& b) {
   return elementwise(a, b, "probabilistic AND", [](float x, float y) { return x * y; });
 }
 
-NDArray mean_ensemble(const NDArray& a, const NDArray& b) {
+Planes mean_ensemble(const Planes& a, const Planes& b) {
   return elementwise(a, b, "mean ensemble", [](float x, float y) { return (x + y) * 0.5f; });
 }
 
-void normalize_by_class_max(NDArray& planes, float eps) {
-  PM_CHECK(planes.ndim() == 3 && planes.dtype() == DType::kF32,
-           "normalize_by_class_max expects (K, H, W) float32, got {}",
-           planes.describe());
-  const int64_t plane = planes.dim(1) * planes.dim(2);
-  float* data = planes.data<float>();
-  for (int64_t k = 0; k < planes.dim(0); ++k) {
-    float* p = data + k * plane;
+void normalize_by_class_max(Planes& planes, float eps) {
+  const size_t plane = planes.pixels();
+  for (int k = 0; k < planes.channels(); ++k) {
+    float* p = planes.plane(k);
     const float peak = plane > 0 ? *std::max_element(p, p + plane) : 0.0f;
     if (!(peak > 0.0f))
       continue;  // an absent class stays as it is: no division by zero
     const float scale = peak + eps;
-    for (int64_t i = 0; i < plane; ++i)
+    for (size_t i = 0; i < plane; ++i)
       p[i] /= scale;
   }
 }
 
-NDArray combine_cams(const NDArray& a, const NDArray& b, const EnsembleOptions& options) {
+Planes combine_cams(const Planes& a, const Planes& b, const EnsembleOptions& options) {
   check_same_shape(a, b, ensemble_mode_name(options.mode));
-  PM_CHECK(a.ndim() == 3, "ensemble expects (K, H, W) CAMs, got {}", a.describe());
-  NDArray second = b;
+  Planes second = b;
   if (options.official)
     add_constant(second, kOfficialSecondShift);
-  NDArray out;
+  Planes out;
   switch (options.mode) {
     case EnsembleMode::kOr:
       out = probabilistic_or(a, second);
@@ -265,7 +237,7 @@ CamFile ensemble_cams(const CamFile& a,
   if (options.low_res == LowResPolicy::kCombine && !bb.cam.empty()) {
     out.cam = combine_cams(a.cam, bb.cam, options);
   } else if (options.low_res == LowResPolicy::kDownsample && !out.high_res.empty()) {
-    const int h = static_cast<int>(out.high_res.dim(1)), w = static_cast<int>(out.high_res.dim(2));
+    const int h = out.high_res.height(), w = out.high_res.width();
     out.cam = resize_planes_bilinear(
         out.high_res, (h - 1) / kLowResStride + 1, (w - 1) / kLowResStride + 1);
   }

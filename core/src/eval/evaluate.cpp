@@ -127,7 +127,7 @@ size_t CamThresholdSweep::slot(int gt, int pred, size_t below) const {
 }
 
 void CamThresholdSweep::add(const LabelMap& gt,
-                            const NDArray& cams,
+                            const Planes& cams,
                             const std::vector<int>& keys,
                             const std::string& name,
                             int ignore,
@@ -143,7 +143,7 @@ void CamThresholdSweep::add_slots(const std::vector<uint32_t>& slots) {
 }
 
 void CamThresholdSweep::collect(const LabelMap& gt,
-                                const NDArray& cams,
+                                const Planes& cams,
                                 const std::vector<int>& keys,
                                 const std::string& name,
                                 int ignore,
@@ -151,16 +151,16 @@ void CamThresholdSweep::collect(const LabelMap& gt,
                                 std::vector<uint32_t>& slots) const {
   PM_CHECK(counts_.size() < (size_t{1} << 32), "threshold sweep too large");
   slots.clear();
-  PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) == keys.size(),
+  PM_CHECK(static_cast<size_t>(cams.channels()) == keys.size(),
            "{}: CAMs {} do not match {} keys",
            name,
            cams.describe(),
            keys.size());
-  PM_CHECK(cams.dim(1) == gt.height && cams.dim(2) == gt.width,
+  PM_CHECK(cams.height() == gt.height && cams.width() == gt.width,
            "{}: CAMs are {}x{} but the ground truth is {}x{}",
            name,
-           cams.dim(2),
-           cams.dim(1),
+           cams.width(),
+           cams.height(),
            gt.width,
            gt.height);
   // Label of each channel; n_ stands for "out of range" (excluded where predicted).
@@ -267,7 +267,7 @@ CamSweepReport evaluate_cam_dir(const std::string& gt_dir,
     check_ground_truth(
         gt, gt_path, effective_classes(options), options.ignore, effective_policy(options));
     const CamFile cams = read_cam_file(cam_path, cam_options);
-    PM_CHECK(cams.high_res.numel() > 0 || cams.keys.empty(),
+    PM_CHECK(!cams.high_res.empty() || cams.keys.empty(),
              "{}: has no 'high_res' maps at image size (only stride-4 'cam')",
              cam_path);
     check_finite(cams.high_res, cam_path, "high_res");

@@ -12,23 +12,19 @@ namespace pm {
 namespace {
 
 // The CAMs must cover the CRF's image exactly, and hold finite values.
-void check_cams_fit(const DenseCrf2D& crf, const NDArray& cams, const std::string& name) {
-  PM_CHECK(cams.ndim() == 3 && cams.dtype() == DType::kF32,
-           "{}: CAMs must be (K, H, W) float32, got {}",
-           name,
-           cams.describe());
-  PM_CHECK(cams.dim(1) == crf.height() && cams.dim(2) == crf.width(),
+void check_cams_fit(const DenseCrf2D& crf, const Planes& cams, const std::string& name) {
+  PM_CHECK(cams.height() == crf.height() && cams.width() == crf.width(),
            "{}: CAMs are {}x{}, the image is {}x{}",
            name,
-           cams.dim(2),
-           cams.dim(1),
+           cams.width(),
+           cams.height(),
            crf.width(),
            crf.height());
   check_finite(cams, name, "the CAM array");
 }
 
-void check_keys(const NDArray& cams, const std::vector<int>& keys, const std::string& name) {
-  PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) == keys.size(),
+void check_keys(const Planes& cams, const std::vector<int>& keys, const std::string& name) {
+  PM_CHECK(static_cast<size_t>(cams.channels()) == keys.size(),
            "{}: CAMs {} do not match {} keys",
            name,
            cams.describe(),
@@ -41,12 +37,14 @@ bool is_background(uint8_t v) {
 
 }  // namespace
 
-BackgroundModel parse_background_model(const std::string& name) {
-  if (name == "power")
-    return BackgroundModel::kPower;
-  if (name == "constant")
-    return BackgroundModel::kConstant;
-  PM_FAIL("unknown background model '{}' (expected power or constant)", name);
+const char* background_model_name(BackgroundModel model) {
+  switch (model) {
+    case BackgroundModel::kPower:
+      return "power";
+    case BackgroundModel::kConstant:
+      return "constant";
+  }
+  return "?";
 }
 
 void CamCrfOptions::validate() const {
@@ -56,12 +54,14 @@ void CamCrfOptions::validate() const {
            threshold);
 }
 
-UncertainRule parse_uncertain_rule(const std::string& name) {
-  if (name == "irn")
-    return UncertainRule::kIrn;
-  if (name == "disagree")
-    return UncertainRule::kAnyDisagreement;
-  PM_FAIL("unknown uncertain rule '{}' (expected irn or disagree)", name);
+const char* uncertain_rule_name(UncertainRule rule) {
+  switch (rule) {
+    case UncertainRule::kIrn:
+      return "irn";
+    case UncertainRule::kAnyDisagreement:
+      return "disagree";
+  }
+  return "?";
 }
 
 void ConfidentLabelOptions::validate() const {
@@ -81,30 +81,27 @@ void ConfidentLabelOptions::validate() const {
 
 // The background map of CRF refinement: (1 − max_k cam_k)^α (ORANDNet crf_refine, after PSA's
 // crf_with_alpha) or a constant plane at the threshold.
-std::vector<float> background_and_cam_probabilities(const NDArray& cams,
-                                                    const CamCrfOptions& options) {
-  PM_CHECK(cams.ndim() == 3 && cams.dtype() == DType::kF32,
-           "CAMs must be (K, H, W) float32, got {}",
-           cams.describe());
-  const size_t pixels = static_cast<size_t>(cams.dim(1) * cams.dim(2));
-  const size_t k_count = static_cast<size_t>(cams.dim(0));
-  std::vector<float> probs((k_count + 1) * pixels);
-  const float* src = cams.data<float>();
-  std::copy(src, src + k_count * pixels, probs.begin() + static_cast<std::ptrdiff_t>(pixels));
+Planes background_and_cam_probabilities(const Planes& cams, const CamCrfOptions& options) {
+  const size_t pixels = cams.pixels();
+  const size_t k_count = static_cast<size_t>(cams.channels());
+  Planes probs(cams.channels() + 1, cams.height(), cams.width());
+  const float* src = cams.data();
+  std::copy(src, src + k_count * pixels, probs.plane(1));
+  float* background = probs.plane(0);
   if (options.background == BackgroundModel::kConstant) {
-    std::fill_n(probs.begin(), pixels, options.threshold);
+    std::fill_n(background, pixels, options.threshold);
     return probs;
   }
   const CamPeak peak = cam_peaks(cams);
   for (size_t p = 0; p < pixels; ++p) {
     const float rest = k_count ? std::clamp(1.0f - peak.value[p], 0.0f, 1.0f) : 1.0f;
-    probs[p] = std::pow(rest, options.alpha);
+    background[p] = std::pow(rest, options.alpha);
   }
   return probs;
 }
 
 LabelMap crf_labels_from_cams(const DenseCrf2D& crf,
-                              const NDArray& cams,
+                              const Planes& cams,
                               const std::vector<int>& keys,
                               const CamCrfOptions& options,
                               const std::string& name,
@@ -114,10 +111,7 @@ LabelMap crf_labels_from_cams(const DenseCrf2D& crf,
   check_cams_fit(crf, cams, name);
   if (keys.empty())
     return LabelMap(crf.width(), crf.height(), 0);
-  const std::vector<float> probs = background_and_cam_probabilities(cams, options);
-  const int labels = static_cast<int>(keys.size()) + 1;
-  const Unary unary = unary_from_probabilities(
-      probs.data(), labels, static_cast<size_t>(crf.width()) * crf.height());
+  const Unary unary = unary_from_probabilities(background_and_cam_probabilities(cams, options));
   const CrfResult r = crf.infer(unary, workspace, CrfOutputs::kLabels);
   return local_labels_to_classes(r.map, keys, name);
 }
@@ -161,13 +155,13 @@ LabelMap combine_confident_labels(const LabelMap& fg,
 // IRN cam_to_ir_label.py: confident foreground at conf_fg and confident background at conf_bg,
 // each thresholded (background wins ties) and refined by a label CRF with K + 1 labels.
 ConfidentMaps confident_maps(const DenseCrf2D& crf,
-                             const NDArray& cams,
+                             const Planes& cams,
                              const ConfidentLabelOptions& options,
                              const std::string& name,
                              CrfWorkspace* workspace) {
   options.validate();
   check_cams_fit(crf, cams, name);
-  const int labels = static_cast<int>(cams.dim(0)) + 1;
+  const int labels = cams.channels() + 1;
   ConfidentMaps maps;
   if (labels == 1) {
     maps.fg = maps.bg = LabelMap(crf.width(), crf.height(), 0);
@@ -181,7 +175,7 @@ ConfidentMaps confident_maps(const DenseCrf2D& crf,
 }
 
 LabelMap confident_labels_from_cams(const DenseCrf2D& crf,
-                                    const NDArray& cams,
+                                    const Planes& cams,
                                     const std::vector<int>& keys,
                                     const ConfidentLabelOptions& options,
                                     const std::string& name,

@@ -9,14 +9,13 @@ namespace pm {
 // 255 is ignore).
 constexpr size_t kMaxCamChannels = 254;
 
-CamPeak cam_peaks(const NDArray& cams) {
-  PM_CHECK(cams.ndim() == 3, "CAMs must be (K, H, W), got {}", cams.describe());
-  const size_t k_count = static_cast<size_t>(cams.dim(0));
-  const size_t pixels = static_cast<size_t>(cams.dim(1) * cams.dim(2));
+CamPeak cam_peaks(const Planes& cams) {
+  const size_t k_count = static_cast<size_t>(cams.channels());
+  const size_t pixels = cams.pixels();
   CamPeak peak;
   peak.value.assign(pixels, 0.0f);
   peak.channel.assign(pixels, -1);
-  const float* data = cams.data<float>();
+  const float* data = cams.data();
   for (size_t k = 0; k < k_count; ++k) {
     const float* plane = data + k * pixels;
     for (size_t p = 0; p < pixels; ++p) {
@@ -29,13 +28,13 @@ CamPeak cam_peaks(const NDArray& cams) {
   return peak;
 }
 
-LabelMap local_labels_from_cams(const NDArray& cams, float threshold) {
-  PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) <= kMaxCamChannels,
+LabelMap local_labels_from_cams(const Planes& cams, float threshold) {
+  PM_CHECK(static_cast<size_t>(cams.channels()) <= kMaxCamChannels,
            "CAMs must be (K, H, W) with K <= {}, got {}",
            kMaxCamChannels,
            cams.describe());
   const CamPeak peak = cam_peaks(cams);
-  LabelMap out(static_cast<int>(cams.dim(2)), static_cast<int>(cams.dim(1)), 0);
+  LabelMap out(cams.width(), cams.height(), 0);
   for (size_t p = 0; p < out.labels.size(); ++p) {
     if (peak.channel[p] >= 0 && peak.value[p] > threshold)
       out.labels[p] = static_cast<uint8_t>(peak.channel[p] + 1);
@@ -59,11 +58,11 @@ LabelMap local_labels_to_classes(const LabelMap& local,
   return out;
 }
 
-LabelMap labels_from_cams(const NDArray& cams,
+LabelMap labels_from_cams(const Planes& cams,
                           const std::vector<int>& keys,
                           float threshold,
                           const std::string& name) {
-  PM_CHECK(cams.ndim() == 3 && static_cast<size_t>(cams.dim(0)) == keys.size(),
+  PM_CHECK(static_cast<size_t>(cams.channels()) == keys.size(),
            "{}: CAMs {} do not match {} keys",
            name,
            cams.describe(),

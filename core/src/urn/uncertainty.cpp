@@ -15,6 +15,27 @@
 namespace pm {
 namespace {
 
+// X̄ = X[L] (URN Eq. 5): the planes of the present classes, in their order.
+Planes select_channels(const Planes& x, const std::vector<uint8_t>& present) {
+  Planes out(static_cast<int>(present.size()), x.height(), x.width());
+  for (size_t k = 0; k < present.size(); ++k) {
+    PM_CHECK(present[k] < x.channels(),
+             "present class {} is out of range for {} classes",
+             present[k],
+             x.channels());
+    std::copy(x.plane(present[k]), x.plane(present[k]) + x.pixels(), out.plane(static_cast<int>(k)));
+  }
+  return out;
+}
+
+void check_crf_size(const Planes& probs, const DenseCrf2D& crf) {
+  PM_CHECK(probs.height() == crf.height() && probs.width() == crf.width(),
+           "URN probabilities are {}, expected (C, {}, {}) for the CRF's image",
+           probs.describe(),
+           crf.height(),
+           crf.width());
+}
+
 // The official code's +1e-6 in the min-max denominator.
 constexpr double kNormEpsilon = 1e-6;
 
@@ -81,23 +102,20 @@ double UrnResult::uncertain_fraction() const {
   return n == 0 ? 0.0 : static_cast<double>(uncertain_pixels) / static_cast<double>(n);
 }
 
-std::vector<float> read_urn_probabilities(const std::string& path,
-                                          int width,
-                                          int height,
-                                          bool logits,
-                                          int expected_classes,
-                                          int* classes) {
-  std::vector<float> planes = read_label_planes(path, width, height, classes);
-  PM_CHECK(expected_classes <= 0 || *classes == expected_classes,
+Planes read_urn_probabilities(
+    const std::string& path, int width, int height, bool logits, int expected_classes) {
+  Planes planes = read_label_planes(path, width, height);
+  const int classes = planes.channels();
+  PM_CHECK(expected_classes <= 0 || classes == expected_classes,
            "{}: {} class channels, expected {}",
            path,
-           *classes,
+           classes,
            expected_classes);
   PM_CHECK(
-      *classes >= 2 && *classes <= 255, "{}: {} class channels (URN needs 2..255)", path, *classes);
+      classes >= 2 && classes <= 255, "{}: {} class channels (URN needs 2..255)", path, classes);
   if (logits)
-    softmax_labels(planes, *classes);
-  check_probabilities(planes.data(), *classes, width, height, path);
+    softmax_labels(planes);
+  check_probabilities(planes, path);
   return planes;
 }
 
@@ -114,28 +132,32 @@ std::vector<uint8_t> present_classes(const LabelMap& mask) {
 }
 
 // URN Eq. 6: X̄_c^s, element-wise.
-void raise_channel(const float* src, size_t pixels, float s, float* dst) {
-  for (size_t p = 0; p < pixels; ++p)
+void raise_channel(const Planes& x, int channel, float s, Planes& out) {
+  PM_CHECK(channel >= 0 && channel < x.channels(),
+           "raise_channel: channel {} of {} planes",
+           channel,
+           x.channels());
+  if (out.channels() != 1 || out.height() != x.height() || out.width() != x.width())
+    out = Planes(1, x.height(), x.width());
+  const float* src = x.plane(channel);
+  float* dst = out.data();
+  for (size_t p = 0; p < x.pixels(); ++p)
     dst[p] = std::pow(src[p], s);  // float32 power, as numpy's float32 ** float
 }
 
 // URN Eq. 5–6: X̄ = X[L] with channel `scaled` replaced by X̄_c^s, no renormalisation.
-std::vector<float> scale_response(
-    const float* probs, size_t pixels, const std::vector<uint8_t>& present, int scaled, float s) {
+Planes scale_response(const Planes& probs,
+                      const std::vector<uint8_t>& present,
+                      int scaled,
+                      float s) {
   PM_CHECK(scaled >= 0 && static_cast<size_t>(scaled) < present.size(),
            "scaled channel {} is out of range for {} present classes",
            scaled,
            present.size());
-  std::vector<float> out(present.size() * pixels);
-  for (size_t k = 0; k < present.size(); ++k) {
-    const float* src = probs + static_cast<size_t>(present[k]) * pixels;
-    float* dst = out.data() + k * pixels;
-    if (static_cast<int>(k) == scaled) {
-      raise_channel(src, pixels, s, dst);
-    } else {
-      std::copy(src, src + pixels, dst);
-    }
-  }
+  Planes out = select_channels(probs, present);
+  Planes raised;
+  raise_channel(out, scaled, s, raised);
+  std::copy(raised.data(), raised.data() + raised.size(), out.plane(scaled));
   return out;
 }
 
@@ -240,28 +262,22 @@ float weight_from_byte(uint8_t weight_byte, UrnWeightMode mode, float t) {
 }
 
 std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
-                                                 const float* probs,
-                                                 int classes,
+                                                 const Planes& probs,
                                                  const std::vector<uint8_t>& present,
                                                  const UrnOptions& options,
                                                  CrfWorkspace* workspace) {
   const size_t n = static_cast<size_t>(crf.width()) * crf.height();
+  check_crf_size(probs, crf);
   const int k_count = static_cast<int>(present.size());
   PM_CHECK(k_count >= 1, "URN needs at least one present class");
-  for (uint8_t c : present)
-    PM_CHECK(c < classes, "present class {} is out of range for {} classes", c, classes);
   if (k_count == 1)
     return std::vector<double>(n, 0.0);  // one label: B = 1 at every scale, variance 0
   const int samples = static_cast<int>(options.scales.size());
 
   // URN Eq. 5: X̄ = X[L], the present classes, as unscaled K-label energies shared by every
   // variant; each variant differs in its scaled channel only.
-  std::vector<float> selected(static_cast<size_t>(k_count) * n);
-  for (int k = 0; k < k_count; ++k) {
-    const float* src = probs + static_cast<size_t>(present[static_cast<size_t>(k)]) * n;
-    std::copy(src, src + n, selected.begin() + static_cast<std::ptrdiff_t>(k * n));
-  }
-  const Unary base = unary_from_probabilities(selected.data(), k_count, n, options.prob_clip);
+  const Planes selected = select_channels(probs, present);
+  const Unary base = unary_from_probabilities(selected, options.prob_clip);
 
   // ones[k][p]: scales at which B_{k,n}(p) = 1. Variants (k, s_n) run in batches of about
   // max_group_channels channels to bound memory; results do not depend on the batching.
@@ -269,7 +285,7 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
   const int variants = k_count * samples;
   const int per_batch = std::max(1, options.max_group_channels / k_count);
   std::vector<Unary> unaries;
-  std::vector<float> scaled(n);
+  Planes scaled;
   for (int first = 0; first < variants; first += per_batch) {
     const int last = std::min(variants, first + per_batch);
     unaries.assign(static_cast<size_t>(last - first), base);
@@ -279,12 +295,10 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
       const float s = options.scales[static_cast<size_t>(v % samples)];
       // URN Eq. 6: channel k ← X̄_k^s, the others unchanged (as scale_response gives them);
       // only channel k's energies are new, so only it is raised.
-      raise_channel(selected.data() + static_cast<size_t>(k) * n, n, s, scaled.data());
-      const Unary u = unary_from_probabilities(scaled.data(), 1, n, options.prob_clip);
+      raise_channel(selected, k, s, scaled);
+      const Unary u = unary_from_probabilities(scaled, options.prob_clip);
       Unary& variant = unaries[static_cast<size_t>(v - first)];
-      std::copy(u.energy.begin(),
-                u.energy.end(),
-                variant.energy.begin() + static_cast<std::ptrdiff_t>(k * n));
+      std::copy(u.data(), u.data() + u.size(), variant.plane(k));
       batch.push_back(&variant);
     }
     // URN Eq. 7–8: the CRF of every variant and its argmax.
@@ -308,38 +322,38 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
 }
 
 UrnResult compute_urn(const DenseCrf2D& crf,
-                      const float* probs,
-                      int classes,
+                      const Planes& probs,
                       const UrnOptions& options,
                       CrfWorkspace* workspace) {
   options.validate();
+  const int classes = probs.channels();
   PM_CHECK(classes >= 2 && classes <= 255, "URN needs 2..255 classes, got {}", classes);
-  const size_t n = static_cast<size_t>(crf.width()) * crf.height();
+  check_crf_size(probs, crf);
+  const size_t n = probs.pixels();
   UrnResult r;
   // M_c: the CRF over all C classes of X (Eq. 4).
-  CrfResult full = crf.infer(unary_from_probabilities(probs, classes, n, options.prob_clip),
-                             workspace,
-                             CrfOutputs::kLabels);
+  CrfResult full =
+      crf.infer(unary_from_probabilities(probs, options.prob_clip), workspace, CrfOutputs::kLabels);
   r.cyclic_mask = std::move(full.map);
   r.present = present_classes(r.cyclic_mask);
-  r.weight_byte = LabelMap(crf.width(), crf.height());
-  r.weight.resize(n);
+  r.weight_byte = WeightMap(crf.width(), crf.height());
+  r.weight = Planes(1, crf.height(), crf.width());
 
   if (options.mode == UrnWeightMode::kProb) {
     // URN Table 5 baseline: the model's probability of the pseudo-label.
     for (size_t p = 0; p < n; ++p) {
       const size_t label = r.cyclic_mask.labels[p];
-      r.weight_byte.labels[p] = weight_byte_from_probability(probs[label * n + p]);
+      r.weight_byte.bytes[p] = weight_byte_from_probability(probs.plane(label)[p]);
     }
   } else {
     r.uncertainty = min_max_normalise(  // URN Eq. 10, Norm
-        response_scaling_uncertainty(crf, probs, classes, r.present, options, workspace));
+        response_scaling_uncertainty(crf, probs, r.present, options, workspace));
     for (size_t p = 0; p < n; ++p)
-      r.weight_byte.labels[p] = weight_byte_from_uncertainty(r.uncertainty[p]);
+      r.weight_byte.bytes[p] = weight_byte_from_uncertainty(r.uncertainty[p]);
   }
   for (size_t p = 0; p < n; ++p) {
-    const uint8_t g = r.weight_byte.labels[p];
-    r.weight[p] = weight_from_byte(g, options.mode, options.threshold);
+    const uint8_t g = r.weight_byte.bytes[p];
+    r.weight.data()[p] = weight_from_byte(g, options.mode, options.threshold);
     r.uncertain_pixels += is_uncertain(g, options.threshold);
   }
   return r;

@@ -25,15 +25,19 @@ uint8_t jet_channel(float v4, float k) {
 }
 
 /// A (H, W) map of channel k of a (K, h, w) array, resized to width × height when needed.
-std::vector<float> channel_at_size(const NDArray& maps, int64_t k, int width, int height) {
-  const int64_t h = maps.dim(1), w = maps.dim(2);
-  const float* src = maps.data<float>() + k * h * w;
-  if (h == height && w == width)
-    return std::vector<float>(src, src + h * w);
-  NDArray one(DType::kF32, {1, h, w});
-  std::copy(src, src + h * w, one.data<float>());
-  const NDArray big = resize_planes_bilinear(one, height, width);
-  return std::vector<float>(big.data<float>(), big.data<float>() + big.numel());
+Planes channel_at_size(const Planes& maps, int k, int width, int height) {
+  Planes one(1, maps.height(), maps.width());
+  std::copy(maps.plane(k), maps.plane(k) + maps.pixels(), one.data());
+  if (maps.height() == height && maps.width() == width)
+    return one;
+  return resize_planes_bilinear(one, height, width);
+}
+
+void check_one_plane(const Planes& values, const char* what) {
+  PM_CHECK(values.channels() == 1 && values.width() > 0 && values.height() > 0,
+           "{}: map is {}, expected (1, H, W) with H, W > 0",
+           what,
+           values.describe());
 }
 
 }  // namespace
@@ -75,19 +79,25 @@ std::array<uint8_t, 3> jet(float v) {
   return {jet_channel(v4, 3.0f), jet_channel(v4, 2.0f), jet_channel(v4, 1.0f)};
 }
 
-RgbImage heatmap(const float* values, int width, int height) {
-  PM_CHECK(width > 0 && height > 0, "heatmap: empty map {}x{}", width, height);
-  RgbImage out(width, height);
+RgbImage heatmap(const Planes& values) {
+  check_one_plane(values, "heatmap");
+  RgbImage out(values.width(), values.height());
   for (size_t i = 0; i < out.num_pixels(); ++i) {
-    const auto colour = jet(values[i]);
+    const auto colour = jet(values.data()[i]);
     std::copy(colour.begin(), colour.end(), out.pixels.begin() + i * 3);
   }
   return out;
 }
 
-RgbImage blend_heatmap(const RgbImage& image, const float* values, int alpha) {
+RgbImage blend_heatmap(const RgbImage& image, const Planes& values, int alpha) {
   check_alpha(alpha);
-  const RgbImage heat = heatmap(values, image.width, image.height);
+  check_one_plane(values, "blend_heatmap");
+  PM_CHECK(values.width() == image.width && values.height() == image.height,
+           "blend_heatmap: map is {}, image is {}x{}",
+           values.describe(),
+           image.width,
+           image.height);
+  const RgbImage heat = heatmap(values);
   RgbImage out(image.width, image.height);
   for (size_t i = 0; i < out.pixels.size(); ++i)
     out.pixels[i] = mix(image.pixels[i], heat.pixels[i], alpha);
@@ -95,26 +105,23 @@ RgbImage blend_heatmap(const RgbImage& image, const float* values, int alpha) {
 }
 
 std::vector<RgbImage> cam_panels(const RgbImage& image, const CamFile& cams) {
-  const NDArray& maps = cams.high_res.empty() ? cams.cam : cams.high_res;
-  PM_CHECK(maps.ndim() == 3 && static_cast<size_t>(maps.dim(0)) == cams.keys.size(),
+  const Planes& maps = cams.high_res.empty() ? cams.cam : cams.high_res;
+  PM_CHECK(static_cast<size_t>(maps.channels()) == cams.keys.size(),
            "CAM maps of shape {} for {} keys",
-           shape_string(maps.shape()),
+           maps.describe(),
            cams.keys.size());
-  PM_CHECK(maps.dim(1) > 0 && maps.dim(2) > 0, "CAM maps are empty ({})", maps.describe());
-  const NDArray f32 = maps.astype(DType::kF32);
+  PM_CHECK(maps.height() > 0 && maps.width() > 0, "CAM maps are empty ({})", maps.describe());
   std::vector<RgbImage> panels;
-  for (int64_t k = 0; k < maps.dim(0); ++k) {
-    const std::vector<float> map = channel_at_size(f32, k, image.width, image.height);
-    panels.push_back(blend_heatmap(image, map.data()));
-  }
+  for (int k = 0; k < maps.channels(); ++k)
+    panels.push_back(blend_heatmap(image, channel_at_size(maps, k, image.width, image.height)));
   return panels;
 }
 
-RgbImage uncertainty_panel(const LabelMap& weights) {
-  std::vector<float> u(weights.num_pixels());
+RgbImage uncertainty_panel(const WeightMap& weights) {
+  Planes u(1, weights.height, weights.width);
   for (size_t i = 0; i < u.size(); ++i)
-    u[i] = static_cast<float>(255 - weights.labels[i]) / 255.0f;
-  return heatmap(u.data(), weights.width, weights.height);
+    u.data()[i] = static_cast<float>(255 - weights.bytes[i]) / 255.0f;
+  return heatmap(u);
 }
 
 }  // namespace pm

@@ -27,10 +27,13 @@ using test::error_of;
 
 using test::ramp;
 
-void expect_map(const NDArray& a, const std::vector<int64_t>& shape, const std::vector<float>& v) {
-  ASSERT_EQ(a.dtype(), DType::kF32) << a.describe();
-  ASSERT_EQ(a.shape(), shape) << a.describe();
-  EXPECT_EQ(a.to_float_vector(), v);
+std::vector<int64_t> shape_of(const Planes& p) {
+  return {p.channels(), p.height(), p.width()};
+}
+
+void expect_map(const Planes& a, const std::vector<int64_t>& shape, const std::vector<float>& v) {
+  ASSERT_EQ(shape_of(a), shape) << a.describe();
+  EXPECT_EQ(a.values(), v);
 }
 
 /// The IRN fixtures: keys 3 and 11, cam = ramp * 0.5, high_res = ramp * 0.25.
@@ -151,7 +154,7 @@ TEST(CamFileWrite, RoundTripsThroughOurReader) {
   const std::string dir = testing::TempDir() + "/pm_cam_write";
   CamFile cams;
   cams.keys = {19, 0, 7};
-  cams.high_res = NDArray::from(ramp(3 * 5 * 40, 0.25), {3, 5, 40}).astype(DType::kF16);
+  cams.high_res = Planes(3, 5, 40, ramp(3 * 5 * 40, 0.25));
   write_cam_file(dir + "/a.npy", cams);
   const CamFile back = read_cam_file(dir + "/a.npy");
   EXPECT_EQ(back.keys, (std::vector<int>{0, 7, 19}));
@@ -166,13 +169,13 @@ TEST(CamFileWrite, RoundTripsThroughOurReader) {
 
   // No classes at all: (0, H, W) maps are kept, so the file still says which size it had.
   CamFile none;
-  none.cam = NDArray(DType::kF32, {0, 2, 3});
-  none.high_res = NDArray(DType::kF32, {0, 7, 9});
+  none.cam = Planes(0, 2, 3);
+  none.high_res = Planes(0, 7, 9);
   write_cam_file(dir + "/none.npy", none);
   const CamFile none_back = read_cam_file(dir + "/none.npy");
   EXPECT_TRUE(none_back.keys.empty());
-  EXPECT_EQ(none_back.high_res.shape(), (std::vector<int64_t>{0, 7, 9}));
-  EXPECT_EQ(none_back.cam.shape(), (std::vector<int64_t>{0, 2, 3}));
+  EXPECT_EQ(shape_of(none_back.high_res), (std::vector<int64_t>{0, 7, 9}));
+  EXPECT_EQ(shape_of(none_back.cam), (std::vector<int64_t>{0, 2, 3}));
   std::filesystem::remove_all(dir);
 }
 
@@ -180,7 +183,7 @@ TEST(CamFileWrite, RefusesInconsistentMaps) {
   CamFile cams;
   cams.keys = {1, 2};
   EXPECT_NE(error_of([&] { encode_cam_file(cams); }).find("neither"), std::string::npos);
-  cams.high_res = NDArray(DType::kF32, {3, 4, 4});
+  cams.high_res = Planes(3, 4, 4);
   EXPECT_NE(error_of([&] {
               write_cam_file(testing::TempDir() + "/x.npy", cams);
             }).find("x.npy: write_cam_file: map of shape (3, 4, 4) for 2 keys"),

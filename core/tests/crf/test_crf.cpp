@@ -53,9 +53,8 @@ TEST(CrfUnary, FromLabelsReproducesTheReferenceUnariesBitForBit) {
       const Unary u = unary_from_labels(ranks, m, 0.7, /*zero_unsure=*/true);
       const NDArray want = read_npy(test::shared_data("crf/reference/im" + std::to_string(image) +
                                                       "_unary_M" + std::to_string(m) + ".npy"));
-      ASSERT_EQ(static_cast<size_t>(want.numel()), u.energy.size());
-      EXPECT_EQ(std::memcmp(want.data<float>(), u.energy.data(), u.energy.size() * sizeof(float)),
-                0)
+      ASSERT_EQ(static_cast<size_t>(want.numel()), u.size());
+      EXPECT_EQ(std::memcmp(want.data<float>(), u.data(), u.size() * sizeof(float)), 0)
           << "im" << image << " M" << m;
     }
   }
@@ -63,21 +62,21 @@ TEST(CrfUnary, FromLabelsReproducesTheReferenceUnariesBitForBit) {
   LabelMap one(2, 1);
   one.labels = {1, 0};
   const Unary u = unary_from_labels(one, 21, 0.7, true);
-  EXPECT_EQ(bits(u.energy[0]), 0x3eb69e19u);  // −ln 0.7, label 0 at the known pixel
-  EXPECT_EQ(bits(u.energy[2]), 0x408663fcu);  // −ln(0.3/20), label 1 at the known pixel
-  EXPECT_EQ(bits(u.energy[1]), 0x4042d975u);  // ln 21 at the unknown pixel
+  EXPECT_EQ(bits(u.data()[0]), 0x3eb69e19u);  // −ln 0.7, label 0 at the known pixel
+  EXPECT_EQ(bits(u.data()[2]), 0x408663fcu);  // −ln(0.3/20), label 1 at the known pixel
+  EXPECT_EQ(bits(u.data()[1]), 0x4042d975u);  // ln 21 at the unknown pixel
   EXPECT_THROW(unary_from_labels(one, 21, 1.0, true), Error);
   one.labels = {22, 0};
   EXPECT_THROW(unary_from_labels(one, 21, 0.7, true), Error);
 }
 
 TEST(CrfUnary, FromProbabilitiesClipsLikePydensecrf) {
-  const std::vector<float> probs = {0.5f, 0.0f, 1.0f, 1e-7f};
-  const Unary u = unary_from_probabilities(probs.data(), 2, 2);
-  EXPECT_FLOAT_EQ(u.energy[0], -std::log(0.5f));
-  EXPECT_FLOAT_EQ(u.energy[1], -std::log(1e-5f));
-  EXPECT_FLOAT_EQ(u.energy[2], 0.0f);
-  EXPECT_FLOAT_EQ(u.energy[3], -std::log(1e-5f));
+  const Planes probs(2, 1, 2, std::vector<float>{0.5f, 0.0f, 1.0f, 1e-7f});
+  const Unary u = unary_from_probabilities(probs);
+  EXPECT_FLOAT_EQ(u.data()[0], -std::log(0.5f));
+  EXPECT_FLOAT_EQ(u.data()[1], -std::log(1e-5f));
+  EXPECT_FLOAT_EQ(u.data()[2], 0.0f);
+  EXPECT_FLOAT_EQ(u.data()[3], -std::log(1e-5f));
 }
 
 // A small random test image and a unary of `m` labels with a few confident regions.
@@ -102,7 +101,7 @@ Small small_case(int w, int h, int m, uint32_t seed) {
     for (int l = 0; l < m; ++l)
       probs[static_cast<size_t>(l) * w * h + p] /= sum;
   }
-  s.unary = unary_from_probabilities(probs.data(), m, static_cast<size_t>(w) * h);
+  s.unary = unary_from_probabilities(Planes(m, h, w, std::move(probs)));
   return s;
 }
 
@@ -238,10 +237,11 @@ TEST(CrfModel, ZeroIterationsIsTheSoftmaxOfTheUnaryAndMarginalsSumToOne) {
   for (size_t px = 0; px < n; ++px) {
     double z = 0;
     for (int l = 0; l < 5; ++l)
-      z += std::exp(-static_cast<double>(s.unary.energy[l * n + px]));
+      z += std::exp(-static_cast<double>(s.unary.data()[l * n + px]));
     for (int l = 0; l < 5; ++l) {
-      EXPECT_NEAR(
-          r.q[l * n + px], std::exp(-static_cast<double>(s.unary.energy[l * n + px])) / z, 2e-6);
+      EXPECT_NEAR(r.q.data()[l * n + px],
+                  std::exp(-static_cast<double>(s.unary.data()[l * n + px])) / z,
+                  2e-6);
     }
   }
   p.iterations = 10;
@@ -252,7 +252,7 @@ TEST(CrfModel, ZeroIterationsIsTheSoftmaxOfTheUnaryAndMarginalsSumToOne) {
     for (size_t px = 0; px < n; ++px) {
       double sum = 0;
       for (int l = 0; l < 5; ++l)
-        sum += q.q[l * n + px];
+        sum += q.q.data()[l * n + px];
       ASSERT_NEAR(sum, 1.0, 1e-5);
     }
   }
@@ -260,9 +260,8 @@ TEST(CrfModel, ZeroIterationsIsTheSoftmaxOfTheUnaryAndMarginalsSumToOne) {
 
 TEST(CrfModel, ArgmaxTiesGoToTheLowestLabel) {
   RgbImage image(3, 1);
-  Unary u;
-  u.labels = 3;
-  u.energy = {1, 1, 2, 1, 1, 1, 2, 1, 1};  // pixel 0: tie 0/1; pixel 1: tie 0/1/2; pixel 2: tie 1/2
+  // pixel 0: tie 0/1; pixel 1: tie 0/1/2; pixel 2: tie 1/2
+  const Unary u(3, 1, 3, std::vector<float>{1, 1, 2, 1, 1, 1, 2, 1, 1});
   CrfParams p;
   p.iterations = 0;
   const CrfResult r = DenseCrf2D(image, p).infer(u);
@@ -344,8 +343,8 @@ TEST(CrfLattice, FilterIsLinearAndRejectsBadDimensions) {
 TEST(CrfModel, BadInputsAreRefused) {
   const Small s = small_case(8, 8, 3, 1);
   const DenseCrf2D crf(s.image, CrfParams::preset(CrfPreset::kDeepLab));
-  Unary bad = s.unary;
-  bad.energy.pop_back();
+  // A unary one pixel short of the image.
+  const Unary bad(s.unary.channels(), s.unary.height(), s.unary.width() - 1);
   EXPECT_THROW(crf.infer(bad), Error);
   CrfParams p = CrfParams::preset(CrfPreset::kDeepLab);
   p.terms[0].sxy = 0;

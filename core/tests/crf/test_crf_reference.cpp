@@ -26,14 +26,11 @@ std::string reference_file(const std::string& name) {
   return test::shared_data("crf/reference/" + name);
 }
 
-Unary load_unary(int image, int labels, size_t pixels) {
+Unary load_unary(int image, int labels, const RgbImage& rgb) {
   const NDArray a = read_npy(
       reference_file("im" + std::to_string(image) + "_unary_M" + std::to_string(labels) + ".npy"));
-  EXPECT_EQ(a.shape(), (std::vector<int64_t>{labels, static_cast<int64_t>(pixels)}));
-  Unary u;
-  u.labels = labels;
-  u.energy = a.to_float_vector();
-  return u;
+  EXPECT_EQ(a.shape(), (std::vector<int64_t>{labels, static_cast<int64_t>(rgb.num_pixels())}));
+  return Unary(labels, rgb.height, rgb.width, a.to_float_vector());
 }
 
 class CrfReference : public ::testing::TestWithParam<Case> {};
@@ -44,7 +41,7 @@ TEST_P(CrfReference, LabelsAgreeWithTheReference) {
   CrfParams params = CrfParams::preset(CrfPreset::kDeepLab);
   params.iterations = c.iterations;
   const DenseCrf2D crf(image, params);
-  const CrfResult r = crf.infer(load_unary(c.image, c.labels, image.num_pixels()));
+  const CrfResult r = crf.infer(load_unary(c.image, c.labels, image));
   const std::string stem = "im" + std::to_string(c.image) + "_M" + std::to_string(c.labels) +
                            "_it" + std::to_string(c.iterations);
   const LabelMap want = read_label_png(reference_file(stem + "_labels.png"));
@@ -85,13 +82,13 @@ TEST(CrfReferenceQ, MarginalsMatchWithinTolerance) {
   for (int image : {1, 2}) {
     const RgbImage rgb = read_image(test::shared_data("crf/im" + std::to_string(image) + ".png"));
     const DenseCrf2D crf(rgb, CrfParams::preset(CrfPreset::kDeepLab));
-    const CrfResult r = crf.infer(load_unary(image, 2, rgb.num_pixels()));
+    const CrfResult r = crf.infer(load_unary(image, 2, rgb));
     const std::vector<float> want =
         read_npy(reference_file("im" + std::to_string(image) + "_M2_it10_Q.npy")).to_float_vector();
     ASSERT_EQ(want.size(), r.q.size());
     double max_diff = 0, sum_diff = 0;
     for (size_t i = 0; i < want.size(); ++i) {
-      const double d = std::fabs(static_cast<double>(want[i]) - r.q[i]);
+      const double d = std::fabs(static_cast<double>(want[i]) - r.q.values()[i]);
       max_diff = std::max(max_diff, d);
       sum_diff += d;
     }
@@ -117,15 +114,11 @@ TEST(CrfReferenceUrn, CyclicMaskAgreesWithTheUrnReference) {
   for (const char* id :
        {"2007_000032", "2007_000061", "2007_000063", "2007_000129", "2007_000175"}) {
     const RgbImage image = read_image(dir + "JPEGImages/" + id + ".jpg");
-    int labels = 0;
-    const std::vector<float> probs = read_label_planes(
-        dir + "probs_espnetv2/" + id + ".npy", image.width, image.height, &labels);
-    ASSERT_EQ(labels, 21);
+    const Planes probs =
+        read_label_planes(dir + "probs_espnetv2/" + id + ".npy", image.width, image.height);
+    ASSERT_EQ(probs.channels(), 21);
     const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
-    const CrfResult r =
-        crf.infer(unary_from_probabilities(probs.data(), labels, image.num_pixels()),
-                  nullptr,
-                  CrfOutputs::kLabels);
+    const CrfResult r = crf.infer(unary_from_probabilities(probs), nullptr, CrfOutputs::kLabels);
     const RgbImage ref = read_image(dir + "urn_reference/" + id + ".png");
     size_t same = 0;
     for (size_t p = 0; p < r.map.labels.size(); ++p)

@@ -20,11 +20,10 @@ CamFile noisy_cams_from_mask(const LabelMap& gt, uint32_t seed) {
   CamFile cams;
   cams.keys = image_labels_from_mask(gt, 21, "gt");
   const int64_t pixels = static_cast<int64_t>(gt.num_pixels());
-  cams.high_res =
-      NDArray(DType::kF32, {static_cast<int64_t>(cams.keys.size()), gt.height, gt.width});
+  cams.high_res = Planes(static_cast<int>(cams.keys.size()), gt.height, gt.width);
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> noise(0, 28);
-  float* data = cams.high_res.data<float>();
+  float* data = cams.high_res.data();
   for (size_t k = 0; k < cams.keys.size(); ++k) {
     for (int64_t p = 0; p < pixels; ++p) {
       const bool on = gt.labels[static_cast<size_t>(p)] == cams.keys[k] + 1;
@@ -35,8 +34,8 @@ CamFile noisy_cams_from_mask(const LabelMap& gt, uint32_t seed) {
 }
 
 TEST(EvalCam, LabelsFromCamsBackgroundWinsTiesAndKeysMapToIds) {
-  NDArray cams(DType::kF32, {2, 1, 4});
-  float* d = cams.data<float>();
+  Planes cams(2, 1, 4);
+  float* d = cams.data();
   // pixel:     0     1     2     3
   d[0] = 0.3f;
   d[1] = 0.2f;

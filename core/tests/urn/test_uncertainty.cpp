@@ -17,10 +17,11 @@ namespace {
 
 TEST(UrnScaleResponse, RaisesOnlyTheScaledChannelAndDoesNotRenormalise) {
   // C = 3 classes, N = 2 pixels, label-major; present classes {0, 2}.
-  const std::vector<float> probs = {0.5f, 0.2f, /*class 1*/ 0.1f, 0.1f, /*class 2*/ 0.5f, 0.75f};
-  const std::vector<float> a = scale_response(probs.data(), 2, {0, 2}, /*scaled=*/1, 2.0f);
+  const Planes probs(
+      3, 1, 2, std::vector<float>{0.5f, 0.2f, /*class 1*/ 0.1f, 0.1f, /*class 2*/ 0.5f, 0.75f});
+  const std::vector<float> a = scale_response(probs, {0, 2}, /*scaled=*/1, 2.0f).values();
   EXPECT_EQ(a, (std::vector<float>{0.5f, 0.2f, 0.25f, 0.5625f}));  // P_0 unchanged, P_2²
-  const std::vector<float> b = scale_response(probs.data(), 2, {0, 2}, /*scaled=*/0, 0.5f);
+  const std::vector<float> b = scale_response(probs, {0, 2}, /*scaled=*/0, 0.5f).values();
   EXPECT_FLOAT_EQ(b[0], std::sqrt(0.5f));
   EXPECT_FLOAT_EQ(b[1], std::sqrt(0.2f));
   EXPECT_EQ(b[2], 0.5f);
@@ -28,7 +29,7 @@ TEST(UrnScaleResponse, RaisesOnlyTheScaledChannelAndDoesNotRenormalise) {
   EXPECT_GT(b[0] + b[2], 1.2f);  // no renormalisation: 0.707 + 0.5
   test::expect_error(
       [&] {
-        scale_response(probs.data(), 2, {0, 2}, 2, 2.0f);
+        scale_response(probs, {0, 2}, 2, 2.0f);
       },
       {"scaled channel 2", "2 present classes"});
 }
@@ -36,11 +37,13 @@ TEST(UrnScaleResponse, RaisesOnlyTheScaledChannelAndDoesNotRenormalise) {
 TEST(UrnScaleResponse, RaiseChannelIsTheScaledChannelOfScaleResponse) {
   // The production path raises one channel (raise_channel); scale_response builds the whole
   // variant from it. Both must give the same floats for the scaled channel.
-  const std::vector<float> probs = {0.3f, 0.9f, 1e-4f, /*class 1*/ 0.7f, 0.1f, 0.9999f};
+  const Planes probs(
+      2, 1, 3, std::vector<float>{0.3f, 0.9f, 1e-4f, /*class 1*/ 0.7f, 0.1f, 0.9999f});
   for (const float s : {0.15f, 0.2f, 0.25f, 4.0f, 5.0f, 6.0f}) {
-    std::vector<float> raised(3);
-    raise_channel(probs.data() + 3, 3, s, raised.data());
-    const std::vector<float> variant = scale_response(probs.data(), 3, {0, 1}, /*scaled=*/1, s);
+    Planes out;
+    raise_channel(probs, /*channel=*/1, s, out);
+    const std::vector<float>& raised = out.values();
+    const std::vector<float> variant = scale_response(probs, {0, 1}, /*scaled=*/1, s).values();
     EXPECT_EQ(raised, std::vector<float>(variant.begin() + 3, variant.end())) << s;
     EXPECT_EQ(raised[0], std::pow(0.7f, s)) << s;
   }
@@ -170,7 +173,14 @@ struct Scene {
   RgbImage image;
   std::vector<float> probs;  // (C, N)
   int classes = 4;
+
+  /// The probabilities as (C, H, W) planes.
+  Planes planes() const { return Planes(classes, image.height, image.width, probs); }
 };
+
+uint8_t byte_at(const WeightMap& m, int x, int y) {
+  return m.bytes[static_cast<size_t>(y) * m.width + x];
+}
 
 Scene two_region_scene(int w, int h, uint8_t a, uint8_t b) {
   Scene s;
@@ -207,14 +217,13 @@ TEST(UrnCompute, SingleClassImageIsCertainEverywhere) {
     s.probs[1 * s.image.num_pixels() + p] = 0.05f;
   }
   const DenseCrf2D crf(s.image, CrfParams::preset(CrfPreset::kUrn));
-  const UrnResult r =
-      compute_urn(crf, s.probs.data(), s.classes, UrnOptions::preset(UrnDataset::kVoc));
+  const UrnResult r = compute_urn(crf, s.planes(), UrnOptions::preset(UrnDataset::kVoc));
   EXPECT_EQ(r.present, (std::vector<uint8_t>{3}));
   for (size_t p = 0; p < s.image.num_pixels(); ++p) {
     ASSERT_EQ(r.cyclic_mask.labels[p], 3);
     ASSERT_EQ(r.uncertainty[p], 0.0);
-    ASSERT_EQ(r.weight_byte.labels[p], 255);
-    ASSERT_EQ(r.weight[p], 1.0f);
+    ASSERT_EQ(r.weight_byte.bytes[p], 255);
+    ASSERT_EQ(r.weight.values()[p], 1.0f);
   }
   EXPECT_EQ(r.uncertain_pixels, 0u);
 }
@@ -224,7 +233,7 @@ TEST(UrnCompute, UncertaintyMarksTheAmbiguousBandBetweenTwoClasses) {
   const Scene s = two_region_scene(w, h, 0, 2);
   const UrnOptions o = local_options();
   const DenseCrf2D crf(s.image, o.crf);
-  const UrnResult r = compute_urn(crf, s.probs.data(), s.classes, o);
+  const UrnResult r = compute_urn(crf, s.planes(), o);
   EXPECT_EQ(r.present, (std::vector<uint8_t>{0, 2}));
   EXPECT_EQ(r.cyclic_mask.at(0, 5), 0);
   EXPECT_EQ(r.cyclic_mask.at(w - 1, 5), 2);
@@ -232,17 +241,17 @@ TEST(UrnCompute, UncertaintyMarksTheAmbiguousBandBetweenTwoClasses) {
   ASSERT_GT(r.uncertain_pixels, 0u);
   size_t uncertain = 0;
   for (int y = 0; y < h; ++y) {
-    EXPECT_EQ(r.weight_byte.at(0, y), 255);
-    EXPECT_EQ(r.weight_byte.at(w - 1, y), 255);
+    EXPECT_EQ(byte_at(r.weight_byte, 0, y), 255);
+    EXPECT_EQ(byte_at(r.weight_byte, w - 1, y), 255);
     // Column 20: P_2 = 0.502, P_0 = 0.468: class 2 at s < 1, class 0 at s > 1, i.e. 3 of 6
     // scales, variance 9/36, the maximum: W8 = 0.
-    EXPECT_EQ(r.weight_byte.at(w / 2, y), 0);
+    EXPECT_EQ(byte_at(r.weight_byte, w / 2, y), 0);
     for (int x = 0; x < w; ++x) {
       const size_t p = static_cast<size_t>(y) * w + x;
-      const uint8_t g = r.weight_byte.labels[p];
+      const uint8_t g = r.weight_byte.bytes[p];
       EXPECT_EQ(g, weight_byte_from_uncertainty(r.uncertainty[p]));
       // The hard weight is binary: t on the top variance level, 1 elsewhere.
-      EXPECT_EQ(r.weight[p], g <= 12 ? 0.05f : 1.0f);
+      EXPECT_EQ(r.weight.values()[p], g <= 12 ? 0.05f : 1.0f);
       uncertain += g <= 12;
       if (g <= 12) {
         EXPECT_GT(x, 2);
@@ -261,21 +270,21 @@ TEST(UrnCompute, SoftAndProbModes) {
   const Scene s = two_region_scene(40, 12, 0, 2);
   UrnOptions o = local_options();
   const DenseCrf2D crf(s.image, o.crf);
-  const UrnResult hard = compute_urn(crf, s.probs.data(), s.classes, o);
+  const UrnResult hard = compute_urn(crf, s.planes(), o);
   o.mode = UrnWeightMode::kSoft;
-  const UrnResult soft = compute_urn(crf, s.probs.data(), s.classes, o);
+  const UrnResult soft = compute_urn(crf, s.planes(), o);
   o.mode = UrnWeightMode::kProb;
-  const UrnResult prob = compute_urn(crf, s.probs.data(), s.classes, o);
+  const UrnResult prob = compute_urn(crf, s.planes(), o);
   const size_t n = s.image.num_pixels();
-  EXPECT_EQ(soft.weight_byte.labels, hard.weight_byte.labels);
+  EXPECT_EQ(soft.weight_byte.bytes, hard.weight_byte.bytes);
   EXPECT_EQ(soft.cyclic_mask.labels, hard.cyclic_mask.labels);
   EXPECT_TRUE(prob.uncertainty.empty());
   for (size_t p = 0; p < n; ++p) {
-    EXPECT_FLOAT_EQ(soft.weight[p], std::max(hard.weight_byte.labels[p] / 255.0f, 0.05f));
+    EXPECT_FLOAT_EQ(soft.weight.values()[p], std::max(hard.weight_byte.bytes[p] / 255.0f, 0.05f));
     const uint8_t label = prob.cyclic_mask.labels[p];
     const uint8_t g = static_cast<uint8_t>(s.probs[label * n + p] * 255.0);
-    EXPECT_EQ(prob.weight_byte.labels[p], g);
-    EXPECT_FLOAT_EQ(prob.weight[p], g / 255.0f);
+    EXPECT_EQ(prob.weight_byte.bytes[p], g);
+    EXPECT_FLOAT_EQ(prob.weight.values()[p], g / 255.0f);
   }
 }
 
@@ -283,14 +292,14 @@ TEST(UrnCompute, ResultsDoNotDependOnThreadsOrBatching) {
   const Scene s = two_region_scene(48, 20, 1, 3);
   UrnOptions o = UrnOptions::preset(UrnDataset::kCoco);
   DenseCrf2D one(s.image, o.crf);
-  const UrnResult a = compute_urn(one, s.probs.data(), s.classes, o);
+  const UrnResult a = compute_urn(one, s.planes(), o);
   const DenseCrf2D three(s.image, o.crf, /*threads=*/3);
   o.max_group_channels = 3;  // one scaled CRF per lattice traversal
   CrfWorkspace ws;
-  const UrnResult b = compute_urn(three, s.probs.data(), s.classes, o, &ws);
+  const UrnResult b = compute_urn(three, s.planes(), o, &ws);
   EXPECT_EQ(a.cyclic_mask.labels, b.cyclic_mask.labels);
   EXPECT_EQ(a.uncertainty, b.uncertainty);
-  EXPECT_EQ(a.weight_byte.labels, b.weight_byte.labels);
+  EXPECT_EQ(a.weight_byte.bytes, b.weight_byte.bytes);
   EXPECT_GT(a.uncertain_pixels, 0u);
 }
 
@@ -307,22 +316,18 @@ size_t workspace_bytes(const CrfWorkspace& ws) {
 TEST(UrnCompute, ScaledCrfsNeedNoMoreWorkspaceThanTheCyclicMaskCrf) {
   const std::string id = "2007_000129";
   const RgbImage image = read_image(test::shared_data("voc_sample/JPEGImages/" + id + ".jpg"));
-  int classes = 0;
-  const std::vector<float> probs =
+  const Planes probs =
       read_urn_probabilities(test::shared_data("voc_sample/probs_espnetv2/" + id + ".npy"),
                              image.width,
                              image.height,
                              false,
-                             21,
-                             &classes);
+                             21);
   const UrnOptions o = UrnOptions::preset(UrnDataset::kVoc);
   const DenseCrf2D crf(image, o.crf);
   CrfWorkspace ws;
-  crf.infer(unary_from_probabilities(probs.data(), classes, image.num_pixels()),
-            &ws,
-            CrfOutputs::kLabels);
+  crf.infer(unary_from_probabilities(probs), &ws, CrfOutputs::kLabels);
   const size_t cyclic = workspace_bytes(ws);
-  const UrnResult r = compute_urn(crf, probs.data(), classes, o, &ws);
+  const UrnResult r = compute_urn(crf, probs, o, &ws);
   EXPECT_EQ(r.present.size(), 3u);
   EXPECT_EQ(workspace_bytes(ws), cyclic);
   // One blur scratch buffer serves both kernels.
@@ -334,7 +339,12 @@ TEST(UrnCompute, RejectsBadClassCounts) {
   const Scene s = two_region_scene(8, 4, 0, 1);
   const DenseCrf2D crf(s.image, CrfParams::preset(CrfPreset::kUrn));
   test::expect_error(
-      [&] { compute_urn(crf, s.probs.data(), 1, UrnOptions::preset(UrnDataset::kVoc)); },
+      [&] {
+        // One class: the scene's first plane alone.
+        const std::vector<float> first(s.probs.begin(), s.probs.begin() + s.image.num_pixels());
+        const Planes one(1, s.image.height, s.image.width, first);
+        compute_urn(crf, one, UrnOptions::preset(UrnDataset::kVoc));
+      },
       {"2..255 classes, got 1"});
 }
 
@@ -344,35 +354,34 @@ TEST(UrnInputs, RejectsLogitsNaNAndWrongShapesNamingTheFile) {
   std::vector<float> p(static_cast<size_t>(c) * w * h, 0.25f);
   const std::string good = dir / "good.npy";
   write_npy(good, NDArray::from(p, {c, h, w}));
-  int classes = 0;
-  EXPECT_EQ(read_urn_probabilities(good, w, h, false, 4, &classes), p);
-  EXPECT_EQ(classes, 4);
+  const Planes read = read_urn_probabilities(good, w, h, false, 4);
+  EXPECT_EQ(read.values(), p);
+  EXPECT_EQ(read.channels(), 4);
   // Wrong image size, and C different from the dataset's class count.
-  test::expect_error([&] { read_urn_probabilities(good, 6, 3, false, 0, &classes); },
+  test::expect_error([&] { read_urn_probabilities(good, 6, 3, false, 0); },
                      {"good.npy", "expected", "(4, 3, 5)"});
-  test::expect_error([&] { read_urn_probabilities(good, w, h, false, 21, &classes); },
+  test::expect_error([&] { read_urn_probabilities(good, w, h, false, 21); },
                      {"good.npy", "4 class channels, expected 21"});
   // One channel cannot be URN's input.
   const std::string one = dir / "one.npy";
   write_npy(one, NDArray::from(std::vector<float>(w * h, 1.0f), {1, h, w}));
-  test::expect_error([&] { read_urn_probabilities(one, w, h, false, 0, &classes); },
+  test::expect_error([&] { read_urn_probabilities(one, w, h, false, 0); },
                      {"one.npy", "1 class channels"});
   // Logits given as probabilities, and NaN.
   std::vector<float> logits = p;
   logits[2 * w * h + 1 * w + 3] = 3.5f;  // class 2, pixel (x=3, y=1)
   const std::string lg = dir / "logits.npy";
   write_npy(lg, NDArray::from(logits, {c, h, w}));
-  test::expect_error([&] { read_urn_probabilities(lg, w, h, false, 0, &classes); },
+  test::expect_error([&] { read_urn_probabilities(lg, w, h, false, 0); },
                      {"logits.npy", "3.5", "class 2", "x=3, y=1", "logits need a softmax"});
-  const std::vector<float> soft = read_urn_probabilities(lg, w, h, true, 0, &classes);
+  const std::vector<float> soft = read_urn_probabilities(lg, w, h, true, 0).values();
   const size_t px = 1 * w + 3;
   EXPECT_NEAR(soft[2 * w * h + px], std::exp(3.5) / (std::exp(3.5) + 3 * std::exp(0.25)), 1e-6);
   std::vector<float> nan = p;
   nan[7] = std::numeric_limits<float>::quiet_NaN();
   const std::string bad = dir / "nan.npy";
   write_npy(bad, NDArray::from(nan, {c, h, w}));
-  test::expect_error([&] { read_urn_probabilities(bad, w, h, false, 0, &classes); },
-                     {"nan.npy", "NaN"});
+  test::expect_error([&] { read_urn_probabilities(bad, w, h, false, 0); }, {"nan.npy", "NaN"});
 }
 
 }  // namespace

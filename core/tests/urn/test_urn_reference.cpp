@@ -46,7 +46,7 @@ struct ErrorSplit {
       if (gt.labels[p] == kIgnoreLabel)
         continue;
       const bool wrong = r.cyclic_mask.labels[p] != gt.labels[p];
-      if (is_uncertain(r.weight_byte.labels[p], t)) {
+      if (is_uncertain(r.weight_byte.bytes[p], t)) {
         ++uncertain;
         uncertain_wrong += wrong;
       } else {
@@ -78,20 +78,19 @@ TEST(UrnReference, AgreesWithTheOfficialCodeOnRealVocImages) {
   ErrorSplit split;
   for (const std::string& id : ids) {
     const RgbImage image = read_image(sample("JPEGImages/" + id + ".jpg"));
-    int classes = 0;
-    const std::vector<float> probs = read_urn_probabilities(
-        sample("probs_espnetv2/" + id + ".npy"), image.width, image.height, false, 21, &classes);
+    const Planes probs = read_urn_probabilities(
+        sample("probs_espnetv2/" + id + ".npy"), image.width, image.height, false, 21);
     const DenseCrf2D crf(image, options.crf);
-    const UrnResult r = compute_urn(crf, probs.data(), classes, options);
+    const UrnResult r = compute_urn(crf, probs, options);
     const UrnLabel ref = read_urn_png(sample("urn_reference/" + id + ".png"));
     const size_t n = image.num_pixels();
     size_t same_mask = 0, same_byte = 0, same_uncertain = 0, ref_uncertain = 0;
     for (size_t p = 0; p < n; ++p) {
       same_mask += r.cyclic_mask.labels[p] == ref.mask.labels[p];
-      same_byte += r.weight_byte.labels[p] == ref.weight_byte.labels[p];
-      const bool u = is_uncertain(ref.weight_byte.labels[p], options.threshold);
+      same_byte += r.weight_byte.bytes[p] == ref.weight_byte.bytes[p];
+      const bool u = is_uncertain(ref.weight_byte.bytes[p], options.threshold);
       ref_uncertain += u;
-      same_uncertain += u == is_uncertain(r.weight_byte.labels[p], options.threshold);
+      same_uncertain += u == is_uncertain(r.weight_byte.bytes[p], options.threshold);
     }
     const double dn = static_cast<double>(n);
     std::printf(
@@ -228,7 +227,8 @@ TEST(UrnNoisyGroundTruth, UncertainPixelsAreWrongMoreOftenThanCertainOnes) {
   for (size_t i = 0; i < ids.size(); ++i) {
     const NoisyScene s = noisy_scene(ids[i], i, divisor);
     const DenseCrf2D crf(s.image, options.crf);
-    const UrnResult r = compute_urn(crf, s.probs.data(), kVocClasses, options);
+    const UrnResult r =
+        compute_urn(crf, Planes(kVocClasses, s.image.height, s.image.width, s.probs), options);
     split.add(r, s.gt, options.threshold);
   }
   std::printf(

@@ -64,14 +64,14 @@ TEST(VisColormap, JetEndpointsMiddleAndClamping) {
 
 TEST(VisOverlay, HeatmapBlendAndUncertainty) {
   const RgbImage img = solid(2, 1, {0, 0, 0});
-  const float values[2] = {0.0f, 1.0f};
+  const Planes values(1, 1, 2, std::vector<float>{0.0f, 1.0f});
   const RgbImage heat = blend_heatmap(img, values, /*alpha=*/255);
   EXPECT_EQ(pixel(heat, 0, 0), jet(0.0f));
   EXPECT_EQ(pixel(heat, 1, 0), jet(1.0f));
   // Half over black: (128·128 + 127) / 255 = 64.
   EXPECT_EQ(pixel(blend_heatmap(img, values), 1, 0), (Rgb{64, 0, 0}));
-  LabelMap w(2, 1);
-  w.labels = {255, 0};  // full weight = certain, zero weight = most uncertain
+  WeightMap w(2, 1);
+  w.bytes = {255, 0};  // full weight = certain, zero weight = most uncertain
   const RgbImage u = uncertainty_panel(w);
   EXPECT_EQ(pixel(u, 0, 0), jet(0.0f));
   EXPECT_EQ(pixel(u, 1, 0), jet(1.0f));
@@ -84,7 +84,7 @@ TEST(VisOverlay, CamPanelsOnePerKeyResizedToTheImage) {
   // Full resolution: channel 0 is 1 everywhere, channel 1 is 0 everywhere.
   std::vector<float> hr(2 * 2 * 4, 0.0f);
   std::fill(hr.begin(), hr.begin() + 8, 1.0f);
-  cams.high_res = NDArray::from(hr, {2, 2, 4});
+  cams.high_res = Planes(2, 2, 4, hr);
   const auto panels = cam_panels(img, cams);
   ASSERT_EQ(panels.size(), 2u);
   EXPECT_EQ(pixel(panels[0], 3, 1), (Rgb{64, 0, 0}));
@@ -92,7 +92,7 @@ TEST(VisOverlay, CamPanelsOnePerKeyResizedToTheImage) {
   // Only the stride-4 'cam' (1×1 here): resized up to the image.
   CamFile low;
   low.keys = {3};
-  low.cam = NDArray::from(std::vector<float>{0.5f}, {1, 1, 1});
+  low.cam = Planes(1, 1, 1, 0.5f);
   const auto up = cam_panels(img, low);
   ASSERT_EQ(up.size(), 1u);
   EXPECT_EQ(up[0].width, 4);
@@ -147,7 +147,7 @@ TEST(VisErrors, OneLineMessagesForBadInput) {
   test::expect_error([] { contact_sheet({RgbImage(2, 2)}, {}, 1); }, {"1 images but 0 masks"});
   CamFile bad;
   bad.keys = {0, 1};
-  bad.high_res = NDArray::from(std::vector<float>(4, 0.0f), {1, 2, 2});
+  bad.high_res = Planes(1, 2, 2, 0.0f);
   test::expect_error([&] { cam_panels(RgbImage(2, 2), bad); }, {"for 2 keys"});
 }
 

@@ -97,8 +97,8 @@ CamFile cnn_cam(Classifier& model,
   }
   CamFile f;
   f.keys = keys;
-  f.cam = to_ndarray(max_normalize(low[0], o.eps));
-  f.high_res = to_ndarray(max_normalize(high[0].slice(1, 0, H).slice(2, 0, W), o.eps));
+  f.cam = to_planes(max_normalize(low[0], o.eps));
+  f.high_res = to_planes(max_normalize(high[0].slice(1, 0, H).slice(2, 0, W), o.eps));
   return f;
 }
 

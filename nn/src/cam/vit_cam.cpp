@@ -47,7 +47,7 @@ CamFile vit_cam(Classifier& model,
   VisionTransformerImpl& vit = model->vit();
   const int size = o.input_size > 0 ? o.input_size : vit.options().image_size;
   const int patch = vit.options().patch_size;
-  PM_CHECK(size % patch == 0, "--vit-size {}: not a multiple of the patch size {}", size, patch);
+  PM_CHECK(size % patch == 0, "VitCamOptions::input_size {}: not a multiple of the patch size {}", size, patch);
   const int64_t grid = size / patch;
   const int64_t H = image.height, W = image.width;
   const auto k = static_cast<int64_t>(keys.size());
@@ -81,8 +81,8 @@ CamFile vit_cam(Classifier& model,
   torch::NoGradGuard no_grad;
   CamFile f;
   f.keys = keys;
-  f.cam = to_ndarray(resize_maps(maps, strided_size(H), strided_size(W))[0]);
-  f.high_res = to_ndarray(resize_maps(maps, H, W)[0]);
+  f.cam = to_planes(resize_maps(maps, strided_size(H), strided_size(W))[0]);
+  f.high_res = to_planes(resize_maps(maps, H, W)[0]);
   return f;
 }
 

@@ -56,7 +56,7 @@ OrandPair make_orand_pair(const CamFile& a,
   const CamFile or_cams = ensemble_cams(a, b, o, name_a, name_b);
   o.mode = EnsembleMode::kAnd;  // ORANDNet Eq. 1: a·b
   const CamFile and_cams = ensemble_cams(a, b, o, name_a, name_b);
-  PM_CHECK(or_cams.high_res.ndim() == 3, "{}: ORANDNet needs 'high_res' CAMs", name_a);
+  PM_CHECK(!or_cams.high_res.empty(), "{}: ORANDNet needs 'high_res' CAMs", name_a);
   pair.keys = or_cams.keys;
   pair.or_map = or_cams.high_res;
   pair.and_map = and_cams.high_res;
@@ -70,16 +70,15 @@ torch::Tensor forward_classes(Fcn8s& net, const torch::Tensor& planes) {
   return torch::cat(outs, 1);
 }
 
-NDArray refine_cam(Fcn8s& net, const NDArray& or_map, OrandLoss loss, const torch::Device& device) {
-  PM_CHECK(or_map.ndim() == 3, "ORANDNet: the OR map must be (K, H, W)");
+Planes refine_cam(Fcn8s& net, const Planes& or_map, OrandLoss loss, const torch::Device& device) {
   torch::NoGradGuard no_grad;
   net->eval();
-  const torch::Tensor x = to_tensor(or_map).to(torch::kFloat32).to(device);
+  const torch::Tensor x = to_tensor(or_map).to(device);
   torch::Tensor y = forward_classes(net, x)[0];
   y = loss == OrandLoss::kOfficial ? torch::relu(y) : torch::sigmoid(y);
   // encdec_pred.py: each class divided by its spatial max + 1e-5.
   const torch::Tensor max = std::get<0>(y.flatten(1).max(1)).view({-1, 1, 1});
-  return to_ndarray((y / (max + kMaxEpsilon)).to(torch::kCPU).contiguous());
+  return to_planes(y / (max + kMaxEpsilon));
 }
 
 namespace {
@@ -187,8 +186,8 @@ class OrandTask final : public TrainTask<OrandBatch> {
   std::string train_step(OrandBatch& b, const BatchPlan& plan) override {
     const int64_t t = plan.step;
     torch::manual_seed(o_.seed * 7919ULL + static_cast<uint64_t>(t));  // dropout
-    const torch::Tensor x = to_tensor(b.pair.or_map).to(torch::kFloat32).to(device_);
-    const torch::Tensor y = to_tensor(b.pair.and_map).to(torch::kFloat32).to(device_).unsqueeze(0);
+    const torch::Tensor x = to_tensor(b.pair.or_map).to(device_);
+    const torch::Tensor y = to_tensor(b.pair.and_map).to(device_).unsqueeze(0);
     sgd_.zero_grad();
     const torch::Tensor loss = orand_loss(o_.loss, forward_classes(net_, x), y);
     loss.backward();

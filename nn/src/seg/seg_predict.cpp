@@ -62,12 +62,17 @@ torch::Tensor logits_of(SegModel& model, const torch::Tensor& x, const PredictOp
 }  // namespace
 
 void PredictOptions::validate() const {
-  PM_CHECK(!scales.empty(), "--scales: at least one ratio is needed");
+  PM_CHECK(!scales.empty(), "PredictOptions::scales: at least one ratio is needed");
   for (double s : scales)
-    PM_CHECK(s > 0 && s <= 8, "--scales: ratio {} must be in (0, 8]", s);
-  PM_CHECK(window >= 0 && stride >= 0, "--window/--stride must be >= 0");
-  PM_CHECK(window == 0 || window >= 8, "--window {}: must be 0 or at least 8", window);
-  PM_CHECK(stride <= window, "--stride {}: must not exceed --window {}", stride, window);
+    PM_CHECK(s > 0 && s <= 8, "PredictOptions::scales: ratio {} must be in (0, 8]", s);
+  PM_CHECK(window >= 0, "PredictOptions::window {}: must be >= 0", window);
+  PM_CHECK(stride >= 0, "PredictOptions::stride {}: must be >= 0", stride);
+  PM_CHECK(
+      window == 0 || window >= 8, "PredictOptions::window {}: must be 0 or at least 8", window);
+  PM_CHECK(stride <= window,
+           "PredictOptions::stride {}: must not exceed PredictOptions::window {}",
+           stride,
+           window);
 }
 
 torch::Tensor predict_probabilities(SegModel& model,

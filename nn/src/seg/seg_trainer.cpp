@@ -245,20 +245,20 @@ std::vector<float> read_loss_weights(const SegTrainSample& s,
                                      WeightSource source,
                                      double thresh,
                                      LabelMap* labels) {
-  LabelMap bytes;
+  WeightMap bytes;
   if (source == WeightSource::kUrnPng) {
     UrnLabel u = read_urn_png(s.weight_path);
     if (labels != nullptr && s.label_path.empty())
       *labels = u.mask;
     bytes = std::move(u.weight_byte);
   } else if (source == WeightSource::kGrayPng) {
-    bytes = read_label_png(s.weight_path);
+    bytes = read_weight_png(s.weight_path);
   } else {
     return {};
   }
   std::vector<float> w(bytes.num_pixels());
   for (size_t i = 0; i < w.size(); ++i) {
-    const double v = bytes.labels[i] / 255.0;
+    const double v = bytes.bytes[i] / 255.0;
     // URN (official cross_entropy_loss.py): uncertain pixels (W8/255 ≤ t) get weight t, others 1.
     w[i] = static_cast<float>(thresh < 0 ? v : (v <= thresh ? thresh : 1.0));
   }

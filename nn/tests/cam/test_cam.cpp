@@ -18,6 +18,10 @@
 namespace pm::nn {
 namespace {
 
+std::vector<int64_t> shape_of(const Planes& p) {
+  return {p.channels(), p.height(), p.width()};
+}
+
 Classifier tiny_cnn() {
   torch::manual_seed(3);
   ClassifierOptions o;
@@ -55,11 +59,11 @@ TEST(CnnCam, EqualsTheHandComputedWeightedFeatureMap) {
       }
     }
   }
-  const NDArray planes = NDArray::from(hand, {2, h, wd});
+  const Planes planes(2, static_cast<int>(h), static_cast<int>(wd), hand);
   for (const auto& [got, side] : {std::make_pair(&f.high_res, 64), std::make_pair(&f.cam, 16)}) {
     const torch::Tensor up = to_tensor(resize_planes_bilinear(planes, side, side));
     const torch::Tensor want = up / (up.amax({1, 2}, true) + 1e-5);
-    ASSERT_EQ(got->shape(), (std::vector<int64_t>{2, side, side}));
+    ASSERT_EQ(shape_of(*got), (std::vector<int64_t>{2, side, side}));
     EXPECT_LT((to_tensor(*got) - want).abs().max().item<double>(), 1e-5);
   }
   EXPECT_EQ(f.keys, keys);
@@ -88,8 +92,8 @@ TEST(CnnCam, IrnLayoutOnlyLabelledClassesReadBack) {
   write_cam_file(dir / "x.npy", f);
   const CamFile r = read_cam_file(dir / "x.npy");
   EXPECT_EQ(r.keys, (std::vector<int>{0, 1}));
-  EXPECT_EQ(r.cam.shape(), (std::vector<int64_t>{2, 13, 13}));
-  EXPECT_EQ(r.high_res.shape(), (std::vector<int64_t>{2, 50, 50}));
+  EXPECT_EQ(shape_of(r.cam), (std::vector<int64_t>{2, 13, 13}));
+  EXPECT_EQ(shape_of(r.high_res), (std::vector<int64_t>{2, 50, 50}));
   const torch::Tensor hr = to_tensor(r.high_res);
   EXPECT_GE(hr.min().item<double>(), 0.0);
   // Each channel's max is max/(max + 1e-5): just below 1.
@@ -98,7 +102,7 @@ TEST(CnnCam, IrnLayoutOnlyLabelledClassesReadBack) {
 
   const CamFile none = cnn_cam(model, img, {});
   EXPECT_TRUE(none.keys.empty());
-  EXPECT_EQ(none.high_res.shape(), (std::vector<int64_t>{0, 50, 50}));
+  EXPECT_EQ(shape_of(none.high_res), (std::vector<int64_t>{0, 50, 50}));
   test::expect_error([&] { cnn_cam(model, img, {2, 1}); }, {"ascending"});
   test::expect_error([&] { cnn_cam(model, img, {3}); }, {"class 3", "0..2"});
 }
@@ -129,8 +133,8 @@ TEST(VitCam, RelevanceMapsHaveImageShapeAndLieInZeroOne) {
   const RgbImage img = test::tiny_image({1, 2}, 3, 40);
   const CamFile f = vit_cam(model, img, {1, 2});
   EXPECT_EQ(f.keys, (std::vector<int>{1, 2}));
-  ASSERT_EQ(f.high_res.shape(), (std::vector<int64_t>{2, 40, 40}));
-  ASSERT_EQ(f.cam.shape(), (std::vector<int64_t>{2, 10, 10}));
+  ASSERT_EQ(shape_of(f.high_res), (std::vector<int64_t>{2, 40, 40}));
+  ASSERT_EQ(shape_of(f.cam), (std::vector<int64_t>{2, 10, 10}));
   const torch::Tensor hr = to_tensor(f.high_res);
   EXPECT_GE(hr.min().item<double>(), 0.0);
   EXPECT_LE(hr.max().item<double>(), 1.0);
@@ -138,7 +142,7 @@ TEST(VitCam, RelevanceMapsHaveImageShapeAndLieInZeroOne) {
   EXPECT_GT((hr[0] - hr[1]).abs().max().item<double>(), 1e-4) << "classes share one map";
   EXPECT_TRUE(model->vit().attention_maps()[0].defined() == false);  // nothing kept afterwards
   test::expect_error([&] { vit_cam(model, img, {0}, VitCamOptions{40}); },
-                     {"--vit-size 40", "patch size 16"});
+                     {"VitCamOptions::input_size 40", "patch size 16"});
 }
 
 // ---- the classifier: backbone + head ------------------------------------------------------

@@ -164,8 +164,8 @@ OrandPair toy_pair(int classes) {
     and_map[k].slice(0, 4 + k, 8).slice(1, 4, 8).fill_(0.9);
     p.keys.push_back(k);
   }
-  p.or_map = to_ndarray(or_map);
-  p.and_map = to_ndarray(and_map);
+  p.or_map = to_planes(or_map);
+  p.and_map = to_planes(and_map);
   return p;
 }
 
@@ -269,8 +269,8 @@ OrandPair nested_squares() {
   and_map[0].slice(0, 16, 24).slice(1, 16, 24).fill_(1.0);
   OrandPair p;
   p.keys = {0};
-  p.or_map = to_ndarray(or_map);
-  p.and_map = to_ndarray(and_map);
+  p.or_map = to_planes(or_map);
+  p.and_map = to_planes(and_map);
   return p;
 }
 
@@ -310,8 +310,8 @@ TEST(OrandModelFile, RoundTripAndBadFiles) {
 TEST(OrandPairs, OrAndFollowEq1) {
   CamFile a, b;
   a.keys = b.keys = {3};
-  a.high_res = to_ndarray(torch::tensor({0.5f, 1.0f, 0.0f}).view({1, 1, 3}));
-  b.high_res = to_ndarray(torch::tensor({0.5f, 0.2f, 0.0f}).view({1, 1, 3}));
+  a.high_res = to_planes(torch::tensor({0.5f, 1.0f, 0.0f}).view({1, 1, 3}));
+  b.high_res = to_planes(torch::tensor({0.5f, 0.2f, 0.0f}).view({1, 1, 3}));
   const OrandPair off = make_orand_pair(a, b, true, "a.npy", "b.npy");
   // Official: b + 0.15 → (0.65, 0.35, 0.15); OR = a + b − ab, AND = ab, not renormalised.
   const torch::Tensor o = to_tensor(off.or_map).flatten(), n = to_tensor(off.and_map).flatten();

@@ -257,8 +257,8 @@ std::vector<SegTrainSample> write_tiny_seg_set(const std::string& dir, int n) {
     const std::string id = "s" + std::to_string(i);
     write_png_rgb(dir + "/" + id + ".png", img);
     write_label_png(dir + "/" + id + "_m.png", lab);
-    LabelMap wb(32, 32, 255);
-    wb.at(0, 0) = 10;  // one uncertain pixel
+    WeightMap wb(32, 32, 255);
+    wb.bytes[0] = 10;  // one uncertain pixel, (0, 0)
     write_urn_png(dir + "/" + id + "_u.png", lab, wb);
     out.push_back(
         {id, dir + "/" + id + ".png", dir + "/" + id + "_m.png", dir + "/" + id + "_u.png"});

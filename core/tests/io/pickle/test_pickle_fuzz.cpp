@@ -44,8 +44,8 @@ std::vector<Sample> samples() {
       out.begin(), out.end(), [](const Sample& a, const Sample& b) { return a.name < b.name; });
   CamFile cams;
   cams.keys = {2, 7};
-  cams.cam = NDArray::from<float>({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2});
-  cams.high_res = NDArray(DType::kF32, {2, 3, 3});
+  cams.cam = Planes(2, 2, 2, std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8});
+  cams.high_res = Planes(2, 3, 3);
   out.push_back({"ours.npy", encode_cam_file(cams)});
   return out;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pseudomask/core/common/ndarray.h"
+#include "pseudomask/core/common/planes.h"
 
 namespace pm {
 
@@ -17,10 +18,10 @@ namespace pm {
 struct CamFile {
   /// 0-based foreground class ids (0 = aeroplane in VOC), one per channel, ascending.
   std::vector<int> keys;
-  /// (K, ceil(H/4), ceil(W/4)) float32, the stride-4 maps IRN's random walk uses; may be empty.
-  NDArray cam;
-  /// (K, H, W) float32 at image size; may be empty.
-  NDArray high_res;
+  /// (K, ceil(H/4), ceil(W/4)), the stride-4 maps IRN's random walk uses; may be empty.
+  Planes cam;
+  /// (K, H, W) at image size; may be empty.
+  Planes high_res;
 };
 
 /// How to interpret CAM files.

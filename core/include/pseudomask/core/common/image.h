@@ -35,4 +35,19 @@ struct LabelMap {
   uint8_t& at(int x, int y) { return labels[static_cast<size_t>(y) * width + x]; }
 };
 
+/// Per-pixel loss weights as bytes W8, the weight being W8 / 255: the form URN's label files
+/// store them in (URN Eq. 11). A weight map is not a label map: its bytes are never classes.
+struct WeightMap {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> bytes;
+
+  WeightMap() = default;
+  WeightMap(int w, int h, uint8_t fill = 255)
+      : width(w), height(h), bytes(static_cast<size_t>(w) * h, fill) {}
+  size_t num_pixels() const { return static_cast<size_t>(width) * height; }
+  /// The weight of pixel p (row-major): bytes[p] / 255.
+  float weight(size_t p) const { return static_cast<float>(bytes[p]) / 255.0f; }
+};
+
 }  // namespace pm

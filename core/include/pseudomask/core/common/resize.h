@@ -2,14 +2,14 @@
 #pragma once
 
 #include "pseudomask/core/common/image.h"
-#include "pseudomask/core/common/ndarray.h"
+#include "pseudomask/core/common/planes.h"
 
 namespace pm {
 
-/// Bilinear resize of (C, H, W) float32 planes to (C, out_h, out_w) with half-pixel centres and
+/// Bilinear resize of (C, H, W) planes to (C, out_h, out_w) with half-pixel centres and
 /// edge clamping: torch's F.interpolate(mode='bilinear', align_corners=False) for upsampling and
 /// downsampling without antialiasing.
-NDArray resize_planes_bilinear(const NDArray& planes, int out_h, int out_w);
+Planes resize_planes_bilinear(const Planes& planes, int out_h, int out_w);
 
 /// Bilinear resize of an RGB image (half-pixel centres, edge clamping, rounded to nearest).
 RgbImage resize_bilinear(const RgbImage& image, int out_w, int out_h);

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <string>
 
-#include "pseudomask/core/common/ndarray.h"
+#include "pseudomask/core/common/planes.h"
 
 namespace pm {
 
@@ -16,14 +16,13 @@ namespace pm {
 /// that much above 1.
 constexpr float kProbabilitySlack = 1e-3f;
 
-/// Throws "<name>: <what> holds a non-finite value (v)" at the first NaN or infinity of a float32
-/// `values` (an empty array passes).
-void check_finite(const NDArray& values, const std::string& name, const char* what);
+/// Throws "<name>: <what> holds a non-finite value (v)" at the first NaN or infinity of `values`
+/// (empty planes pass).
+void check_finite(const Planes& values, const std::string& name, const char* what);
 
-/// Checks that (C, N) planes are probabilities: no NaN, every value in [0, 1] (1 +
+/// Checks that planes are probabilities: no NaN, every value in [0, 1] (1 +
 /// kProbabilitySlack allowed for float16 rounding). Throws "<name>: value v at class c, pixel
 /// (x, y) is outside [0, 1] ..." so that logits read as probabilities are caught.
-void check_probabilities(
-    const float* probs, int classes, int width, int height, const std::string& name);
+void check_probabilities(const Planes& probs, const std::string& name);
 
 }  // namespace pm

@@ -9,12 +9,12 @@
 namespace pm {
 
 /// Reads per-label planes for an image of width×height from a .npy shaped (C, H, W) or (C, H·W)
-/// (float16, float32 or float64: probabilities, logits or energies) as float32 (C, N). Throws
-/// naming the file when the shape does not fit the image.
-std::vector<float> read_label_planes(const std::string& path, int width, int height, int* labels);
+/// (float16, float32 or float64: probabilities, logits or energies) as (C, H, W) float32 planes.
+/// Throws naming the file when the shape does not fit the image or a value is NaN.
+Planes read_label_planes(const std::string& path, int width, int height);
 
-/// Softmax over the label axis of (C, N) logits, in place (as F.softmax(dim=0)).
-void softmax_labels(std::vector<float>& planes, int labels);
+/// Softmax over the label axis of logits, in place (as F.softmax(dim=0)).
+void softmax_labels(Planes& logits);
 
 /// Unary from a label PNG for a CRF: labels 0..num_labels−1 with probability gt_prob, and 255
 /// (ignore) as "unknown" (the same energy log M for every label, pydensecrf's zero_unsure).

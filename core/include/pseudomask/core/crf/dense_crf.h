@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pseudomask/core/common/image.h"
+#include "pseudomask/core/common/planes.h"
 #include "pseudomask/core/crf/lattice.h"
 
 namespace pm {
@@ -56,18 +57,16 @@ struct CrfParams {
   void validate() const;
 };
 
-/// Unary energies of one CRF: (labels, N) label-major float32, the layout setUnaryEnergy takes.
-struct Unary {
-  int labels = 0;
-  std::vector<float> energy;
-};
+/// Unary energies of one CRF: (labels, H, W) planes, the label-major layout setUnaryEnergy
+/// takes.
+using Unary = Planes;
 
 /// The output of one CRF.
 struct CrfResult {
   int labels = 0;
-  /// Marginals Q, (labels, N) label-major, each pixel's column summing to 1; empty when the
-  /// caller asked for labels only (CrfOutputs::kLabels).
-  std::vector<float> q;
+  /// Marginals Q, (labels, H, W), each pixel's column summing to 1; empty when the caller asked
+  /// for labels only (CrfOutputs::kLabels).
+  Planes q;
   LabelMap map;  ///< argmax_l Q (lowest label wins ties)
 };
 
@@ -151,9 +150,9 @@ class DenseCrf2D {
 /// computes them (feature order changes the lattice).
 std::vector<float> crf_features(const RgbImage& image, const PairwiseTerm& term);
 
-/// Unary from probabilities (C, N) label-major: U = −log(clip(p, clip, 1)) (pydensecrf's
-/// unary_from_softmax).
-Unary unary_from_probabilities(const float* probs, int labels, size_t pixels, float clip = 1e-5f);
+/// Unary from (C, H, W) probabilities: U = −log(clip(p, clip, 1)) (pydensecrf's
+/// unary_from_softmax). Throws on NaN.
+Unary unary_from_probabilities(const Planes& probs, float clip = 1e-5f);
 
 /// Unary from a label map (pydensecrf's unary_from_labels): a pixel with label l gets energy
 /// −log(gt_prob) for l and −log((1 − gt_prob)/(M − 1)) for the others. With zero_unsure, labels

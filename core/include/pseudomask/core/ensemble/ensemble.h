@@ -23,9 +23,7 @@ enum class EnsembleMode {
   kMean,  ///< the naive ensemble (a + b) / 2
 };
 
-/// "or", "and" or "mean" → the mode; throws pm::Error naming the bad value.
-EnsembleMode parse_ensemble_mode(const std::string& name);
-/// The mode's name as parse_ensemble_mode reads it.
+/// The mode's name: "or", "and" or "mean".
 const char* ensemble_mode_name(EnsembleMode mode);
 
 /// What to write as the stride-4 `cam` member of the result.
@@ -35,9 +33,7 @@ enum class LowResPolicy {
   kNone,        ///< write high_res only
 };
 
-/// "combine", "downsample" or "none" → the policy; throws pm::Error naming the bad value.
-LowResPolicy parse_low_res_policy(const std::string& name);
-/// The policy's name as parse_low_res_policy reads it.
+/// The policy's name: "combine", "downsample" or "none".
 const char* low_res_policy_name(LowResPolicy policy);
 
 /// Options of the ensemble.
@@ -52,24 +48,23 @@ struct EnsembleOptions {
   LowResPolicy low_res = LowResPolicy::kCombine;
 };
 
-/// ORANDNet Eq. 1 (OR): a + b − a⊙b, elementwise. a, b: float32 of one shape.
-NDArray probabilistic_or(const NDArray& a, const NDArray& b);
+/// ORANDNet Eq. 1 (OR): a + b − a⊙b, elementwise. a, b: of one shape.
+Planes probabilistic_or(const Planes& a, const Planes& b);
 
-/// ORANDNet Eq. 1 (AND): a⊙b, elementwise. a, b: float32 of one shape.
-NDArray probabilistic_and(const NDArray& a, const NDArray& b);
+/// ORANDNet Eq. 1 (AND): a⊙b, elementwise. a, b: of one shape.
+Planes probabilistic_and(const Planes& a, const Planes& b);
 
-/// The naive ensemble: (a + b) / 2, elementwise. a, b: float32 of one shape.
-NDArray mean_ensemble(const NDArray& a, const NDArray& b);
+/// The naive ensemble: (a + b) / 2, elementwise. a, b: of one shape.
+Planes mean_ensemble(const Planes& a, const Planes& b);
 
-/// ORANDNet Eq. 1's denominators: divides each class plane of (K, H, W) float32 by (its spatial
-/// maximum + eps), in place. A
-/// plane whose maximum is not positive is left as it is (an all-zero class stays zero, never
-/// NaN).
-void normalize_by_class_max(NDArray& planes, float eps = 0.0f);
+/// ORANDNet Eq. 1's denominators: divides each class plane by (its spatial maximum + eps), in
+/// place. A plane whose maximum is not positive is left as it is (an all-zero class stays zero,
+/// never NaN).
+void normalize_by_class_max(Planes& planes, float eps = 0.0f);
 
-/// Combines two aligned (K, H, W) float32 CAM stacks with `options` (operator, normalisation,
-/// the official shift). Channel k of a and b must be the same class.
-NDArray combine_cams(const NDArray& a, const NDArray& b, const EnsembleOptions& options);
+/// Combines two aligned (K, H, W) CAM stacks with `options` (operator, normalisation, the
+/// official shift). Channel k of a and b must be the same class.
+Planes combine_cams(const Planes& a, const Planes& b, const EnsembleOptions& options);
 
 /// Brings `b` onto `a`'s layout: channels reordered to a's keys (the key sets must be equal),
 /// and each member (high_res, cam) resized bilinearly to a's size where the sizes differ.

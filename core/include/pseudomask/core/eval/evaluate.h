@@ -88,9 +88,9 @@ class CamThresholdSweep {
  public:
   CamThresholdSweep(std::vector<float> thresholds, int num_classes);
 
-  /// Adds one image: gt labels and its CAMs (K, H, W) float32 with class keys.
+  /// Adds one image: gt labels and its CAMs (K, H, W) with class keys.
   void add(const LabelMap& gt,
-           const NDArray& cams,
+           const Planes& cams,
            const std::vector<int>& keys,
            const std::string& name,
            int ignore,
@@ -98,7 +98,7 @@ class CamThresholdSweep {
   /// The work of add() that needs no shared state, so threads can do it in parallel: each
   /// counted pixel's slot, written to `slots` (cleared first).
   void collect(const LabelMap& gt,
-               const NDArray& cams,
+               const Planes& cams,
                const std::vector<int>& keys,
                const std::string& name,
                int ignore,

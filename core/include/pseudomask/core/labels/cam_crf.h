@@ -20,8 +20,8 @@ enum class BackgroundModel {
   kConstant,  ///< bg = threshold at every pixel (the plane of IRN-style thresholding)
 };
 
-/// "power" or "constant" → the model; throws pm::Error naming the bad value.
-BackgroundModel parse_background_model(const std::string& name);
+/// The model's name: "power" or "constant".
+const char* background_model_name(BackgroundModel model);
 
 /// Options of CRF refinement of CAMs.
 struct CamCrfOptions {
@@ -34,18 +34,17 @@ struct CamCrfOptions {
   void validate() const;
 };
 
-/// Background plus CAM probabilities, (K+1, H·W) label-major float32: row 0 is the background
-/// map, rows 1..K the CAMs as they are (not renormalised, as ORANDNet's crf_refine does). For
+/// Background plus CAM probabilities, (K+1, H, W) planes: plane 0 is the background
+/// map, planes 1..K the CAMs as they are (not renormalised, as ORANDNet's crf_refine does). For
 /// the power model 1 − max_k cam_k is clamped to [0, 1] first, so CAMs above 1 (the official
-/// OR reaches 1.15) give background 0, never NaN. cams: (K, H, W) float32.
-std::vector<float> background_and_cam_probabilities(const NDArray& cams,
-                                                    const CamCrfOptions& options);
+/// OR reaches 1.15) give background 0, never NaN. cams: (K, H, W).
+Planes background_and_cam_probabilities(const Planes& cams, const CamCrfOptions& options);
 
 /// ORANDNet crf_refine: a CRF on `crf`'s image with unary −log(clip(p, 1e−5, 1)) of
 /// background_and_cam_probabilities, argmax (background wins ties), channel k → label
-/// keys[k] + 1. cams: (K, H, W) float32 at the CRF's image size; `name` starts errors.
+/// keys[k] + 1. cams: (K, H, W) at the CRF's image size; `name` starts errors.
 LabelMap crf_labels_from_cams(const DenseCrf2D& crf,
-                              const NDArray& cams,
+                              const Planes& cams,
                               const std::vector<int>& keys,
                               const CamCrfOptions& options,
                               const std::string& name,
@@ -60,8 +59,8 @@ enum class UncertainRule {
   kAnyDisagreement,
 };
 
-/// "irn" or "disagree" → the rule; throws pm::Error naming the bad value.
-UncertainRule parse_uncertain_rule(const std::string& name);
+/// The rule's name: "irn" or "disagree".
+const char* uncertain_rule_name(UncertainRule rule);
 
 /// Options of IRN's confident-region labels.
 struct ConfidentLabelOptions {
@@ -102,9 +101,9 @@ struct ConfidentMaps {
 };
 
 /// IRN cam_to_ir_label.py step 1: both thresholded maps, each refined by a label CRF with
-/// K+1 labels. cams: (K, H, W) float32 at the CRF's image size; `name` starts errors.
+/// K+1 labels. cams: (K, H, W) at the CRF's image size; `name` starts errors.
 ConfidentMaps confident_maps(const DenseCrf2D& crf,
-                             const NDArray& cams,
+                             const Planes& cams,
                              const ConfidentLabelOptions& options,
                              const std::string& name,
                              CrfWorkspace* workspace = nullptr);
@@ -112,7 +111,7 @@ ConfidentMaps confident_maps(const DenseCrf2D& crf,
 /// IRN's confident-region pseudo-mask: confident_maps, combined by options.rule, local labels
 /// mapped through keys (k + 1 → keys[k] + 1). Use CrfParams::preset(CrfPreset::kIrn) for IRN's CRF.
 LabelMap confident_labels_from_cams(const DenseCrf2D& crf,
-                                    const NDArray& cams,
+                                    const Planes& cams,
                                     const std::vector<int>& keys,
                                     const ConfidentLabelOptions& options,
                                     const std::string& name,

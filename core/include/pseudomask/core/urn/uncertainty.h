@@ -73,8 +73,8 @@ struct UrnResult {
   /// U ∈ [0, 1] after per-image min-max normalisation, float64 as in the official numpy code
   /// (empty in prob mode).
   std::vector<double> uncertainty;
-  LabelMap weight_byte;         ///< G: W8 (hard, soft) or uint8(P_{M_c}·255) (prob)
-  std::vector<float> weight;    ///< Y, per pixel (see UrnWeightMode)
+  WeightMap weight_byte;        ///< G: W8 (hard, soft) or uint8(P_{M_c}·255) (prob)
+  Planes weight;                ///< Y, (1, H, W) (see UrnWeightMode)
   size_t uncertain_pixels = 0;  ///< pixels with G/255 ≤ t (Y = t in hard mode)
 
   /// uncertain_pixels / pixels.
@@ -82,29 +82,27 @@ struct UrnResult {
 };
 
 /// Reads the probability map of one image for URN: a .npy (C, H, W) or (C, H·W), float16/32/64,
-/// as float32 (C, N); with `logits`, a softmax over C first. Throws naming the file when the shape
-/// does not fit the width×height image, when C differs from `expected_classes` (> 0), when C is
-/// outside 2..255, or when values are not probabilities (check_probabilities).
-std::vector<float> read_urn_probabilities(const std::string& path,
-                                          int width,
-                                          int height,
-                                          bool logits,
-                                          int expected_classes,
-                                          int* classes);
+/// as (C, H, W) float32 planes; with `logits`, a softmax over C first. Throws naming the file when
+/// the shape does not fit the width×height image, when C differs from `expected_classes` (> 0),
+/// when C is outside 2..255, or when values are not probabilities (check_probabilities).
+Planes read_urn_probabilities(
+    const std::string& path, int width, int height, bool logits, int expected_classes);
 
 /// The classes present in a label map (the official code's set of labels in M_c, background
 /// included), ascending. Ignore (255) is never produced by a CRF and is not listed.
 std::vector<uint8_t> present_classes(const LabelMap& mask);
 
-/// URN Eq. 6, response scaling of one channel: dst[p] = src[p]^s for `pixels` values
-/// (element-wise float32 power, as numpy computes it).
-void raise_channel(const float* src, size_t pixels, float s, float* dst);
+/// URN Eq. 6, response scaling of one channel: out = x[channel]^s, (1, H, W) (element-wise
+/// float32 power, as numpy computes it). `out` is reshaped if needed, so a loop can reuse it.
+void raise_channel(const Planes& x, int channel, float s, Planes& out);
 
 /// URN Eq. 5–6, channel selection and response scaling: the K-channel probability map of one
-/// variant, (K, N) label-major: channel k is X̄_k = P_{present[k]}, except channel `scaled`
-/// which is X̄_{scaled}^s (element-wise power, float32 as numpy computes it). Not renormalised.
-std::vector<float> scale_response(
-    const float* probs, size_t pixels, const std::vector<uint8_t>& present, int scaled, float s);
+/// variant: channel k is X̄_k = P_{present[k]}, except channel `scaled` which is X̄_{scaled}^s
+/// (element-wise power, float32 as numpy computes it). Not renormalised.
+Planes scale_response(const Planes& probs,
+                      const std::vector<uint8_t>& present,
+                      int scaled,
+                      float s);
 
 /// Population variance (ddof = 0) of n values, in numpy's order of operations: mean = Σx / n,
 /// then Σ(x − mean)² / n, in float64.
@@ -145,11 +143,10 @@ bool is_uncertain(uint8_t weight_byte, float t);
 /// class c and scale s_n, the CRF (Eq. 7) over the K-channel response-scaled map (Eq. 6,
 /// scale_response) and its argmax (Eq. 8) give the binary mask B_{c,n} = [argmax == c]. All K·N
 /// CRFs run through `crf`'s shared lattices (infer_batch).
-/// probs: (C, N) float32 of the image `crf` was built on; present: classes of M_c. K = 1 gives
+/// probs: (C, H, W) of the image `crf` was built on; present: classes of M_c. K = 1 gives
 /// zeros without running a CRF (a 1-label CRF's argmax is 0 everywhere, so the variance is 0).
 std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
-                                                 const float* probs,
-                                                 int classes,
+                                                 const Planes& probs,
                                                  const std::vector<uint8_t>& present,
                                                  const UrnOptions& options,
                                                  CrfWorkspace* workspace = nullptr);
@@ -157,11 +154,10 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
 /// The whole URN pass on one image: M_c from the C-label CRF over `probs` (X of Eq. 4), then
 /// (hard, soft) the response-scaling uncertainty, normalisation (Eq. 5–10), weight byte (Eq. 11)
 /// and Y (Eq. 12), or (prob) Y from P_{M_c}.
-/// probs: (C, N) float32 probabilities for the image `crf` was built on (N = width·height),
-/// 2 ≤ C ≤ 255. The result does not depend on crf.threads().
+/// probs: (C, H, W) probabilities for the image `crf` was built on, 2 ≤ C ≤ 255. The result
+/// does not depend on crf.threads().
 UrnResult compute_urn(const DenseCrf2D& crf,
-                      const float* probs,
-                      int classes,
+                      const Planes& probs,
                       const UrnOptions& options,
                       CrfWorkspace* workspace = nullptr);
 

@@ -9,6 +9,7 @@
 
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/image.h"
+#include "pseudomask/core/common/planes.h"
 #include "pseudomask/core/io/image/label_io.h"
 
 namespace pm {
@@ -32,12 +33,11 @@ RgbImage colorize_labels(const LabelMap& labels, const Palette& palette = voc_pa
 /// jet(0) = (0, 0, 128), jet(0.5) = (128, 255, 128), jet(1) = (128, 0, 0).
 std::array<uint8_t, 3> jet(float v);
 
-/// A (height, width) float map, values in [0, 1], as jet colours. `values` has width·height
-/// entries, row-major.
-RgbImage heatmap(const float* values, int width, int height);
+/// A (1, H, W) map, values in [0, 1], as jet colours.
+RgbImage heatmap(const Planes& values);
 
 /// A heat map blended over an image (same size) with weight `alpha` (0..255) for the colours.
-RgbImage blend_heatmap(const RgbImage& image, const float* values, int alpha = kOverlayAlpha);
+RgbImage blend_heatmap(const RgbImage& image, const Planes& values, int alpha = kOverlayAlpha);
 
 /// One panel per CAM channel: the class's map (high_res if present, else cam, resized bilinearly
 /// to the image when sizes differ), clipped to [0, 1], as a heat map over the image. Panels are in
@@ -46,6 +46,6 @@ std::vector<RgbImage> cam_panels(const RgbImage& image, const CamFile& cams);
 
 /// URN's uncertainty picture from an 8-bit weight map (weight·255; low weight = uncertain): the
 /// uncertainty 1 − w as a jet heat map (not blended), red where the loss weight is lowest.
-RgbImage uncertainty_panel(const LabelMap& weights);
+RgbImage uncertainty_panel(const WeightMap& weights);
 
 }  // namespace pm

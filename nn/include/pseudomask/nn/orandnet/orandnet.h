@@ -18,11 +18,11 @@
 
 namespace pm::nn {
 
-/// One training image: OR and AND of its classes at full resolution, (K, H, W) float32.
+/// One training image: OR and AND of its classes at full resolution, (K, H, W).
 struct OrandPair {
   std::vector<int> keys;
-  NDArray or_map;
-  NDArray and_map;
+  Planes or_map;
+  Planes and_map;
 };
 
 /// The OR and AND (ORANDNet Eq. 1) of two CAM files of one image via core's ensemble_cams:
@@ -40,8 +40,8 @@ torch::Tensor forward_classes(Fcn8s& net, const torch::Tensor& planes);
 
 /// The refined CAM of one image (module/encdec_pred.py): eval mode, no gradient; the logits of
 /// each OR plane through ReLU (kOfficial) or sigmoid (kBce), each class divided by its max +
-/// 1e-5. Returns (K, H, W) float32.
-NDArray refine_cam(Fcn8s& net, const NDArray& or_map, OrandLoss loss, const torch::Device& device);
+/// 1e-5. Returns (K, H, W).
+Planes refine_cam(Fcn8s& net, const Planes& or_map, OrandLoss loss, const torch::Device& device);
 
 /// Hyper-parameters of train_orandnet.
 struct OrandTrainOptions {
