@@ -17,6 +17,7 @@ What it changes (README.md says the same):
   only classes present in M_c are raised to URN's scales, so the results are the same bit for
   bit (checked: `pseudomask urn` and `pseudomask crf --preset urn` write byte-identical files
   from both); it makes the files 18 % smaller.
+The "In this repository" notes at the top of the two copied READMEs were added by hand after.
 """
 import os
 import shutil
