@@ -10,6 +10,7 @@
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/datasets/dataset.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
 namespace pm::cli {
@@ -86,6 +87,20 @@ inline UrnWeightMode urn_weight_mode_flag(const std::string& flag, const std::st
                    word,
                    {UrnWeightMode::kHard, UrnWeightMode::kSoft, UrnWeightMode::kProb},
                    urn_weight_mode_name);
+}
+
+/// --palette none | voc: how a command writes its label PNGs.
+inline LabelPngColors palette_flag(const std::string& word) {
+  return enum_flag("--palette",
+                   word,
+                   {LabelPngColors::kGray, LabelPngColors::kVocPalette},
+                   label_png_colors_name);
+}
+
+/// The help of --palette, the same in every command that writes label PNGs.
+inline const char* palette_help() {
+  return "Label PNG colours: none (8-bit grayscale: PIL, imageio and OpenCV all read the raw "
+         "indices) or voc (VOC palette for viewing; imageio and OpenCV then read colours)";
 }
 
 }  // namespace pm::cli
