@@ -3,10 +3,10 @@
 # End-to-end checks of `pseudomask orandnet train|infer`: the demo's CAMs (from the VOC sample's
 # ground truth) serve as both CAM sets, so OR = 2a - a^2 and AND = a^2 differ; a tiny-width
 # FCN-8s trains a few steps, resumes, refines the CAMs, and `labels` turns them into masks.
-# Usage: orandnet_smoke.sh PSEUDOMASK SHARED_DIR   (needs python3, standard library only)
+# Usage: orandnet_smoke.sh PSEUDOMASK DATA_DIR   (needs python3, standard library only)
 set -u
 PM="$1"
-SHARED="$2"
+DATA="$2"  # tests/data
 source "$(dirname "$0")/lib.sh"
 json() {  # json FILE EXPRESSION: prints EXPRESSION evaluated on the JSON object j
   python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print($2)" "$1"

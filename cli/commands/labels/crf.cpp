@@ -29,6 +29,7 @@ struct CrfCommand {
   std::string labels;              ///< label PNGs (255 = unknown)
   std::string unary;               ///< unary energies (<id>.npy, (M,H,W) or (M,H·W))
   std::string out;                 ///< output folder: <id>.png label maps
+  std::string palette = "none";    ///< label PNG colours: none | voc
   std::string list;                ///< optional id list
   std::string preset = "deeplab";  ///< deeplab | urn | irn
   int iters = -1;                  ///< mean-field iterations (-1: the preset's 10)
@@ -77,7 +78,7 @@ Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& ima
     return unary_from_label_map(labels, c.num_labels, c.gt_prob, path);
   }
   const std::string& dir = c.probs.empty() ? c.unary : c.probs;
-  const std::string path = find_input(dir, id, {".npy"}, "input");
+  const std::string path = find_input(dir, id, {".npy", ".npz"}, "input");
   int labels = 0;
   std::vector<float> planes = read_label_planes(path, image.width, image.height, &labels);
   if (!c.unary.empty())
@@ -95,8 +96,12 @@ std::string input_dir(const CrfCommand& c) {
 
 int run_crf(const CrfCommand& c) {
   const CrfParams params = crf_params(c);
+  const LabelPngColors colors = palette_flag(c.palette);
   const std::string in_dir = input_dir(c);
-  const auto ids = resolve_ids(c.list, in_dir, {!c.labels.empty() ? ".png" : ".npy"});
+  const auto ids = resolve_ids(c.list,
+                               in_dir,
+                               !c.labels.empty() ? std::vector<std::string>{".png"}
+                                                 : std::vector<std::string>{".npy", ".npz"});
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
   const int threads_per_image = threads_per_item(c.batch, ids);
   const BatchReport report = run_batch(
@@ -118,7 +123,7 @@ int run_crf(const CrfCommand& c) {
                                    static_cast<int64_t>(image.height),
                                    static_cast<int64_t>(image.width)}));
         }
-        write_label_png(output(id), r.map);
+        write_label_png(output(id), r.map, colors);
       });
   write_batch_summary(summary_path(c.out, "crf", c.batch), report, crf_params_json(params));
   print_batch_line("crf", "refined", report, c.out);
@@ -147,13 +152,16 @@ void add_crf_command(CLI::App& app, int& exit_code) {
   sub->add_option("--images", c->images, "RGB image folder")
       ->required()
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--probs", c->probs, "Probability maps (<id>.npy, (C,H,W) or (C,H*W))")
+  sub->add_option(
+         "--probs", c->probs, "Probability maps (<id>.npy or one-array .npz, (C,H,W) or (C,H*W))")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--labels", c->labels, "Label PNGs (255 = unknown)")
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--unary", c->unary, "Unary energies (<id>.npy, (M,H,W) or (M,H*W))")
+  sub->add_option(
+         "--unary", c->unary, "Unary energies (<id>.npy or one-array .npz, (M,H,W) or (M,H*W))")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--out", c->out, "Output folder")->required();
+  sub->add_option("--palette", c->palette, palette_help())->capture_default_str();
   sub->add_option("--list", c->list, "Image-id list (default: every input file)")
       ->check(CLI::ExistingFile);
   sub->add_option("--preset", c->preset, "deeplab, urn or irn")->capture_default_str();

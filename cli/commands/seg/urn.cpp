@@ -35,6 +35,7 @@ struct UrnCommand {
   std::string images;             ///< RGB images (<id>.jpg / .png)
   std::string probs;              ///< probability maps (<id>.npy, (C,H,W) or (C,H·W))
   std::string out;                ///< output folder (layout in the help footer)
+  std::string palette = "none";   ///< colours of mask/<id>.png: none | voc
   std::string list;               ///< optional id list
   std::string preset = "voc";     ///< voc | coco: scale set and class count
   std::string scales;             ///< "s1,s2,..." overrides the preset's scales
@@ -97,7 +98,7 @@ ImageStats process_image(const UrnCommand& c,
                          int threads) {
   thread_local CrfWorkspace workspace;
   const RgbImage image = read_image(find_image(c.images, id));
-  const std::string path = find_input(c.probs, id, {".npy"}, "probability map");
+  const std::string path = find_input(c.probs, id, {".npy", ".npz"}, "probability map");
   int classes = 0;
   const std::vector<float> probs = read_urn_probabilities(
       path, image.width, image.height, c.logits, expected_classes(c), &classes);
@@ -107,7 +108,7 @@ ImageStats process_image(const UrnCommand& c,
     std::vector<float> u(r.uncertainty.begin(), r.uncertainty.end());
     write_npy(uncertainty_path(c, id), NDArray::from(u, {image.height, image.width}));
   }
-  write_label_png(mask_path(c, id), r.cyclic_mask);
+  write_label_png(mask_path(c, id), r.cyclic_mask, palette_flag(c.palette));
   write_gray_png(weight_path(c, id), weight_to_gray(r.weight, image.width, image.height));
   write_urn_png(urn_path(c, id), r.cyclic_mask, r.weight_byte);
   return {static_cast<int>(r.present.size()), r.uncertain_fraction()};
@@ -126,7 +127,8 @@ ImageStats stats_from_file(const UrnCommand& c, const std::string& id, float t) 
 
 int run_urn(const UrnCommand& c) {
   const UrnOptions options = urn_options(c);
-  const std::vector<std::string> ids = resolve_ids(c.list, c.probs, {".npy"});
+  palette_flag(c.palette);  // a bad --palette fails before any image
+  const std::vector<std::string> ids = resolve_ids(c.list, c.probs, {".npy", ".npz"});
   const std::vector<std::string> shard = batch_ids(ids, c.batch);
   std::unordered_map<std::string, size_t> slot_of;
   for (size_t i = 0; i < shard.size(); ++i)
@@ -186,7 +188,9 @@ int run_urn(const UrnCommand& c) {
        {"crf", crf_params_json(options.crf)},
        {"outputs",
         {{"urn", "urn/<id>.png: official 3-channel PNG, B = M_c, G = R = weight byte"},
-         {"mask", "mask/<id>.png: M_c, palette PNG"},
+         {"mask",
+          std::string("mask/<id>.png: M_c, ") +
+              (c.palette == "voc" ? "VOC palette PNG" : "8-bit gray PNG")},
          {"weight", "weight/<id>.png: round(Y*255), gray PNG"}}}});
   print_batch_line("urn",
                    "done",
@@ -230,7 +234,8 @@ void add_urn_command(CLI::App& app, int& exit_code) {
       "the label\n"
       "                         is the THIRD channel; mmseg's pillow loader swaps it back to "
       "[M_c, G, G].\n"
-      "  <out>/mask/<id>.png    M_c as a palette PNG (VOC colours, raw indices)\n"
+      "  <out>/mask/<id>.png    M_c as an 8-bit grayscale PNG of raw indices (--palette voc: VOC "
+      "colours)\n"
       "  <out>/weight/<id>.png  the final weight Y as gray round(Y*255) (t = 0.05 -> 13, 1 -> "
       "255)\n"
       "  <out>/uncertainty/<id>.npy  U as float32 (H, W), with --save-uncertainty (hard/soft)\n"
@@ -241,12 +246,14 @@ void add_urn_command(CLI::App& app, int& exit_code) {
   sub->add_option("--images", c->images, "RGB image folder")
       ->required()
       ->check(CLI::ExistingDirectory);
-  sub->add_option(
-         "--probs", c->probs, "Probability maps (<id>.npy, (C,H,W) or (C,H*W), float16/32)")
+  sub->add_option("--probs",
+                  c->probs,
+                  "Probability maps (<id>.npy or one-array .npz, (C,H,W) or (C,H*W), float16/32)")
       ->required()
       ->check(CLI::ExistingDirectory);
   sub->add_option("--out", c->out, "Output folder")->required();
-  sub->add_option("--list", c->list, "Image-id list (default: every .npy in --probs)")
+  sub->add_option("--palette", c->palette, palette_help())->capture_default_str();
+  sub->add_option("--list", c->list, "Image-id list (default: every .npy/.npz in --probs)")
       ->check(CLI::ExistingFile);
   sub->add_option("--preset", c->preset, "voc or coco: scale set and class count")
       ->capture_default_str();

@@ -8,7 +8,8 @@
 
 namespace pm {
 
-/// Reads per-label planes for an image of width×height from a .npy shaped (C, H, W) or (C, H·W)
+/// Reads per-label planes for an image of width×height from a .npy, or a .npz holding one array,
+/// shaped (C, H, W) or (C, H·W)
 /// (float16, float32 or float64: probabilities, logits or energies) as float32 (C, N). Throws
 /// naming the file when the shape does not fit the image.
 std::vector<float> read_label_planes(const std::string& path, int width, int height, int* labels);
