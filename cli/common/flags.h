@@ -15,6 +15,7 @@
 #include "pseudomask/core/datasets/dataset.h"
 #include "pseudomask/core/ensemble/ensemble.h"
 #include "pseudomask/core/labels/cam_crf.h"
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
 namespace pm::cli {
@@ -122,6 +123,20 @@ inline BackgroundModel background_model_flag(const std::string& flag, const std:
 inline UncertainRule uncertain_rule_flag(const std::string& flag, const std::string& word) {
   return enum_flag(
       flag, word, {UncertainRule::kIrn, UncertainRule::kAnyDisagreement}, uncertain_rule_name);
+}
+
+/// --palette none | voc: how a command writes its label PNGs.
+inline LabelPngColors palette_flag(const std::string& word) {
+  return enum_flag("--palette",
+                   word,
+                   {LabelPngColors::kGray, LabelPngColors::kVocPalette},
+                   label_png_colors_name);
+}
+
+/// The help of --palette, the same in every command that writes label PNGs.
+inline const char* palette_help() {
+  return "Label PNG colours: none (8-bit grayscale: PIL, imageio and OpenCV all read the raw "
+         "indices) or voc (VOC palette for viewing; imageio and OpenCV then read colours)";
 }
 
 }  // namespace pm::cli

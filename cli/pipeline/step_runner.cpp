@@ -273,8 +273,10 @@ std::vector<StepResult> run_steps(const std::vector<Step>& steps, const RunOptio
   check_steps(steps);
   if (options.parallel < 1)
     PM_FAIL("pipeline: --parallel must be at least 1, got {}", options.parallel);
-  fs::create_directories(options.state_dir + "/logs");
-  fs::create_directories(options.state_dir + "/done");
+  if (!options.dry_run) {  // a dry run writes nothing
+    fs::create_directories(options.state_dir + "/logs");
+    fs::create_directories(options.state_dir + "/done");
+  }
   // Torch and BLAS thread pools would each take every core; steps share them instead.
   default_env("OMP_NUM_THREADS", options.threads_per_step);
   default_env("OPENBLAS_NUM_THREADS", options.threads_per_step);

@@ -4,11 +4,11 @@
 # gives one clear line naming the file and a non-zero exit without touching existing outputs.
 set -u
 PM="$1"
-SHARED="$2"
+DATA="$2"  # tests/data
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$(dirname "$0")/lib.sh"
 
-GT="$SHARED/data/voc_sample/SegmentationClass"
+GT="$DATA/voc_sample/SegmentationClass"
 PRED="$ROOT/tests/fixtures/eval/pred"
 
 "$PM" eval --gt "$GT" --pred "$PRED" --json "$TMP/eval.json" --quiet > "$TMP/eval.txt"
@@ -42,6 +42,18 @@ check "selfcheck exits 0" test $? -eq 0
 check "selfcheck writes report.json" grep -q '"cams_best_threshold"' "$TMP/demo/report.json"
 check "selfcheck refines a real network's predictions with the CRF" grep -q '"crf_urn"' "$TMP/demo/report.json"
 check "selfcheck wrote 8 CAM files" test "$(ls "$TMP/demo/cams" | wc -l)" -eq 8
+check "selfcheck wrote its built-in sample (8 images)" test "$(ls "$TMP/demo/sample/JPEGImages" | wc -l)" -eq 8
+check "the program holds no path of the repository's test data" bash -c '! grep -qaF "$0" "$1"' "$DATA" "$PM"
+# An installed or copied binary carries its sample: run a copy from another folder.
+mkdir -p "$TMP/copy"
+cp "$PM" "$TMP/copy/pseudomask"
+(cd "$TMP/copy" && ./pseudomask selfcheck --out sc > sc.txt 2>&1)
+check "a copied binary runs selfcheck in another folder" test $? -eq 0
+check "a copied binary's selfcheck refines the real predictions" grep -q '"crf_urn"' "$TMP/copy/sc/report.json"
+check "a copied binary's selfcheck evaluates all 8 images" grep -q '"images": 8' "$TMP/copy/sc/report.json"
+"$PM" selfcheck --data "$DATA/voc_sample" --out "$TMP/sc8" > /dev/null
+check "selfcheck --data tests/data/voc_sample segments all 8 images" python3 -c "import json, sys; sys.exit(json.load(open(sys.argv[1]))['segmentation']['images'] != 8)" "$TMP/sc8/report.json"
+check "the built-in sample has probabilities for one image" python3 -c "import json, sys; sys.exit(json.load(open(sys.argv[1]))['segmentation']['images'] != 1)" "$TMP/copy/sc/report.json"
 "$PM" eval-cam --gt "$GT" --cams "$TMP/demo/cams" --thresholds 0.1:0.9:0.1 --json "$TMP/cam.json" --quiet > "$TMP/cam.txt"
 check "eval-cam exits 0" test $? -eq 0
 check "eval-cam reports the best threshold" grep -q '"best_threshold"' "$TMP/cam.json"
@@ -67,9 +79,9 @@ check "inspect never crashes on the fixtures" test $crashed -eq 0
 # crf: reference unaries in, the reference's labels out (checked with eval: 100 % pixel accuracy)
 mkdir -p "$TMP/crf/img" "$TMP/crf/unary" "$TMP/crf/gt"
 for k in 1 2; do
-  cp "$SHARED/data/crf/im$k.png" "$TMP/crf/img/im$k.png"
-  cp "$SHARED/data/crf/reference/im${k}_unary_M21.npy" "$TMP/crf/unary/im$k.npy"
-  cp "$SHARED/data/crf/reference/im${k}_M21_it10_labels.png" "$TMP/crf/gt/im$k.png"
+  cp "$DATA/crf/im$k.png" "$TMP/crf/img/im$k.png"
+  cp "$DATA/crf/reference/im${k}_unary_M21.npz" "$TMP/crf/unary/im$k.npz"
+  cp "$DATA/crf/reference/im${k}_M21_it10_labels.png" "$TMP/crf/gt/im$k.png"
 done
 "$PM" crf --images "$TMP/crf/img" --unary "$TMP/crf/unary" --out "$TMP/crf/out" --jobs 2 --quiet > /dev/null
 check "crf exits 0" test $? -eq 0
@@ -78,18 +90,19 @@ check "crf labels equal the reference's" grep -q "pixel accuracy 100.00 %" "$TMP
 "$PM" crf --images "$TMP/crf/img" --unary "$TMP/crf/unary" --out "$TMP/crf/out" --resume --quiet > "$TMP/crf/resume.txt"
 check "crf --resume skips finished images" grep -q "0 images refined, 2 skipped" "$TMP/crf/resume.txt"
 mkdir -p "$TMP/crf/badprobs"
-cp "$SHARED/data/crf/reference/im1_unary_M21.npy" "$TMP/crf/badprobs/im2.npy"  # im1's size for im2
-expect_error "crf names a probability map of the wrong size" "im2.npy: expected" -- "$PM" crf --images "$TMP/crf/img" --probs "$TMP/crf/badprobs" --out "$TMP/crf/bad" --quiet
+cp "$DATA/crf/reference/im1_unary_M21.npz" "$TMP/crf/badprobs/im2.npz"  # im1's size for im2
+expect_error "crf names a probability map of the wrong size" "im2.npz: expected" -- "$PM" crf --images "$TMP/crf/img" --probs "$TMP/crf/badprobs" --out "$TMP/crf/bad" --quiet
 
-cp "$TMP/crf/unary/im1.npy" "$TMP/crf/badprobs/im1.npy"
-expect_error "crf names an unary of the wrong size" "badprobs/im2.npy: expected" -- "$PM" crf --images "$TMP/crf/img" --unary "$TMP/crf/badprobs" --out "$TMP/crf/bad" --quiet
-expect_skipped "crf --keep-going exits 3, naming the bad file" "im2.npy" -- "$PM" crf --images "$TMP/crf/img" --unary "$TMP/crf/badprobs" --out "$TMP/crf/kg" --keep-going --quiet
+cp "$TMP/crf/unary/im1.npz" "$TMP/crf/badprobs/im1.npz"
+expect_error "crf names an unary of the wrong size" "badprobs/im2.npz: expected" -- "$PM" crf --images "$TMP/crf/img" --unary "$TMP/crf/badprobs" --out "$TMP/crf/bad" --quiet
+expect_skipped "crf --keep-going exits 3, naming the bad file" "im2.npz" -- "$PM" crf --images "$TMP/crf/img" --unary "$TMP/crf/badprobs" --out "$TMP/crf/kg" --keep-going --quiet
 check "crf --keep-going writes the good image only" test -s "$TMP/crf/kg/im1.png" -a ! -e "$TMP/crf/kg/im2.png"
 check "crf --keep-going counts the failure in its summary" grep -q '"failures": 1' "$TMP/crf/kg/crf_summary.json"
 
 # every command follows one exit-status rule (README "Exit status"), printed in each batch --help
 for cmd in eval eval-cam crf labels urn ensemble show synth; do expect_exit_status_help "$cmd"; done
-expect_error "an unknown command fails, listing the commands" "unknown command 'train-irn' (commands: eval, " -- "$PM" train-irn --help
+expect_error "an unknown command fails, suggesting the nearest and listing the commands" "unknown command 'train-irn'; did you mean 'train-cls' or 'train-seg'? (commands: eval, " -- "$PM" train-irn --help
+expect_error "a misspelt command suggests the nearest" "unknown command 'evl'; did you mean 'eval'?" -- "$PM" evl --gt x
 "$PM" eval --pred "$PRED" > /dev/null 2>&1
 check "a usage error (no --gt) exits 1" test $? -eq 1
 

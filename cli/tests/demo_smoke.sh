@@ -3,7 +3,7 @@
 # End-to-end check of `pseudomask demo` at a tiny size: every step runs, the report holds both
 # tables with numbers, a rerun skips everything, a deleted marker reruns one step, and a failing
 # step stops the run with one line naming it while the finished outputs stay.
-# Usage: demo_smoke.sh PSEUDOMASK [SHARED_DIR]
+# Usage: demo_smoke.sh PSEUDOMASK [DATA_DIR]
 set -u
 PM="$1"
 source "$(dirname "$0")/lib.sh"
@@ -15,7 +15,7 @@ ARGS=(--out "$O" --size 24 --image-size 64 --epoch-scale 0.05)
 "$PM" demo "${ARGS[@]}" --dry-run > "$TMP/dry.txt"
 check "dry run exits 0" test $? -eq 0
 check "dry run lists the URN step's command" grep -q "urn .*--mode hard" "$TMP/dry.txt"
-check "dry run runs nothing" test ! -e "$O/data"
+check "dry run runs nothing and writes nothing" test ! -e "$O"
 
 "$PM" demo "${ARGS[@]}" > "$TMP/run.txt" 2>&1
 rc=$?

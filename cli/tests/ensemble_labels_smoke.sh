@@ -3,16 +3,16 @@
 # End-to-end checks of `pseudomask ensemble` and `pseudomask labels`: two CAM sets (selfcheck's
 # CAMs, made from the VOC sample's ground truth, and a copy shifted right by 24 pixels at half
 # resolution) are combined, turned into pseudo-masks and evaluated against the ground truth.
-# Usage: ensemble_labels_smoke.sh PSEUDOMASK SHARED_DIR   (needs python3, standard library only)
+# Usage: ensemble_labels_smoke.sh PSEUDOMASK DATA_DIR   (needs python3, standard library only)
 set -u
 PM="$1"
-SHARED="$2"
+DATA="$2"  # tests/data
 source "$(dirname "$0")/lib.sh"
 json() {  # json FILE EXPRESSION: prints EXPRESSION evaluated on the JSON object j
   python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
-VOC="$SHARED/data/voc_sample"
+VOC="$DATA/voc_sample"
 GT="$VOC/SegmentationClass"
 
 # --- two CAM sets ---------------------------------------------------------------------------

@@ -3,14 +3,14 @@
 # End-to-end checks of the libtorch commands (train-cls, cam) on the 8-image VOC sample: the
 # module is loaded on demand, training writes its checkpoints and resumes, CAMs come out in the
 # IRN layout that eval-cam reads, and bad input gives one clear line.
-# Usage: nn_smoke.sh PATH/TO/pseudomask SHARED_DIR
+# Usage: nn_smoke.sh PATH/TO/pseudomask DATA_DIR
 set -u
 PM="$1"
-SHARED="$2"
+DATA="$2"  # tests/data
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$(dirname "$0")/lib.sh"
 
-VOC="$SHARED/data/voc_sample"
+VOC="$DATA/voc_sample"
 ls "$VOC/JPEGImages" | sed 's/\.jpg$//' > "$TMP/list.txt"
 SMALL=(--split "$TMP/list.txt" --crop 64 --resize-long 48,80 --batch-size 4 --threads 2 --quiet)
 

@@ -3,10 +3,10 @@
 # End-to-end checks of `pseudomask orandnet train|infer`: the demo's CAMs (from the VOC sample's
 # ground truth) serve as both CAM sets, so OR = 2a - a^2 and AND = a^2 differ; a tiny-width
 # FCN-8s trains a few steps, resumes, refines the CAMs, and `labels` turns them into masks.
-# Usage: orandnet_smoke.sh PSEUDOMASK SHARED_DIR   (needs python3, standard library only)
+# Usage: orandnet_smoke.sh PSEUDOMASK DATA_DIR   (needs python3, standard library only)
 set -u
 PM="$1"
-SHARED="$2"
+DATA="$2"  # tests/data
 source "$(dirname "$0")/lib.sh"
 json() {  # json FILE EXPRESSION: prints EXPRESSION evaluated on the JSON object j
   python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print($2)" "$1"
@@ -57,7 +57,7 @@ expect_skipped "infer --keep-going exits 3, naming the bad file" "$BAD_ID" -- "$
   --cams1 "$TMP/badA" --cams2 "$A" --list "$TMP/ids.txt" --out "$TMP/refined_kg" --keep-going --quiet
 check "infer --keep-going writes the other 2" test "$(ls "$TMP/refined_kg" | grep -c '\.npy$')" -eq 2 -a ! -e "$TMP/refined_kg/$BAD_ID.npy"
 expect_exit_status_help orandnet infer
-expect_error "an unknown orandnet command fails" "unknown command 'orandnet tain' (commands: train, infer)" -- "$PM" orandnet tain --help
+expect_error "an unknown orandnet command fails, suggesting the nearest" "unknown command 'orandnet tain'; did you mean 'train'? (commands: train, infer)" -- "$PM" orandnet tain --help
 
 expect_error "a non-ORANDNet model is one clear line" "not a PyTorch checkpoint" -- \
   "$PM" orandnet infer --model "$TMP/demo/cams/$(head -n 1 "$TMP/ids.txt").npy" --cams1 "$A" \

@@ -3,7 +3,7 @@
 # End-to-end checks of `pseudomask train-seg` and `pseudomask predict`: synth → train-seg on the
 # ground-truth masks → predict (multi-scale, flip, float16 probabilities) → urn → train-seg with
 # the URN weights; resume, JSON summaries and one-line errors.
-# Usage: seg_smoke.sh PSEUDOMASK [SHARED_DIR]
+# Usage: seg_smoke.sh PSEUDOMASK [DATA_DIR]
 set -u
 PM="$1"
 source "$(dirname "$0")/lib.sh"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # End-to-end checks of `pseudomask synth` and `pseudomask show`: byte-identical output for any
 # --jobs, resume and shards, a dataset that eval reads, contact sheets, and one-line errors.
-# Usage: synth_smoke.sh PSEUDOMASK [SHARED_DIR]
+# Usage: synth_smoke.sh PSEUDOMASK [DATA_DIR]
 set -u
 PM="$1"
 source "$(dirname "$0")/lib.sh"

@@ -25,13 +25,33 @@ TEST(UnknownCommand, NamesTheWordAndListsTheCommands) {
   EXPECT_EQ(error_for(app, {"train-irn", "--help"}),
             "unknown command 'train-irn' (commands: eval, inspect, orandnet, cam)");
   EXPECT_EQ(error_for(app, {"orandnet", "tain", "--help"}),
-            "unknown command 'orandnet tain' (commands: train, infer)");
+            "unknown command 'orandnet tain'; did you mean 'train'? (commands: train, infer)");
   EXPECT_EQ(error_for(app, {"eval", "--gt", "x"}), "");
   EXPECT_EQ(error_for(app, {"inspect", "a.npy", "b.npy"}), "");  // a leaf command's arguments
   EXPECT_EQ(error_for(app, {"orandnet", "infer", "--out", "x"}), "");
   EXPECT_EQ(error_for(app, {"cam", "--help"}), "");  // run by the libtorch module
   EXPECT_EQ(error_for(app, {"--help"}), "");
   EXPECT_EQ(error_for(app, {}), "");
+}
+
+TEST(UnknownCommand, SuggestsTheNearestCommands) {
+  CLI::App app;
+  for (const char* name : {"eval", "eval-cam", "inspect", "train-cls", "train-seg", "crf"})
+    app.add_subcommand(name);
+  EXPECT_EQ(error_for(app, {"evl"}),
+            "unknown command 'evl'; did you mean 'eval'? (commands: eval, eval-cam, inspect, "
+            "train-cls, train-seg, crf, cam)");
+  auto first_part = [](const std::string& error) { return error.substr(0, error.find(" (")); };
+  EXPECT_EQ(first_part(error_for(app, {"evalcam"})),
+            "unknown command 'evalcam'; did you mean 'eval-cam'?");
+  EXPECT_EQ(first_part(error_for(app, {"insepct", "x.png"})),
+            "unknown command 'insepct'; did you mean 'inspect'?");  // swapped letters
+  EXPECT_EQ(first_part(error_for(app, {"train-sag"})),
+            "unknown command 'train-sag'; did you mean 'train-seg'?");
+  EXPECT_EQ(first_part(error_for(app, {"train-irn"})),
+            "unknown command 'train-irn'; did you mean 'train-cls' or 'train-seg'?");
+  EXPECT_EQ(first_part(error_for(app, {"cma"})), "unknown command 'cma'; did you mean 'cam'?");
+  EXPECT_EQ(first_part(error_for(app, {"segment"})), "unknown command 'segment'");  // none near
 }
 
 }  // namespace

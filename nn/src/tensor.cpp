@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "pseudomask/nn/tensor.h"
 
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/cuda.h>
 
 #include <cstring>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/nn/device.h"
 
 namespace pm::nn {
 namespace {
@@ -94,14 +96,25 @@ Planes to_planes(const torch::Tensor& tensor) {
   return out;
 }
 
+bool libtorch_has_cuda() {
+  // libtorch's CUDA library registers its CUDA hooks when it is loaded; a CPU-only libtorch has
+  // none (the same in libtorch 1.x and 2.x).
+  return at::CUDAHooksRegistry()->Has("CUDAHooks");
+}
+
 torch::Device parse_device(const std::string& spec) {
   if (spec == "cpu")
     return torch::Device(torch::kCPU);
   PM_CHECK(spec == "cuda" || spec.rfind("cuda:", 0) == 0,
            "DeviceSpec {}: expected cpu, cuda or cuda:N",
            spec);
+  PM_CHECK(libtorch_has_cuda(),
+           "DeviceSpec {}: this build lacks CUDA (its libtorch is CPU-only); use DeviceSpec cpu, or "
+           "build pseudomask against a CUDA-enabled libtorch",
+           spec);
   PM_CHECK(torch::cuda::is_available(),
-           "DeviceSpec {}: this build of libtorch has no usable CUDA device (use cpu)",
+           "DeviceSpec {}: the build has CUDA but this machine has no usable GPU (no device, or "
+           "no driver; check nvidia-smi and CUDA_VISIBLE_DEVICES); use DeviceSpec cpu",
            spec);
   const int index = spec == "cuda" ? 0 : std::stoi(spec.substr(5));
   PM_CHECK(index >= 0 && static_cast<size_t>(index) < torch::cuda::device_count(),

@@ -4,6 +4,7 @@
 #include <torch/cuda.h>
 #include "pseudomask/core/common/half.h"
 
+#include "pseudomask/nn/device.h"
 #include "pseudomask/nn/tensor.h"
 
 namespace pm::nn {
@@ -40,6 +41,29 @@ TEST(NnTensor, DeviceParsing) {
   EXPECT_THROW(parse_device("tpu"), Error);
   if (!torch::cuda::is_available()) {
     EXPECT_THROW(parse_device("cuda"), Error);
+  }
+}
+
+// A CPU-only libtorch (Debian's, this project's default) says that the build lacks CUDA; a CUDA
+// build on a machine without a GPU says that the machine has none.
+TEST(NnTensor, CudaRefusalSaysWhetherTheBuildOrTheMachineLacksIt) {
+  if (torch::cuda::is_available())
+    GTEST_SKIP() << "a GPU is usable here";
+  std::string message;
+  try {
+    parse_device("cuda:0");
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  if (libtorch_has_cuda()) {
+    EXPECT_NE(
+        message.find("--device cuda:0: the build has CUDA but this machine has no usable GPU"),
+        std::string::npos)
+        << message;
+  } else {
+    EXPECT_NE(message.find("--device cuda:0: this build lacks CUDA (its libtorch is CPU-only)"),
+              std::string::npos)
+        << message;
   }
 }
 

@@ -17,6 +17,8 @@
 #include "pseudomask/core/io/numpy/npy.h"
 #include "pseudomask/core/io/numpy/npz.h"
 #include "pseudomask/core/io/torch/checkpoint.h"
+#include "pseudomask/core/urn/uncertainty.h"
+#include "pseudomask/core/urn/urn_png.h"
 
 namespace pm::cli {
 namespace {
@@ -35,23 +37,64 @@ std::string value_range(const NDArray& a) {
       "min {:.6g} max {:.6g} mean {:.6g}", lo, hi, sum / static_cast<double>(a.numel()));
 }
 
+/// " v:count ..." for every value present.
+std::string value_histogram(const LabelMap& map) {
+  std::vector<int64_t> counts(256, 0);
+  for (uint8_t v : map.labels)
+    ++counts[v];
+  std::string hist;
+  for (int v = 0; v < 256; ++v) {
+    if (counts[static_cast<size_t>(v)])
+      hist += fmt::format(" {}:{}", v, counts[static_cast<size_t>(v)]);
+  }
+  return hist;
+}
+
+/// An RGB image with R = G everywhere and some B ≠ R: the official URN file (B = M_c,
+/// G = R = weight byte), as `pseudomask urn` writes to <out>/urn/.
+bool looks_like_urn_file(const RgbImage& image) {
+  bool gray = true;
+  for (size_t p = 0; p < image.num_pixels(); ++p) {
+    if (image.pixels[3 * p] != image.pixels[3 * p + 1])
+      return false;
+    gray = gray && image.pixels[3 * p + 2] == image.pixels[3 * p];
+  }
+  return !gray;
+}
+
+void describe_urn_file(const std::string& path, const RgbImage& image) {
+  const UrnLabel urn = split_urn_official_image(image, path);
+  const float t = UrnOptions{}.threshold;
+  size_t uncertain = 0;
+  for (uint8_t w : urn.weight_byte.labels)
+    uncertain += is_uncertain(w, t);
+  const auto [lo, hi] =
+      std::minmax_element(urn.weight_byte.labels.begin(), urn.weight_byte.labels.end());
+  std::printf(
+      "  URN label file (official layout, 8-bit RGB: B = M_c, G = R = weight byte W8)\n"
+      "  M_c values (label:pixels):%s\n"
+      "  W8 min %d max %d; uncertain (W8/255 <= %g) %zu pixels (%.2f %%)\n",
+      value_histogram(urn.mask).c_str(),
+      *lo,
+      *hi,
+      t,
+      uncertain,
+      100.0 * static_cast<double>(uncertain) / static_cast<double>(image.num_pixels()));
+}
+
 void describe_png(const std::string& path) {
   const RgbImage image = read_image(path);
   std::printf("%s: image %dx%d\n", path.c_str(), image.width, image.height);
   try {
     const LabelMap labels = read_label_png(path);
-    std::vector<int64_t> counts(256, 0);
-    for (uint8_t v : labels.labels)
-      ++counts[v];
-    std::string hist;
-    for (int v = 0; v < 256; ++v) {
-      if (counts[static_cast<size_t>(v)])
-        hist += fmt::format(" {}:{}", v, counts[static_cast<size_t>(v)]);
-    }
-    std::printf("  label map, values (label:pixels):%s\n", hist.c_str());
+    std::printf("  label map, values (label:pixels):%s\n", value_histogram(labels).c_str());
+    return;
   } catch (const Error&) {
-    std::printf("  not an 8-bit label map (colour image)\n");
   }
+  if (looks_like_urn_file(image))
+    describe_urn_file(path, image);
+  else
+    std::printf("  not an 8-bit label map (colour image)\n");
 }
 
 void describe_cls_labels(const std::string& path, const ClsLabels& labels) {

@@ -10,6 +10,7 @@
 
 #include "commands/commands.h"
 #include "common/batch.h"
+#include "common/flags.h"
 #include "common/report.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parallel.h"
@@ -25,12 +26,13 @@ namespace {
 
 /// Flags of `pseudomask synth`.
 struct SynthCommand {
-  std::string out;             ///< dataset root (VOC layout)
-  SynthOptions options;        ///< seed, sizes, rates
-  double context_rate = 0.9;   ///< P(context | its class), 0..1
-  double spurious_rate = 0.1;  ///< P(context | not its class), 0..1
-  std::string contact_sheet;   ///< optional PNG of the first training samples with masks
-  int sheet_count = 16;        ///< samples on the contact sheet
+  std::string out;               ///< dataset root (VOC layout)
+  std::string palette = "none";  ///< colours of the mask PNGs: none | voc
+  SynthOptions options;          ///< seed, sizes, rates
+  double context_rate = 0.9;     ///< P(context | its class), 0..1
+  double spurious_rate = 0.1;    ///< P(context | not its class), 0..1
+  std::string contact_sheet;     ///< optional PNG of the first training samples with masks
+  int sheet_count = 16;          ///< samples on the contact sheet
   BatchOptions batch;
 };
 
@@ -139,6 +141,7 @@ int run_synth(SynthCommand& c) {
   c.options.spurious_context_permille = permille(c.spurious_rate, "--spurious-rate");
   c.options.validate();
   PM_CHECK(c.sheet_count >= 1, "--sheet-count {}: expected at least 1", c.sheet_count);
+  palette_flag(c.palette);  // a bad --palette fails before any image
   const auto start = std::chrono::steady_clock::now();
   const std::vector<SynthItem> items = synth_items(c.options);
   std::vector<std::string> ids;
@@ -160,7 +163,7 @@ int run_synth(SynthCommand& c) {
       [&](const std::string& id) {
         const size_t i = index.at(id);
         const SynthSample sample = render_synth_sample(c.options, items[i]);
-        write_synth_sample(c.out, sample);
+        write_synth_sample(c.out, sample, palette_flag(c.palette));
         records[i] = synth_record(sample);
         have[i] = 1;
       });
@@ -206,7 +209,8 @@ void add_synth_command(CLI::App& app, int& exit_code) {
       "synth", "Generate the built-in synthetic WSSS dataset (VOC layout, deterministic)");
   sub->footer(batch_footer(
       "Writes a small WSSS dataset in the PASCAL VOC layout: JPEGImages/<id>.png (RGB),\n"
-      "SegmentationClass/<id>.png (VOC palette, exact ground truth, no ignore label),\n"
+      "SegmentationClass/<id>.png (8-bit grayscale, or --palette voc; exact ground truth, no "
+      "ignore label),\n"
       "ImageSets/Segmentation/{train,val,trainval}.txt, classes.txt, cls_labels.npy and "
       "synth.json\n"
       "(configuration and label statistics). Integer arithmetic and our own random stream: the "
@@ -226,6 +230,7 @@ void add_synth_command(CLI::App& app, int& exit_code) {
       "  pseudomask eval-cam --gt data/synth/SegmentationClass --cams cams --num-classes 11 \\\n"
       "      --classes data/synth/classes.txt --list data/synth/ImageSets/Segmentation/val.txt"));
   sub->add_option("--out", c->out, "Dataset folder to write")->required();
+  sub->add_option("--palette", c->palette, palette_help())->capture_default_str();
   sub->add_option("--seed", c->options.seed, "Seed (same seed, same bytes)")->capture_default_str();
   sub->add_option("--train", c->options.train, "Training images")->capture_default_str();
   sub->add_option("--val", c->options.val, "Validation images")->capture_default_str();

@@ -31,6 +31,7 @@ struct CrfCommand {
   std::string labels;              ///< label PNGs (255 = unknown)
   std::string unary;               ///< unary energies (<id>.npy, (M,H,W) or (M,H·W))
   std::string out;                 ///< output folder: <id>.png label maps
+  std::string palette = "none";    ///< label PNG colours: none | voc
   std::string list;                ///< optional id list
   std::string preset = "deeplab";  ///< deeplab | urn | irn
   std::optional<int> iters;        ///< mean-field iterations (default: the preset's 10)
@@ -79,7 +80,7 @@ Unary load_unary(const CrfCommand& c, const std::string& id, const RgbImage& ima
     return unary_from_label_map(labels, c.num_labels, c.gt_prob, path);
   }
   const std::string& dir = c.probs.empty() ? c.unary : c.probs;
-  const std::string path = find_input(dir, id, {".npy"}, "input");
+  const std::string path = find_input(dir, id, {".npy", ".npz"}, "input");
   Planes planes = read_label_planes(path, image.width, image.height);
   if (!c.unary.empty())
     return planes;
@@ -113,9 +114,13 @@ nlohmann::json crf_settings(const CrfCommand& c, const CrfParams& params) {
 
 int run_crf(const CrfCommand& c) {
   const CrfParams params = crf_params(c);
+  const LabelPngColors colors = palette_flag(c.palette);
   const std::string in_dir = input_dir(c);
   check_out_is_no_input(c.out, {c.images, in_dir});
-  const auto ids = resolve_ids(c.list, in_dir, {!c.labels.empty() ? ".png" : ".npy"});
+  const auto ids = resolve_ids(c.list,
+                               in_dir,
+                               !c.labels.empty() ? std::vector<std::string>{".png"}
+                                                 : std::vector<std::string>{".npy", ".npz"});
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
   auto q_output = [&](const std::string& id) { return c.out + "/q/" + id + ".npy"; };
   const int threads_per_image = threads_per_item(c.batch, ids);
@@ -138,7 +143,7 @@ int run_crf(const CrfCommand& c) {
         if (c.save_q) {
           write_npy(q_output(id), planes_to_ndarray(r.q));
         }
-        write_label_png(output(id), r.map);
+        write_label_png(output(id), r.map, colors);
       });
   write_batch_summary(summary_path(c.out, "crf", c.batch), report, crf_params_json(params));
   print_batch_line("crf", "refined", report, c.out);
@@ -171,13 +176,16 @@ void add_crf_command(CLI::App& app, int& exit_code) {
   sub->add_option("--images", c->images, "RGB image folder")
       ->required()
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--probs", c->probs, "Probability maps (<id>.npy, (C,H,W) or (C,H*W))")
+  sub->add_option(
+         "--probs", c->probs, "Probability maps (<id>.npy or one-array .npz, (C,H,W) or (C,H*W))")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--labels", c->labels, "Label PNGs (255 = unknown)")
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--unary", c->unary, "Unary energies (<id>.npy, (M,H,W) or (M,H*W))")
+  sub->add_option(
+         "--unary", c->unary, "Unary energies (<id>.npy or one-array .npz, (M,H,W) or (M,H*W))")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--out", c->out, "Output folder")->required();
+  sub->add_option("--palette", c->palette, palette_help())->capture_default_str();
   sub->add_option("--list", c->list, "Image-id list (default: every input file)")
       ->check(CLI::ExistingFile);
   sub->add_option("--preset", c->preset, "deeplab, urn or irn")->capture_default_str();

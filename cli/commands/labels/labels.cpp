@@ -44,7 +44,8 @@ enum class LabelMode {
 /// Flags of `pseudomask labels`.
 struct LabelsCommand {
   std::string cams;                   ///< CAM folder (<id>.npy / .npz)
-  std::string out;                    ///< output folder: <id>.png palette label maps
+  std::string out;                    ///< output folder: <id>.png label maps
+  std::string palette = "none";       ///< label PNG colours: none | voc
   std::string images;                 ///< RGB images (crf and irn modes)
   std::string list;                   ///< optional id list
   std::string mode = "threshold";     ///< threshold | crf | irn
@@ -312,6 +313,7 @@ int run_labels(const LabelsCommand& c) {
   const LabelsSettings s = validate(c);
   if (!c.sweep_alpha.empty())
     return run_alpha_sweep(c, s);
+  const LabelPngColors colors = palette_flag(c.palette);
   const auto ids = resolve_ids(c.list, c.cams, kCamExtensions);
   auto output = [&](const std::string& id) { return c.out + "/" + id + ".png"; };
   const int threads_per_image = threads_per_item(c.batch, ids);
@@ -326,7 +328,7 @@ int run_labels(const LabelsCommand& c) {
       [&](const std::string& id) { return record.complete({output(id)}); },
       [&](const std::string& id) {
         const LabelMap labels = make_labels(c, s, id, threads_per_image);
-        write_label_png(output(id), labels);
+        write_label_png(output(id), labels, colors);
         counts.add(labels);
       });
   nlohmann::json summary = settings_json(c, s);
@@ -347,7 +349,8 @@ void add_labels_command(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand("labels", "Make pseudo-masks (label PNGs) from CAMs");
   sub->footer(batch_footer(
       "Reads <id>.npy CAM files (IRN, AMN, MCTformer, plain; the image-size high_res is used) and\n"
-      "writes <out>/<id>.png palette label maps, 0 = background, class key k -> k+1 (VOC "
+      "writes <out>/<id>.png label maps (8-bit grayscale; --palette voc for colours), 0 = "
+      "background, class key k -> k+1 (VOC "
       "indices),\n"
       "255 = ignore, plus <out>/labels_summary.json.\n"
       "Modes:\n"
@@ -380,6 +383,7 @@ void add_labels_command(CLI::App& app, int& exit_code) {
       ->required()
       ->check(CLI::ExistingDirectory);
   sub->add_option("--out", c->out, "Output folder")->required();
+  sub->add_option("--palette", c->palette, palette_help())->capture_default_str();
   sub->add_option("--images", c->images, "RGB image folder (crf and irn modes)")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--mode", c->mode, "threshold, crf or irn")->capture_default_str();

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 // `pseudomask selfcheck`: a quick check of an installation on real data. It evaluates noisy
-// pseudo-masks and CAM-like maps made from the PASCAL VOC sample in shared/data/voc_sample, and
-// refines a real network's predictions there with the dense CRF.
+// pseudo-masks and CAM-like maps made from a real PASCAL VOC sample, and refines a real network's
+// predictions there with the dense CRF. The sample is built into the program (tests/data/
+// voc_sample, embedded at build time), so an installed or copied binary needs no other file.
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 
 #include "commands/commands.h"
+#include "commands/run/embedded_files.h"
+#include "common/batch.h"
 #include "common/flags.h"
 #include "common/report.h"
 #include "pseudomask/core/cam/cam_file.h"
@@ -34,15 +36,20 @@ constexpr int kCamBlurRadius = 12;  // box-blur radius that turns masks into CAM
 
 /// Flags of `pseudomask selfcheck`.
 struct SelfcheckCommand {
-  std::string data;  ///< VOC-style sample folder (JPEGImages/, SegmentationClass/)
+  std::string data;  ///< VOC-style sample folder (JPEGImages/, SegmentationClass/); "" = built in
   std::string out = "runs/selfcheck";
   int jobs = 0;
 };
 
-std::string default_data_dir() {
-  if (const char* env = std::getenv("PM_SHARED_DIR"))
-    return std::string(env) + "/data/voc_sample";
-  return std::string(PM_SHARED_DIR) + "/data/voc_sample";
+/// The ids among `ids` that have a probability map (<id>.npy or .npz) in `dir`.
+std::vector<std::string> ids_with_probs(const std::vector<std::string>& ids,
+                                        const std::string& dir) {
+  std::vector<std::string> out;
+  for (const std::string& id : ids) {
+    if (fs::exists(dir + "/" + id + ".npy") || fs::exists(dir + "/" + id + ".npz"))
+      out.push_back(id);
+  }
+  return out;
 }
 
 // A noisy pseudo-mask, as a weak method would make it: ignore → background, then image k is
@@ -103,7 +110,7 @@ void make_inputs(const std::vector<std::string>& ids,
   });
 }
 
-// A real segmentation network's probabilities (shared/data/voc_sample/probs_espnetv2), as label
+// A real segmentation network's probabilities (<data>/probs_espnetv2), as label
 // maps by argmax and after a dense CRF with URN's parameters (skipping files that exist).
 void segment_with_crf(const std::vector<std::string>& ids,
                       const std::string& data,
@@ -115,8 +122,9 @@ void segment_with_crf(const std::vector<std::string>& ids,
     if (fs::exists(plain) && fs::exists(refined))
       return;
     const RgbImage image = read_image(find_image(data + "/JPEGImages", ids[k]));
-    const Planes probs =
-        read_label_planes(data + "/probs_espnetv2/" + ids[k] + ".npy", image.width, image.height);
+    const std::string path =
+        find_input(data + "/probs_espnetv2", ids[k], {".npy", ".npz"}, "probability map");
+    const Planes probs = read_label_planes(path, image.width, image.height);
     write_label_png(plain, argmax_labels(probs));
     const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
     const CrfResult r = crf.infer(unary_from_probabilities(probs), nullptr, CrfOutputs::kLabels);
@@ -125,7 +133,12 @@ void segment_with_crf(const std::vector<std::string>& ids,
 }
 
 int run_selfcheck(const SelfcheckCommand& c) {
-  const std::string data = c.data.empty() ? default_data_dir() : c.data;
+  std::string data = c.data;
+  if (data.empty()) {
+    data = c.out + "/sample";
+    write_embedded_files(selfcheck_sample_files(), data);
+    std::printf("the built-in VOC sample, written to %s\n", data.c_str());
+  }
   const std::string gt_dir = data + "/SegmentationClass";
   PM_CHECK(fs::is_directory(gt_dir), "{}: no SegmentationClass/ folder (use --data)", data);
   std::vector<std::string> ids;
@@ -153,12 +166,15 @@ int run_selfcheck(const SelfcheckCommand& c) {
                 j == cams.best_index ? "  <- best" : "");
   }
   nlohmann::json seg;
-  if (fs::is_directory(data + "/probs_espnetv2")) {
+  const std::vector<std::string> seg_ids = ids_with_probs(ids, data + "/probs_espnetv2");
+  if (!seg_ids.empty()) {
     std::printf(
-        "\n4/4 a real network's predictions (ESPNetv2), argmax vs. dense CRF (URN parameters)\n");
-    segment_with_crf(ids, data, c.out, c.jobs);
-    const EvalReport plain = evaluate_label_dirs(gt_dir, c.out + "/seg_argmax", ids, options);
-    const EvalReport refined = evaluate_label_dirs(gt_dir, c.out + "/seg_crf", ids, options);
+        "\n4/4 a real network's predictions (ESPNetv2) on %zu image(s), argmax vs. dense CRF (URN "
+        "parameters)\n",
+        seg_ids.size());
+    segment_with_crf(seg_ids, data, c.out, c.jobs);
+    const EvalReport plain = evaluate_label_dirs(gt_dir, c.out + "/seg_argmax", seg_ids, options);
+    const EvalReport refined = evaluate_label_dirs(gt_dir, c.out + "/seg_crf", seg_ids, options);
     for (const auto& [name, m] :
          {std::make_pair("argmax", &plain.metrics), std::make_pair("+ CRF ", &refined.metrics)}) {
       std::printf("  %s: mIoU %s  precision %s  recall %s  pixel accuracy %s\n",
@@ -168,7 +184,8 @@ int run_selfcheck(const SelfcheckCommand& c) {
                   percent(m->mean_recall).c_str(),
                   percent(m->pixel_accuracy).c_str());
     }
-    seg = {{"argmax", metrics_json(plain.metrics, voc_class_names())},
+    seg = {{"images", seg_ids.size()},
+           {"argmax", metrics_json(plain.metrics, voc_class_names())},
            {"crf_urn", metrics_json(refined.metrics, voc_class_names())}};
   }
   nlohmann::json report = {
@@ -190,6 +207,14 @@ int run_selfcheck(const SelfcheckCommand& c) {
 
 }  // namespace
 
+void write_embedded_files(const std::vector<EmbeddedFile>& files, const std::string& dir) {
+  for (const EmbeddedFile& f : files) {
+    const std::string path = dir + "/" + f.path;
+    if (!fs::exists(path))
+      write_file_atomic(path, f.data, f.size);
+  }
+}
+
 void add_selfcheck_command(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<SelfcheckCommand>();
   CLI::App* sub = app.add_subcommand(
@@ -199,9 +224,12 @@ void add_selfcheck_command(CLI::App& app, int& exit_code) {
       "PASCAL VOC sample, writes them in the formats the WSSS tools use, and evaluates both; then\n"
       "refines a real network's probabilities (probs_espnetv2) with the dense CRF and evaluates "
       "that.\n"
+      "The sample (8 images, probabilities for one) is built into the program and written to\n"
+      "<out>/sample; --data runs on another VOC-style folder (e.g. tests/data/voc_sample, which\n"
+      "has probabilities for all 8).\n"
       "Outputs that exist are kept, so a rerun resumes.\n\nExample:\n  pseudomask selfcheck --out "
       "runs/selfcheck");
-  sub->add_option("--data", c->data, "VOC-style sample folder (default: shared/data/voc_sample)");
+  sub->add_option("--data", c->data, "VOC-style sample folder (default: the built-in sample)");
   sub->add_option("--out", c->out, "Output folder")->capture_default_str();
   sub->add_option("--jobs", c->jobs, "Threads (0 = all cores)")
       ->capture_default_str()

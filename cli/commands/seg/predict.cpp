@@ -32,6 +32,7 @@ struct PredictCommand {
   DatasetFlags data;
   std::string model;
   std::string out;
+  std::string palette = "none";  ///< label PNG colours: none | voc
   std::string scales = "1.0";
   std::string crf;  ///< "" = none, else a CrfParams preset
   bool probs = false;
@@ -47,6 +48,7 @@ int run_predict(PredictCommand& c) {
     c.predict.scales.push_back(s);
   c.predict.validate();
   PM_CHECK(!(c.no_labels && !c.probs), "--no-labels without --probs writes nothing");
+  const LabelPngColors colors = palette_flag(c.palette);
   const CrfParams crf =
       c.crf.empty() ? CrfParams{} : CrfParams::preset(crf_preset_flag("--crf", c.crf));
   const Dataset ds = open_dataset_flags(c.data);
@@ -100,7 +102,7 @@ int run_predict(PredictCommand& c) {
                               CrfOutputs::kLabels)
                        .map;
         }
-        write_label_png(label_dir + "/" + id + ".png", labels);
+        write_label_png(label_dir + "/" + id + ".png", labels, colors);
       });
   write_batch_summary(summary_path(c.out, "predict", c.batch),
                       report,
@@ -125,7 +127,8 @@ void add_predict_command(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "predict", "Segment images with a trained model (multi-scale, flip, CRF, URN probabilities)");
   sub->footer(batch_footer(
-      "Writes <out>/labels/<id>.png and, with --probs, <out>/probs/<id>.npy ((C,H,W) float16\n"
+      "Writes <out>/labels/<id>.png (8-bit grayscale; --palette voc for colours) and, with "
+      "--probs, <out>/probs/<id>.npy ((C,H,W) float16\n"
       "softmax, the input of `pseudomask urn --probs`). Probabilities are averaged over --scales\n"
       "and flips; --window slides over large images. --crf PRESET (deeplab, urn, irn) refines the\n"
       "labels with a dense CRF: on the training images this gives URN's cyclic pseudo-masks "
@@ -137,6 +140,7 @@ void add_predict_command(CLI::App& app, int& exit_code) {
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--out", c->out, "Output folder")->required();
+  sub->add_option("--palette", c->palette, palette_help())->capture_default_str();
   sub->add_option("--scales", c->scales, "Rescale ratios, comma-separated")->capture_default_str();
   sub->add_flag("--flip", c->predict.flip, "Also average the flipped image");
   sub->add_option("--window", c->predict.window, "Sliding window side (0 = whole image)");

@@ -35,6 +35,7 @@ struct UrnCommand {
   std::string images;             ///< RGB images (<id>.jpg / .png)
   std::string probs;              ///< probability maps (<id>.npy, (C,H,W) or (C,H·W))
   std::string out;                ///< output folder (layout in the help footer)
+  std::string palette = "none";   ///< colours of mask/<id>.png: none | voc
   std::string list;               ///< optional id list
   std::vector<std::string> ids;   ///< or ids given on the command line
   std::string preset = "voc";     ///< voc | coco: scale set and class count
@@ -118,7 +119,7 @@ ImageStats process_image(const UrnCommand& c,
                          int threads) {
   thread_local CrfWorkspace workspace;
   const RgbImage image = read_image(find_image(c.images, id));
-  const std::string path = find_input(c.probs, id, {".npy"}, "probability map");
+  const std::string path = find_input(c.probs, id, {".npy", ".npz"}, "probability map");
   const Planes probs =
       read_urn_probabilities(path, image.width, image.height, c.logits, expected_classes(c));
   const DenseCrf2D crf(image, options.crf, threads);
@@ -127,7 +128,7 @@ ImageStats process_image(const UrnCommand& c,
     std::vector<float> u(r.uncertainty.begin(), r.uncertainty.end());
     write_npy(uncertainty_path(c, id), NDArray::from(u, {image.height, image.width}));
   }
-  write_label_png(mask_path(c, id), r.cyclic_mask);
+  write_label_png(mask_path(c, id), r.cyclic_mask, palette_flag(c.palette));
   write_weight_png(weight_path(c, id), weight_to_gray(r.weight));
   write_urn_png(urn_path(c, id), r.cyclic_mask, r.weight_byte);
   return {static_cast<int>(r.present.size()), r.uncertain_fraction()};
@@ -163,8 +164,10 @@ void print_single_class_images(const std::vector<std::string>& ids) {
 
 int run_urn(const UrnCommand& c) {
   const UrnOptions options = urn_options(c);
+  palette_flag(c.palette);  // a bad --palette fails before any image
   check_out_is_no_input(c.out, {c.images, c.probs});
-  const std::vector<std::string> ids = given_or_resolved_ids(c.ids, c.list, c.probs, {".npy"});
+  const std::vector<std::string> ids =
+      given_or_resolved_ids(c.ids, c.list, c.probs, {".npy", ".npz"});
   const std::vector<std::string> shard = batch_ids(ids, c.batch);
   std::unordered_map<std::string, size_t> slot_of;
   for (size_t i = 0; i < shard.size(); ++i)
@@ -229,7 +232,9 @@ int run_urn(const UrnCommand& c) {
        {"crf", crf_params_json(options.crf)},
        {"outputs",
         {{"urn", "urn/<id>.png: official 3-channel PNG, B = M_c, G = R = weight byte"},
-         {"mask", "mask/<id>.png: M_c, palette PNG"},
+         {"mask",
+          std::string("mask/<id>.png: M_c, ") +
+              (c.palette == "voc" ? "VOC palette PNG" : "8-bit gray PNG")},
          {"weight", "weight/<id>.png: round(Y*255), gray PNG"}}}});
   print_batch_line("urn",
                    "done",
@@ -274,7 +279,8 @@ void add_urn_command(CLI::App& app, int& exit_code) {
       "the label\n"
       "                         is the THIRD channel; mmseg's pillow loader swaps it back to "
       "[M_c, G, G].\n"
-      "  <out>/mask/<id>.png    M_c as a palette PNG (VOC colours, raw indices)\n"
+      "  <out>/mask/<id>.png    M_c as an 8-bit grayscale PNG of raw indices (--palette voc: VOC "
+      "colours)\n"
       "  <out>/weight/<id>.png  the final weight Y as gray round(Y*255) (t = 0.05 -> 13, 1 -> "
       "255)\n"
       "  <out>/uncertainty/<id>.npy  U as float32 (H, W), with --save-uncertainty (hard/soft)\n"
@@ -288,12 +294,14 @@ void add_urn_command(CLI::App& app, int& exit_code) {
   sub->add_option("--images", c->images, "RGB image folder")
       ->required()
       ->check(CLI::ExistingDirectory);
-  sub->add_option(
-         "--probs", c->probs, "Probability maps (<id>.npy, (C,H,W) or (C,H*W), float16/32)")
+  sub->add_option("--probs",
+                  c->probs,
+                  "Probability maps (<id>.npy or one-array .npz, (C,H,W) or (C,H*W), float16/32)")
       ->required()
       ->check(CLI::ExistingDirectory);
   sub->add_option("--out", c->out, "Output folder")->required();
-  sub->add_option("--list", c->list, "Image-id list (default: every .npy in --probs)")
+  sub->add_option("--palette", c->palette, palette_help())->capture_default_str();
+  sub->add_option("--list", c->list, "Image-id list (default: every .npy/.npz in --probs)")
       ->check(CLI::ExistingFile);
   sub->add_option("--ids", c->ids, "Or image ids (comma-separated)")->delimiter(',');
   sub->add_option("--preset", c->preset, "voc or coco: scale set and class count")

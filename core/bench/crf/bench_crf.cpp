@@ -6,6 +6,7 @@
 //    im1 and on im1 resized to 500×375 (reference bar: 2.91 s and 7.25 s).
 #include <benchmark/benchmark.h>
 
+#include "../../tests/support/crf_reference.h"
 #include "pseudomask/core/common/memory.h"
 #include "pseudomask/core/common/resize.h"
 #include "pseudomask/core/crf/dense_crf.h"
@@ -18,15 +19,15 @@ namespace {
 // As the pseudomask program does at start-up (see keep_freed_memory_for_reuse).
 const bool kAllocatorTuned = (keep_freed_memory_for_reuse(), true);
 
-const std::string kCrfDir = std::string(PM_SHARED_DIR) + "/data/crf/";
+const std::string kCrfDir = std::string(PM_TEST_DATA_DIR) + "/crf/";
 
 RgbImage im1() {
   return read_image(kCrfDir + "im1.png");
 }
 
+// The reference's unary, derived from its annotation (tests/data/crf/reference/README.md).
 Unary reference_unary(int labels) {
-  const NDArray a = read_npy(kCrfDir + "reference/im1_unary_M" + std::to_string(labels) + ".npy");
-  return Unary(labels, 240, 320, a.to_float_vector());
+  return test::reference_unary(kCrfDir, 1, labels);
 }
 
 // The reference unary planes resized to w×h (bilinear), for the VOC-sized URN case.

@@ -19,7 +19,7 @@ void build_lattice(benchmark::State& state, const RgbImage& image, const Pairwis
 }
 
 RgbImage im1() {
-  return read_image(std::string(PM_SHARED_DIR) + "/data/crf/im1.png");
+  return read_image(std::string(PM_TEST_DATA_DIR) + "/crf/im1.png");
 }
 
 void BM_LatticeBuildUrnGaussianVocSize(benchmark::State& state) {

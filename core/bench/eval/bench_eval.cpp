@@ -10,7 +10,7 @@
 namespace pm {
 namespace {
 
-const std::string kGtDir = std::string(PM_SHARED_DIR) + "/data/voc_sample/SegmentationClass";
+const std::string kGtDir = std::string(PM_TEST_DATA_DIR) + "/voc_sample/SegmentationClass";
 
 std::vector<std::string> sample_ids() {
   std::vector<std::string> ids;

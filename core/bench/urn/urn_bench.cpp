@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The URN uncertainty pass per image (lattice build, the C-label CRF for M_c, the K·6 scaled CRFs,
 // variance and weights) on real VOC images with a real network's probabilities
-// (shared/data/voc_sample, ESPNetv2, 21 classes):
+// (tests/data/voc_sample, ESPNetv2, 21 classes):
 //  - BM_UrnVocImage: 2007_000063, 500×375 (the VOC size), K = 5 present classes (30 scaled CRFs),
 //    1 and 2 threads inside the image;
 //  - BM_UrnVocSample: all eight sample images per iteration (K = 1..5, mean 2.75), the per-image
@@ -21,7 +21,7 @@ namespace {
 // As the pseudomask program does at start-up (see keep_freed_memory_for_reuse).
 const bool kAllocatorTuned = (keep_freed_memory_for_reuse(), true);
 
-const std::string kSampleDir = std::string(PM_SHARED_DIR) + "/data/voc_sample/";
+const std::string kSampleDir = std::string(PM_TEST_DATA_DIR) + "/voc_sample/";
 
 struct Input {
   RgbImage image;
@@ -31,7 +31,7 @@ struct Input {
 Input load(const std::string& id) {
   Input in;
   in.image = read_image(kSampleDir + "JPEGImages/" + id + ".jpg");
-  in.probs = read_urn_probabilities(kSampleDir + "probs_espnetv2/" + id + ".npy",
+  in.probs = read_urn_probabilities(kSampleDir + "probs_espnetv2/" + id + ".npz",
                                     in.image.width,
                                     in.image.height,
                                     /*logits=*/false,

@@ -6,11 +6,26 @@
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/io/numpy/npy.h"
+#include "pseudomask/core/io/numpy/npz.h"
 
 namespace pm {
 
+namespace {
+
+/// The array of a .npy, or the one array of a .npz (np.savez_compressed(f, probs)).
+NDArray read_planes_array(const std::string& path) {
+  const std::string ext = path.size() >= 4 ? path.substr(path.size() - 4) : "";
+  if (ext != ".npz" && ext != ".NPZ")
+    return read_npy(path);
+  std::map<std::string, NDArray> arrays = read_npz(path);
+  PM_CHECK(arrays.size() == 1, "{}: expected one array in the .npz, found {}", path, arrays.size());
+  return std::move(arrays.begin()->second);
+}
+
+}  // namespace
+
 Planes read_label_planes(const std::string& path, int width, int height) {
-  const NDArray a = read_npy(path);
+  const NDArray a = read_planes_array(path);
   const int64_t n = static_cast<int64_t>(width) * height;
   const bool chw = a.ndim() == 3 && a.dim(1) == height && a.dim(2) == width;
   const bool cn = a.ndim() == 2 && a.dim(1) == n;

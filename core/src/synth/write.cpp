@@ -34,9 +34,11 @@ std::string synth_mask_path(const std::string& root, const std::string& id) {
   return root + "/SegmentationClass/" + id + ".png";
 }
 
-void write_synth_sample(const std::string& root, const SynthSample& sample) {
+void write_synth_sample(const std::string& root,
+                        const SynthSample& sample,
+                        LabelPngColors mask_colors) {
   write_png_rgb(synth_image_path(root, sample.item.id), sample.image);
-  write_label_png(synth_mask_path(root, sample.item.id), sample.gt);
+  write_label_png(synth_mask_path(root, sample.item.id), sample.gt, mask_colors);
 }
 
 void write_synth_index(const std::string& root, const std::vector<SynthRecord>& records) {

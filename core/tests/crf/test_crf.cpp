@@ -9,13 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "../support/crf_reference.h"
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/resize.h"
+#include "pseudomask/core/crf/crf_inputs.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/numpy/npy.h"
+#include "pseudomask/core/io/numpy/npz.h"
 
 namespace pm {
 namespace {
@@ -26,37 +29,43 @@ uint32_t bits(float f) {
   return u;
 }
 
-// The reference README's label extraction: colour code c = R + 256·G + 65536·B of the expanded
-// annotation, ranked among the distinct codes (black, rank 0, means unknown).
-LabelMap annotation_ranks(const std::string& path) {
-  const RgbImage rgb = read_image(path);
-  std::vector<uint32_t> codes(rgb.num_pixels());
-  for (size_t p = 0; p < codes.size(); ++p) {
-    codes[p] = rgb.pixels[3 * p] + 256u * rgb.pixels[3 * p + 1] + 65536u * rgb.pixels[3 * p + 2];
+/// zlib's CRC-32 of a byte range.
+uint32_t crc32(const void* data, size_t size) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) {
+    c ^= bytes[i];
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
   }
-  std::vector<uint32_t> distinct = codes;
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  LabelMap out(rgb.width, rgb.height);
-  for (size_t p = 0; p < codes.size(); ++p) {
-    out.labels[p] = static_cast<uint8_t>(
-        std::lower_bound(distinct.begin(), distinct.end(), codes[p]) - distinct.begin());
-  }
-  return out;
+  return c ^ 0xFFFFFFFFu;
 }
 
+// The reference unaries are derived from the annotations (tests/data does not store them); the
+// derivation equals the reference's files bit for bit: CRC-32 of their float32 data
+// (zlib.crc32(np.load(f).tobytes()) of the reference folder's im{1,2}_unary_M{2,3,21}.npy).
 TEST(CrfUnary, FromLabelsReproducesTheReferenceUnariesBitForBit) {
+  const std::map<std::pair<int, int>, uint32_t> want = {{{1, 2}, 0x1679a9fau},
+                                                        {{1, 3}, 0xda20bf3au},
+                                                        {{1, 21}, 0xed1fc509u},
+                                                        {{2, 2}, 0xa74c1e58u},
+                                                        {{2, 3}, 0x1158728bu},
+                                                        {{2, 21}, 0xecefa102u}};
+  for (const auto& [key, crc] : want) {
+    const auto [image, m] = key;
+    const Unary u = test::reference_unary(test::data_file("crf"), image, m);
+    ASSERT_EQ(u.energy.size(), static_cast<size_t>(m) * (image == 1 ? 320 * 240 : 320 * 213));
+    EXPECT_EQ(crc32(u.energy.data(), u.energy.size() * sizeof(float)), crc)
+        << "im" << image << " M" << m;
+  }
+  // The two M = 21 unaries stored for the CLI's smoke test are these arrays.
   for (int image : {1, 2}) {
-    const LabelMap ranks =
-        annotation_ranks(test::shared_data("crf/anno" + std::to_string(image) + ".png"));
-    for (int m : {2, 3, 21}) {
-      const Unary u = unary_from_labels(ranks, m, 0.7, /*zero_unsure=*/true);
-      const NDArray want = read_npy(test::shared_data("crf/reference/im" + std::to_string(image) +
-                                                      "_unary_M" + std::to_string(m) + ".npy"));
-      ASSERT_EQ(static_cast<size_t>(want.numel()), u.size());
-      EXPECT_EQ(std::memcmp(want.data<float>(), u.data(), u.size() * sizeof(float)), 0)
-          << "im" << image << " M" << m;
-    }
+    const NDArray stored =
+        read_npz(test::data_file("crf/reference/im" + std::to_string(image) + "_unary_M21.npz"))
+            .begin()
+            ->second;
+    EXPECT_EQ(stored.to_float_vector(),
+              test::reference_unary(test::data_file("crf"), image, 21).values());
   }
   // The constants of the reference README for M = 21.
   LabelMap one(2, 1);
@@ -195,7 +204,7 @@ TEST(CrfKernels, PottsSingleEqualsThePlainStepBitForBit) {
 // kernels/potts_batch.cpp: groups of CRFs with the same small label count (URN's variants), on a
 // real image (at half size) with URN's CRF.
 TEST(CrfKernels, PottsBatchEqualsThePlainStepBitForBit) {
-  const RgbImage image = resize_bilinear(read_image(test::shared_data("crf/im1.png")), 160, 120);
+  const RgbImage image = resize_bilinear(read_image(test::data_file("crf/im1.png")), 160, 120);
   DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
   for (int m : {2, 3, 4, 5, 8}) {
     std::vector<Unary> unaries;
@@ -377,6 +386,24 @@ TEST(CrfThreads, ResultsAreIdenticalForAnyThreadCount) {
       EXPECT_TRUE(same(many[i], one[i])) << threads << " threads, crf " << i;
     EXPECT_TRUE(same(threaded.infer(a.unary), single)) << threads << " threads, single CRF";
   }
+}
+
+// Probability maps as np.savez_compressed stores them (one array in a deflated .npz) read the
+// same as the .npy.
+TEST(CrfInputs, ReadsPlanesFromANpyOrAOneArrayNpz) {
+  const test::TempDir dir("planes");
+  const NDArray planes =
+      NDArray::from(std::vector<float>{0.25f, 0.5f, 0.75f, 0.5f, 0.25f, 0.75f}, {2, 1, 3});
+  write_npy(dir / "a.npy", planes);
+  write_npz(dir / "a.npz", {{"probs", planes}}, /*compress=*/true);
+  write_npz(dir / "two.npz", {{"a", planes}, {"b", planes}});
+  int from_npy = 0, from_npz = 0;
+  const std::vector<float> a = read_label_planes(dir / "a.npy", 3, 1, &from_npy);
+  EXPECT_EQ(read_label_planes(dir / "a.npz", 3, 1, &from_npz), a);
+  EXPECT_EQ(from_npz, 2);
+  EXPECT_EQ(from_npy, 2);
+  test::expect_error([&] { read_label_planes(dir / "two.npz", 3, 1, &from_npz); },
+                     {"two.npz: expected one array in the .npz, found 2"});
 }
 
 }  // namespace

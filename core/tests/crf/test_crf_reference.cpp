@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: MIT
 // Agreement with Krähenbühl's densecrf (through pydensecrf's DenseCRF2D) on the cases in
-// shared/data/crf/reference: labels per pixel and the marginals Q.
+// tests/data/crf/reference: labels per pixel and the marginals Q.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 
+#include "../support/crf_reference.h"
 #include "../support/test_paths.h"
 #include "pseudomask/core/crf/crf_inputs.h"
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/io/numpy/npy.h"
+#include "pseudomask/core/io/numpy/npz.h"
 
 namespace pm {
 namespace {
@@ -23,25 +25,25 @@ struct Case {
 };
 
 std::string reference_file(const std::string& name) {
-  return test::shared_data("crf/reference/" + name);
+  return test::data_file("crf/reference/" + name);
 }
 
-Unary load_unary(int image, int labels, const RgbImage& rgb) {
-  const NDArray a = read_npy(
-      reference_file("im" + std::to_string(image) + "_unary_M" + std::to_string(labels) + ".npy"));
-  EXPECT_EQ(a.shape(), (std::vector<int64_t>{labels, static_cast<int64_t>(rgb.num_pixels())}));
-  return Unary(labels, rgb.height, rgb.width, a.to_float_vector());
+// The reference's unary, derived from its annotation (support/crf_reference.h).
+Unary load_unary(int image, int labels, size_t pixels) {
+  Unary u = test::reference_unary(test::data_file("crf"), image, labels);
+  EXPECT_EQ(u.size(), static_cast<size_t>(labels) * pixels);
+  return u;
 }
 
 class CrfReference : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CrfReference, LabelsAgreeWithTheReference) {
   const Case c = GetParam();
-  const RgbImage image = read_image(test::shared_data("crf/im" + std::to_string(c.image) + ".png"));
+  const RgbImage image = read_image(test::data_file("crf/im" + std::to_string(c.image) + ".png"));
   CrfParams params = CrfParams::preset(CrfPreset::kDeepLab);
   params.iterations = c.iterations;
   const DenseCrf2D crf(image, params);
-  const CrfResult r = crf.infer(load_unary(c.image, c.labels, image));
+  const CrfResult r = crf.infer(load_unary(c.image, c.labels, image.num_pixels()));
   const std::string stem = "im" + std::to_string(c.image) + "_M" + std::to_string(c.labels) +
                            "_it" + std::to_string(c.iterations);
   const LabelMap want = read_label_png(reference_file(stem + "_labels.png"));
@@ -80,11 +82,13 @@ INSTANTIATE_TEST_SUITE_P(AllCases,
 
 TEST(CrfReferenceQ, MarginalsMatchWithinTolerance) {
   for (int image : {1, 2}) {
-    const RgbImage rgb = read_image(test::shared_data("crf/im" + std::to_string(image) + ".png"));
+    const RgbImage rgb = read_image(test::data_file("crf/im" + std::to_string(image) + ".png"));
     const DenseCrf2D crf(rgb, CrfParams::preset(CrfPreset::kDeepLab));
-    const CrfResult r = crf.infer(load_unary(image, 2, rgb));
+    const CrfResult r = crf.infer(load_unary(image, 2, rgb.num_pixels()));
     const std::vector<float> want =
-        read_npy(reference_file("im" + std::to_string(image) + "_M2_it10_Q.npy")).to_float_vector();
+        read_npz(reference_file("im" + std::to_string(image) + "_M2_it10_Q.npz"))
+            .begin()
+            ->second.to_float_vector();
     ASSERT_EQ(want.size(), r.q.size());
     double max_diff = 0, sum_diff = 0;
     for (size_t i = 0; i < want.size(); ++i) {
@@ -110,12 +114,12 @@ namespace {
 // a real network's probabilities, as the official URN code computes it with pydensecrf. The
 // reference PNG stores B = M_c, which an RGB reader sees as its third channel.
 TEST(CrfReferenceUrn, CyclicMaskAgreesWithTheUrnReference) {
-  const std::string dir = test::shared_data("voc_sample/");
+  const std::string dir = test::data_file("voc_sample/");
   for (const char* id :
        {"2007_000032", "2007_000061", "2007_000063", "2007_000129", "2007_000175"}) {
     const RgbImage image = read_image(dir + "JPEGImages/" + id + ".jpg");
     const Planes probs =
-        read_label_planes(dir + "probs_espnetv2/" + id + ".npy", image.width, image.height);
+        read_label_planes(dir + "probs_espnetv2/" + id + ".npz", image.width, image.height);
     ASSERT_EQ(probs.channels(), 21);
     const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn));
     const CrfResult r = crf.infer(unary_from_probabilities(probs), nullptr, CrfOutputs::kLabels);

@@ -98,7 +98,7 @@ struct Case {
 };
 
 std::vector<Case> cases() {
-  const RgbImage im1 = read_image(test::shared_data("crf/im1.png"));
+  const RgbImage im1 = read_image(test::data_file("crf/im1.png"));
   const RgbImage voc = resize_bilinear(im1, 500, 375);
   auto random_case = [](size_t n, int d, float lo, float hi, uint64_t seed) {
     return [=] { return lattice_hash(random_features(n, d, lo, hi, seed), n, d); };

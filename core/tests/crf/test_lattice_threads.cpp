@@ -27,7 +27,7 @@ struct LatticeCase {
 };
 
 std::vector<LatticeCase> lattice_cases() {
-  const RgbImage im1 = read_image(test::shared_data("crf/im1.png"));
+  const RgbImage im1 = read_image(test::data_file("crf/im1.png"));
   std::vector<LatticeCase> cases;
   const std::pair<CrfPreset, const char*> presets[] = {{CrfPreset::kDeepLab, "deeplab"},
                                                        {CrfPreset::kUrn, "urn"}};

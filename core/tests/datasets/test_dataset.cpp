@@ -15,9 +15,9 @@ namespace fs = std::filesystem;
 namespace pm {
 namespace {
 
-// Builds a VOC-layout copy of shared/data/voc_sample with the official split lists.
+// Builds a VOC-layout copy of tests/data/voc_sample with the official split lists.
 void make_voc_copy(const std::string& root) {
-  const std::string src = test::shared_data("voc_sample");
+  const std::string src = test::data_file("voc_sample");
   fs::create_directories(root + "/ImageSets/Segmentation");
   fs::copy(src + "/JPEGImages", root + "/JPEGImages", fs::copy_options::recursive);
   fs::copy(src + "/SegmentationClass", root + "/SegmentationClass", fs::copy_options::recursive);
@@ -79,7 +79,7 @@ TEST(DatasetClasses, VocCocoNamesAndCoco91Mapping) {
 TEST(DatasetCoco, VocStyleLayoutWithSplitFolders) {
   test::TempDir dir("coco");
   fs::create_directories(dir / "JPEGImages/val2014");
-  fs::copy(test::shared_data("voc_sample/JPEGImages/2007_000175.jpg"),
+  fs::copy(test::data_file("voc_sample/JPEGImages/2007_000175.jpg"),
            dir / "JPEGImages/val2014/COCO_val2014_000000000042.jpg");
   LabelMap m(3, 1);
   m.labels = {0, 80, 1};  // toothbrush, person
@@ -98,7 +98,7 @@ TEST(DatasetCoco, VocStyleLayoutWithSplitFolders) {
 TEST(DatasetGeneric, ClassFileListAndMaskLabels) {
   test::TempDir dir("generic");
   fs::create_directories(dir / "images");
-  const std::string src = test::shared_data("voc_sample");
+  const std::string src = test::data_file("voc_sample");
   fs::copy(src + "/JPEGImages/2007_000175.jpg", dir / "images/a.jpg");
   LabelMap m(4, 2, 0);
   m.labels = {0, 2, 2, 255, 0, 0, 1, 0};

@@ -52,7 +52,7 @@ TEST(EvalCam, LabelsFromCamsBackgroundWinsTiesAndKeysMapToIds) {
 
 TEST(EvalCam, SweepEqualsNaivePerThresholdEvaluationOnVocSample) {
   test::TempDir dir("camsweep");
-  const std::string gt_dir = test::shared_data("voc_sample/SegmentationClass");
+  const std::string gt_dir = test::data_file("voc_sample/SegmentationClass");
   const std::vector<std::string> ids = {"2007_000032", "2007_000063", "2007_000648", "2007_001311"};
   std::vector<LabelMap> gts;
   std::vector<CamFile> cams;

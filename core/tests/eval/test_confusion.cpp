@@ -14,10 +14,10 @@
 namespace pm {
 namespace {
 
+using test::data_file;
 using test::fixture;
-using test::shared_data;
 
-const std::string kGtDir = shared_data("voc_sample/SegmentationClass");
+const std::string kGtDir = data_file("voc_sample/SegmentationClass");
 const std::string kPredDir = fixture("eval/pred");
 
 nlohmann::json expected_fixture() {

@@ -95,8 +95,8 @@ std::vector<float> box_blur(const std::vector<float>& in, int w, int h, int r) {
 
 RealCase real_case(const std::string& id, int blur_radius) {
   RealCase c;
-  c.image = read_image(test::shared_data("voc_sample/JPEGImages/" + id + ".jpg"));
-  c.gt = read_label_png(test::shared_data("voc_sample/SegmentationClass/" + id + ".png"));
+  c.image = read_image(test::data_file("voc_sample/JPEGImages/" + id + ".jpg"));
+  c.gt = read_label_png(test::data_file("voc_sample/SegmentationClass/" + id + ".png"));
   for (int label = 1; label <= 20; ++label) {
     if (std::count(c.gt.labels.begin(), c.gt.labels.end(), label) > 0)
       c.keys.push_back(label - 1);

@@ -8,9 +8,14 @@
 
 namespace pm::test {
 
-/// The shared reference data folder (shared/data), as configured at build time.
+/// The repository's reference data (tests/data: the CRF reference, the VOC sample).
+inline std::string data_file(const std::string& rel) {
+  return std::string(PM_TEST_DATA_DIR) + "/" + rel;
+}
+
+/// The old name of data_file (the data once lived in a folder beside the repository).
 inline std::string shared_data(const std::string& rel) {
-  return std::string(PM_SHARED_DIR) + "/data/" + rel;
+  return data_file(rel);
 }
 
 /// The repository's committed test fixtures (tests/fixtures).

@@ -315,9 +315,9 @@ size_t workspace_bytes(const CrfWorkspace& ws) {
 // run in groups no wider than M_c's CRF, so they need no more workspace than it.
 TEST(UrnCompute, ScaledCrfsNeedNoMoreWorkspaceThanTheCyclicMaskCrf) {
   const std::string id = "2007_000129";
-  const RgbImage image = read_image(test::shared_data("voc_sample/JPEGImages/" + id + ".jpg"));
+  const RgbImage image = read_image(test::data_file("voc_sample/JPEGImages/" + id + ".jpg"));
   const Planes probs =
-      read_urn_probabilities(test::shared_data("voc_sample/probs_espnetv2/" + id + ".npy"),
+      read_urn_probabilities(test::data_file("voc_sample/probs_espnetv2/" + id + ".npz"),
                              image.width,
                              image.height,
                              false,

@@ -37,7 +37,7 @@ TEST(UrnPng, RoundTripStoresTheLabelInBlue) {
 TEST(UrnPng, TheOfficialReferenceFileHasTheSameLayout) {
   // Written by the official code's behaviour (cv2.imwrite of [M_c, W8, W8]): 2007_000061 is a
   // boat (class 4) on background, so B holds {0, 4} and R = G the weight levels.
-  const UrnLabel ref = read_urn_png(test::shared_data("voc_sample/urn_reference/2007_000061.png"));
+  const UrnLabel ref = read_urn_png(test::data_file("voc_sample/urn_reference/2007_000061.png"));
   const std::set<uint8_t> labels(ref.mask.labels.begin(), ref.mask.labels.end());
   EXPECT_EQ(labels, (std::set<uint8_t>{0, 4}));
   const std::set<uint8_t> weights(ref.weight_byte.bytes.begin(), ref.weight_byte.bytes.end());

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// URN on real VOC images (shared/data/voc_sample): agreement with the official code's output
+// URN on real VOC images (tests/data/voc_sample): agreement with the official code's output
 // (urn_reference, computed with pydensecrf) and evidence that uncertain pixels are the wrong ones.
 #include <gtest/gtest.h>
 
@@ -34,7 +34,7 @@ const std::vector<std::string>& all_ids() {
 }
 
 std::string sample(const std::string& rel) {
-  return test::shared_data("voc_sample/" + rel);
+  return test::data_file("voc_sample/" + rel);
 }
 
 // Error counts of M_c against ground truth (void pixels skipped), split by the uncertain mask.
@@ -79,7 +79,7 @@ TEST(UrnReference, AgreesWithTheOfficialCodeOnRealVocImages) {
   for (const std::string& id : ids) {
     const RgbImage image = read_image(sample("JPEGImages/" + id + ".jpg"));
     const Planes probs = read_urn_probabilities(
-        sample("probs_espnetv2/" + id + ".npy"), image.width, image.height, false, 21);
+        sample("probs_espnetv2/" + id + ".npz"), image.width, image.height, false, 21);
     const DenseCrf2D crf(image, options.crf);
     const UrnResult r = compute_urn(crf, probs, options);
     const UrnLabel ref = read_urn_png(sample("urn_reference/" + id + ".png"));
@@ -104,7 +104,7 @@ TEST(UrnReference, AgreesWithTheOfficialCodeOnRealVocImages) {
         100.0 * r.uncertain_fraction(),
         100.0 * ref_uncertain / dn);
     // The CRF follows the reference's float order; a differently filtering but correct CRF
-    // would still agree on ≥ 99.8 % (shared/data/crf/reference/README.md).
+    // would still agree on ≥ 99.8 % (tests/data/crf/reference/README.md).
     EXPECT_GE(same_mask / dn, 0.998) << id;
     EXPECT_GE(same_uncertain / dn, 0.998) << id;
     split.add(r, read_label_png(sample("SegmentationClass/" + id + ".png")), options.threshold);

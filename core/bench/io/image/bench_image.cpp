@@ -11,7 +11,7 @@
 
 namespace {
 
-const std::string kVoc = std::string(PM_SHARED_DIR) + "/data/voc_sample";
+const std::string kVoc = std::string(PM_TEST_DATA_DIR) + "/voc_sample";
 
 void BM_DecodeVocJpeg(benchmark::State& state) {
   const std::vector<uint8_t> bytes = pm::read_file_bytes(kVoc + "/JPEGImages/2007_000032.jpg");
@@ -37,7 +37,7 @@ BENCHMARK(BM_DecodeVocLabelPng)->Unit(benchmark::kMicrosecond);
 void BM_EncodeVocLabelPng(benchmark::State& state) {
   const pm::LabelMap labels = pm::read_label_png(kVoc + "/SegmentationClass/2007_000032.png");
   for (auto _ : state) {
-    std::vector<uint8_t> bytes = pm::encode_label_png(labels);
+    std::vector<uint8_t> bytes = pm::encode_label_png(labels, pm::LabelPngColors::kVocPalette);
     benchmark::DoNotOptimize(bytes.data());
   }
   state.SetItemsProcessed(state.iterations());

@@ -86,8 +86,26 @@ LabelMap read_label_png(const std::string& path) {
   return decode_label_png(bytes.data(), bytes.size(), path);
 }
 
+const char* label_png_colors_name(LabelPngColors colors) {
+  return colors == LabelPngColors::kVocPalette ? "voc" : "none";
+}
+
+std::vector<uint8_t> encode_label_png(const LabelMap& labels, LabelPngColors colors) {
+  if (colors == LabelPngColors::kVocPalette)
+    return encode_label_png(labels, voc_palette());
+  return encode_label(labels, detail::PngLayout::kGray, nullptr, "label PNG encoder");
+}
+
 std::vector<uint8_t> encode_label_png(const LabelMap& labels, const Palette& palette) {
   return encode_label(labels, detail::PngLayout::kPalette, &palette, "label PNG encoder");
+}
+
+void write_label_png(const std::string& path, const LabelMap& labels, LabelPngColors colors) {
+  if (colors == LabelPngColors::kVocPalette) {
+    write_label_png(path, labels, voc_palette());
+    return;
+  }
+  write_file_atomic(path, encode_label(labels, detail::PngLayout::kGray, nullptr, path));
 }
 
 void write_label_png(const std::string& path, const LabelMap& labels, const Palette& palette) {

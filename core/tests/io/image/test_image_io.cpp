@@ -29,11 +29,11 @@ std::string fixture(const std::string& name) {
   return std::string(PM_FIXTURE_DIR) + "/images/" + name;
 }
 
-/// A fixture name of expected.txt: relative to the fixture folder or "shared:<path>".
+/// A fixture name of expected.txt: relative to the fixture folder or "data:<path>" (tests/data).
 std::string resolve(const std::string& name) {
-  const std::string prefix = "shared:";
+  const std::string prefix = "data:";
   if (name.rfind(prefix, 0) == 0)
-    return std::string(PM_SHARED_DIR) + "/" + name.substr(prefix.size());
+    return std::string(PM_TEST_DATA_DIR) + "/" + name.substr(prefix.size());
   return fixture(name);
 }
 
@@ -301,7 +301,7 @@ TEST(ImageDecode, InterlacedPng) {
 }
 
 TEST(ImageDecode, CrfAnnotationAsRgbShowsPaletteColours) {
-  const auto image = pm::read_image(std::string(PM_SHARED_DIR) + "/data/crf/anno1.png");
+  const auto image = pm::read_image(std::string(PM_TEST_DATA_DIR) + "/crf/anno1.png");
   ASSERT_EQ(image.width, 320);
   ASSERT_EQ(image.height, 240);
   size_t black = 0, bird = 0, water = 0;
@@ -332,8 +332,7 @@ TEST(ImageDecode, RefusesNonImages) {
 }
 
 TEST(ImageDecode, TruncatedJpegIsAnError) {
-  const std::string path =
-      std::string(PM_SHARED_DIR) + "/data/voc_sample/JPEGImages/2007_000032.jpg";
+  const std::string path = std::string(PM_TEST_DATA_DIR) + "/voc_sample/JPEGImages/2007_000032.jpg";
   std::vector<uint8_t> bytes = pm::read_file_bytes(path);
   bytes.resize(bytes.size() / 2);
   EXPECT_EQ(error_of([&] { decode_bytes(bytes, "x.jpg"); }),
@@ -346,8 +345,7 @@ TEST(ImageDecode, TruncatedJpegIsAnError) {
 }
 
 TEST(ImageDecode, TruncatedPngIsAnError) {
-  std::vector<uint8_t> bytes =
-      pm::read_file_bytes(std::string(PM_SHARED_DIR) + "/data/crf/im1.png");
+  std::vector<uint8_t> bytes = pm::read_file_bytes(std::string(PM_TEST_DATA_DIR) + "/crf/im1.png");
   bytes.resize(bytes.size() / 2);
   EXPECT_EQ(error_of([&] { decode_bytes(bytes, "x.png"); }), "x.png: truncated PNG");
 }

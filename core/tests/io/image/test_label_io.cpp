@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Tests of pseudomask/core/io/image/label_io.h. Expected values come from
 // tests/fixtures/make_image_fixtures.py (PIL + numpy) and from the table of
-// shared/data/voc_sample/SOURCES.md.
+// tests/data/voc_sample/SOURCES.md.
 #include "pseudomask/core/io/image/label_io.h"
 
 #include <gtest/gtest.h>
@@ -30,13 +30,14 @@ std::string fixture(const std::string& name) {
   return std::string(PM_FIXTURE_DIR) + "/images/" + name;
 }
 
-std::string shared(const std::string& name) {
-  return std::string(PM_SHARED_DIR) + "/" + name;
+/// A file of the repository's reference data (tests/data).
+std::string data_file(const std::string& name) {
+  return std::string(PM_TEST_DATA_DIR) + "/" + name;
 }
 
 std::string resolve(const std::string& name) {
-  const std::string prefix = "shared:";
-  return name.rfind(prefix, 0) == 0 ? shared(name.substr(prefix.size())) : fixture(name);
+  const std::string prefix = "data:";
+  return name.rfind(prefix, 0) == 0 ? data_file(name.substr(prefix.size())) : fixture(name);
 }
 
 /// zlib's CRC-32 (the one Python's zlib.crc32 computes).
@@ -119,7 +120,7 @@ pm::LabelMap random_labels(int w, int h, uint32_t seed) {
   return labels;
 }
 
-/// The rows of shared/data/voc_sample/SOURCES.md: size and the label values of each mask.
+/// The rows of tests/data/voc_sample/SOURCES.md: size and the label values of each mask.
 struct VocMask {
   int width;
   int height;
@@ -188,7 +189,7 @@ TEST(LabelPalette, VocColours) {
 TEST(LabelDecode, VocMasksMatchReadmeAndPilHistograms) {
   const auto histograms = read_histograms();
   ASSERT_EQ(histograms.size(), 8u);
-  const std::string folder = shared("data/voc_sample/SegmentationClass");
+  const std::string folder = data_file("voc_sample/SegmentationClass");
   int checked = 0;
   for (const auto& entry : fs::directory_iterator(folder)) {
     const std::string id = entry.path().stem().string();
@@ -295,7 +296,7 @@ TEST(LabelDecode, ShortPaletteKeepsRawIndices) {
 TEST(LabelDecode, CrfAnnotationIsTwoBitPalette) {
   // PIL: mode P, 320x240, stored with 2 bits per pixel and a 4-entry palette
   // (64,128,0) (0,64,0) (0,0,0) (255,255,255); it carries a gAMA chunk, which must be ignored.
-  const std::string path = shared("data/crf/anno1.png");
+  const std::string path = data_file("crf/anno1.png");
   const std::vector<uint8_t> bytes = pm::read_file_bytes(path);
   ASSERT_GT(bytes.size(), 26u);
   EXPECT_EQ(bytes[24], 2);  // bit depth
@@ -305,7 +306,7 @@ TEST(LabelDecode, CrfAnnotationIsTwoBitPalette) {
   EXPECT_EQ(labels.height, 240);
   EXPECT_EQ(histogram(labels), (std::map<int, size_t>{{0, 55640}, {1, 12648}, {2, 8512}}));
   EXPECT_EQ(labels.at(0, 0), 0);  // PIL: water (64,128,0) at the top-left
-  const pm::LabelMap anno3 = pm::read_label_png(shared("data/crf/anno3.png"));  // 4-bit palette
+  const pm::LabelMap anno3 = pm::read_label_png(data_file("crf/anno3.png"));  // 4-bit palette
   EXPECT_EQ(anno3.width, 240);
   EXPECT_EQ(anno3.height, 320);
   EXPECT_EQ(histogram(anno3),
@@ -336,12 +337,36 @@ TEST(LabelDecode, RefusesNonLabelTypes) {
   EXPECT_EQ(error_of([&] { decode_bytes(cut, "m.png"); }), "m.png: truncated PNG");
 }
 
-TEST(LabelRoundTrip, PalettePngIsLossless) {
+// By default label PNGs are 8-bit grayscale (colour type 0, no PLTE): every reader (PIL,
+// imageio, OpenCV) gets the raw indices, as from SegmentationClassAug and IRN's outputs.
+TEST(LabelRoundTrip, DefaultIsEightBitGrayscale) {
   const pm::LabelMap labels = random_labels(37, 23, 3);
   const std::vector<uint8_t> bytes = pm::encode_label_png(labels);
   ASSERT_GT(bytes.size(), 33u);
   EXPECT_EQ(bytes[24], 8);  // bit depth
+  EXPECT_EQ(bytes[25], 0);  // colour type grayscale
+  for (const auto& chunk : png_chunks(bytes))
+    EXPECT_NE(chunk.first, "PLTE");
+  EXPECT_EQ(decode_bytes(bytes).labels, labels.labels);
+  // A colour reader sees each index as a gray level (R = G = B = index).
+  const pm::RgbImage rgb = pm::decode_image(bytes.data(), bytes.size(), "m.png");
+  for (size_t i = 0; i < labels.num_pixels(); ++i) {
+    ASSERT_EQ(rgb.pixels[i * 3], labels.labels[i]);
+    ASSERT_EQ(rgb.pixels[i * 3 + 1], labels.labels[i]);
+  }
+  TempDir dir;
+  const std::string path = dir.file("gray.png");
+  pm::write_label_png(path, labels);
+  EXPECT_EQ(pm::read_file_bytes(path), bytes);
+}
+
+TEST(LabelRoundTrip, VocPalettePngIsLossless) {
+  const pm::LabelMap labels = random_labels(37, 23, 3);
+  const std::vector<uint8_t> bytes = pm::encode_label_png(labels, pm::LabelPngColors::kVocPalette);
+  ASSERT_GT(bytes.size(), 33u);
+  EXPECT_EQ(bytes[24], 8);  // bit depth
   EXPECT_EQ(bytes[25], 3);  // colour type palette
+  EXPECT_EQ(bytes, pm::encode_label_png(labels, pm::voc_palette()));
   const pm::LabelMap back = decode_bytes(bytes);
   EXPECT_EQ(back.width, 37);
   EXPECT_EQ(back.height, 23);
@@ -349,7 +374,7 @@ TEST(LabelRoundTrip, PalettePngIsLossless) {
 
   TempDir dir;
   const std::string path = dir.file("nested/mask.png");
-  pm::write_label_png(path, labels);
+  pm::write_label_png(path, labels, pm::LabelPngColors::kVocPalette);
   EXPECT_EQ(pm::read_file_bytes(path), bytes);
   EXPECT_EQ(pm::read_label_png(path).labels, labels.labels);
 }
@@ -358,7 +383,7 @@ TEST(LabelRoundTrip, AllIndicesAndFullPaletteAreWritten) {
   pm::LabelMap labels(16, 16);
   for (int i = 0; i < 256; ++i)
     labels.labels[static_cast<size_t>(i)] = static_cast<uint8_t>(i);
-  const std::vector<uint8_t> bytes = pm::encode_label_png(labels);
+  const std::vector<uint8_t> bytes = pm::encode_label_png(labels, pm::LabelPngColors::kVocPalette);
   EXPECT_EQ(decode_bytes(bytes).labels, labels.labels);
   // The PLTE chunk carries all 256 VOC colours, so index 255 shows as (224, 224, 192).
   const auto chunks = png_chunks(bytes);

@@ -8,9 +8,10 @@
 
 namespace pm {
 
-/// Reads per-label planes for an image of width×height from a .npy shaped (C, H, W) or (C, H·W)
-/// (float16, float32 or float64: probabilities, logits or energies) as (C, H, W) float32 planes.
-/// Throws naming the file when the shape does not fit the image or a value is NaN.
+/// Reads per-label planes for an image of width×height from a .npy, or a .npz holding one array,
+/// shaped (C, H, W) or (C, H·W) (float16, float32 or float64: probabilities, logits or
+/// energies) as (C, H, W) float32 planes. Throws naming the file when the shape does not fit the
+/// image or a value is NaN.
 Planes read_label_planes(const std::string& path, int width, int height);
 
 /// Softmax over the label axis of logits, in place (as F.softmax(dim=0)).

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/synth/synth.h"
 
 namespace pm {
@@ -24,12 +25,14 @@ struct SynthRecord {
 /// The record of a rendered sample.
 SynthRecord synth_record(const SynthSample& sample);
 
-/// <root>/JPEGImages/<id>.png (RGB) and <root>/SegmentationClass/<id>.png (VOC palette).
+/// <root>/JPEGImages/<id>.png (RGB) and <root>/SegmentationClass/<id>.png (8-bit label PNG).
 std::string synth_image_path(const std::string& root, const std::string& id);
 std::string synth_mask_path(const std::string& root, const std::string& id);
 
 /// Writes the image and its mask (atomically; PNG, lossless and deterministic).
-void write_synth_sample(const std::string& root, const SynthSample& sample);
+void write_synth_sample(const std::string& root,
+                        const SynthSample& sample,
+                        LabelPngColors mask_colors = LabelPngColors::kGray);
 
 /// Writes what describes the whole dataset: ImageSets/Segmentation/{train,val,trainval}.txt,
 /// classes.txt (background first) and cls_labels.npy (id → 10 float32 0/1 entries), which
