@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Hostile inputs the core refuses with one clear line and exit 1 (issue 17): kernel widths the
 # CRF lattice cannot represent, zip members over the size limit, escape sequences in a header.
-# Usage: core_inputs_smoke.sh PSEUDOMASK SHARED_DIR
+# Usage: core_inputs_smoke.sh PSEUDOMASK DATA_DIR (tests/data)
 PM="$1"
-SHARED="$2"
+DATA="$2"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$(dirname "$0")/lib.sh"
 
-VOC="$SHARED/data/voc_sample"
+VOC="$DATA/voc_sample"
 crf_on_voc() { "$PM" crf --images "$VOC/JPEGImages" --labels "$VOC/SegmentationClass" --out "$TMP/crf" --quiet "$@"; }
 expect_error "crf --bilateral 1e-10,13,10 names the width it cannot represent" "bilateral SXY = 1e-10 is too small" -- crf_on_voc --bilateral 1e-10,13,10
 expect_error "crf --gaussian 1e-30,3 names the width it cannot represent" "gaussian SXY = 1e-30 is too small" -- crf_on_voc --gaussian 1e-30,3

@@ -3,17 +3,17 @@
 # Hostile and careless input to the batch commands (issue 17): ids that try to leave the
 # folders given, per-file memory and filesystem errors, values accepted silently, --resume
 # after a change of settings, and the smaller batch conventions.
-# Usage: hardening_smoke.sh PSEUDOMASK SHARED_DIR
+# Usage: hardening_smoke.sh PSEUDOMASK DATA_DIR (tests/data)
 set -u
 PM="$1"
-SHARED="$2"
+DATA="$2"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$(dirname "$0")/lib.sh"
 patch_bytes() {  # patch_bytes FILE OFFSET PRINTF_BYTES: overwrite bytes in place
   printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
-S="$SHARED/data/voc_sample"
+S="$DATA/voc_sample"
 
 # --- ids are plain file names, from every source (issue 17 item 2) ---
 mkdir -p "$TMP/w/images" "$TMP/victim"
@@ -74,9 +74,15 @@ fi
 
 # --- one validation per input kind (issue 17 item 8) ---
 # crf --probs: probabilities as urn checks them (float16 maps, data at byte 128).
-mkdir -p "$TMP/val/probs"
+mkdir -p "$TMP/val/probs" "$TMP/npy"
+# The repository keeps the sample's maps as .npz: their one member is the original .npy.
+unpack_npz() {
+  python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); sys.stdout.buffer.write(z.read(z.namelist()[0]))" "$1" > "$2"
+}
+unpack_npz "$S/probs_espnetv2/2007_000032.npz" "$TMP/npy/2007_000032.npy"
+unpack_npz "$DATA/crf/reference/im1_unary_M21.npz" "$TMP/npy/im1_unary_M21.npy"
 for v in '\x00\x7c:inf' '\x00\xbc:-1' '\x00\x40:2'; do
-  cp "$S/probs_espnetv2/2007_000032.npy" "$TMP/val/probs/"
+  cp "$TMP/npy/2007_000032.npy" "$TMP/val/probs/"
   patch_bytes "$TMP/val/probs/2007_000032.npy" 200 "${v%%:*}"
   expect_error "crf --probs refuses the value ${v##*:}" "2007_000032.npy: value ${v##*:} at class 0, pixel (x=36, y=0) is outside \[0, 1\]" -- \
     "$PM" crf --images "$S/JPEGImages" --probs "$TMP/val/probs" --out "$TMP/val/out" --quiet
@@ -92,11 +98,11 @@ for spec in 0/-2 0/2abc -1/2 0/0 ' 0/2' 0/; do
 done
 # eval-cam: an all-NaN CAM is refused as ensemble and labels refuse it (a plain (C, H, W) array).
 mkdir -p "$TMP/val/cams" "$TMP/val/gt"
-cp "$SHARED/data/crf/anno1.png" "$TMP/val/gt/im1.png"
+cp "$DATA/crf/anno1.png" "$TMP/val/gt/im1.png"
 # The reference unary (21, 76800) float32 of im1 (320x240) with its header rewritten to (21, 240, 320).
 { printf '\x93NUMPY\x01\x00\x76\x00'
   printf '%-117s\n' "{'descr': '<f4', 'fortran_order': False, 'shape': (21, 240, 320), }"
-  tail -c +129 "$SHARED/data/crf/reference/im1_unary_M21.npy"; } > "$TMP/val/cams/im1.npy"
+  tail -c +129 "$TMP/npy/im1_unary_M21.npy"; } > "$TMP/val/cams/im1.npy"
 "$PM" eval-cam --gt "$TMP/val/gt" --cams "$TMP/val/cams" --plain-has-background --thresholds 0.5 --quiet > /dev/null
 check "eval-cam reads the finite plain CAM" test $? -eq 0
 size=$(stat -c %s "$TMP/val/cams/im1.npy")
@@ -151,7 +157,7 @@ expect_error "inspect names a forbidden global in a .pth" "forbidden_os_system.p
 # --- --resume trusts only outputs of the same settings, complete (issue 17 item 7) ---
 R="$TMP/res"
 mkdir -p "$R/probs"
-cp "$S/probs_espnetv2/2007_000032.npy" "$R/probs/"
+cp "$TMP/npy/2007_000032.npy" "$R/probs/"
 "$PM" urn --images "$S/JPEGImages" --probs "$R/probs" --out "$R/urn" --mode hard --quiet > /dev/null
 check "urn --mode hard records its settings" grep -q '"mode": "hard"' "$R/urn/urn_settings.json"
 expect_error "urn --mode prob --resume over hard-mode outputs is refused" 'mode: "hard" -> "prob"' -- \

@@ -57,11 +57,11 @@ TEST(NnTensor, CudaRefusalSaysWhetherTheBuildOrTheMachineLacksIt) {
   }
   if (libtorch_has_cuda()) {
     EXPECT_NE(
-        message.find("--device cuda:0: the build has CUDA but this machine has no usable GPU"),
+        message.find("DeviceSpec cuda:0: the build has CUDA but this machine has no usable GPU"),
         std::string::npos)
         << message;
   } else {
-    EXPECT_NE(message.find("--device cuda:0: this build lacks CUDA (its libtorch is CPU-only)"),
+    EXPECT_NE(message.find("DeviceSpec cuda:0: this build lacks CUDA (its libtorch is CPU-only)"),
               std::string::npos)
         << message;
   }

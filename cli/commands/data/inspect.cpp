@@ -66,10 +66,10 @@ void describe_urn_file(const std::string& path, const RgbImage& image) {
   const UrnLabel urn = split_urn_official_image(image, path);
   const float t = UrnOptions{}.threshold;
   size_t uncertain = 0;
-  for (uint8_t w : urn.weight_byte.labels)
+  for (uint8_t w : urn.weight_byte.bytes)
     uncertain += is_uncertain(w, t);
   const auto [lo, hi] =
-      std::minmax_element(urn.weight_byte.labels.begin(), urn.weight_byte.labels.end());
+      std::minmax_element(urn.weight_byte.bytes.begin(), urn.weight_byte.bytes.end());
   std::printf(
       "  URN label file (official layout, 8-bit RGB: B = M_c, G = R = weight byte W8)\n"
       "  M_c values (label:pixels):%s\n"

@@ -160,11 +160,11 @@ RgbImage make_strip(const ShowCommand& c, const ShowNames& names, const std::str
     }
   }
   if (!c.weights.empty()) {
-    const LabelMap w = read_weights_for(c.weights, id, image);
-    std::vector<float> u(w.labels.size());
+    const WeightMap w = read_weights_for(c.weights, id, image);
+    Planes u(1, w.height, w.width);
     for (size_t i = 0; i < u.size(); ++i)
-      u[i] = 1.0f - static_cast<float>(w.labels[i]) / 255.0f;
-    panels.push_back(titled(blend_heatmap(image, u.data(), c.alpha), "uncertainty 1-w"));
+      u.data()[i] = 1.0f - w.weight(i);
+    panels.push_back(titled(blend_heatmap(image, u, c.alpha), "uncertainty 1-w"));
     heat += heat.empty() ? "uncertainty" : " / uncertainty";
   }
   RgbImage row = hstack(panels);

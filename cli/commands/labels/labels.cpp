@@ -261,7 +261,7 @@ int run_alpha_sweep(const LabelsCommand& c, const LabelsSettings& s) {
         CamReadOptions read_options;
         read_options.plain_has_background = c.plain_has_background;
         const CamFile file = read_cam_file(path, read_options);
-        const NDArray cams = image_size_cams(file, path);
+        const Planes& cams = image_size_cams(file, path);
         const LabelMap gt = read_label_png(find_input(c.gt, id, {".png"}, "ground truth"));
         thread_local CrfWorkspace workspace;
         const DenseCrf2D crf(read_image(find_image(c.images, id)), s.params, threads_per_image);

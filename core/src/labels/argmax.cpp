@@ -47,10 +47,10 @@ LabelMap argmax_probability_file(const std::string& path, int width, int height)
            "{}: {} planes; labels are 8-bit with 255 the ignore label (1..255 planes)",
            path,
            a.dim(0));
-  const std::vector<float> planes = a.to_float_vector();
-  for (float v : planes)
+  const Planes planes(static_cast<int>(a.dim(0)), height, width, a.to_float_vector());
+  for (float v : planes.values())
     PM_CHECK(!std::isnan(v), "{}: contains NaN", path);
-  return argmax_labels(planes.data(), static_cast<int>(a.dim(0)), width, height);
+  return argmax_labels(planes);
 }
 
 }  // namespace pm

@@ -54,8 +54,8 @@ TEST(CrfUnary, FromLabelsReproducesTheReferenceUnariesBitForBit) {
   for (const auto& [key, crc] : want) {
     const auto [image, m] = key;
     const Unary u = test::reference_unary(test::data_file("crf"), image, m);
-    ASSERT_EQ(u.energy.size(), static_cast<size_t>(m) * (image == 1 ? 320 * 240 : 320 * 213));
-    EXPECT_EQ(crc32(u.energy.data(), u.energy.size() * sizeof(float)), crc)
+    ASSERT_EQ(u.size(), static_cast<size_t>(m) * (image == 1 ? 320 * 240 : 320 * 213));
+    EXPECT_EQ(crc32(u.data(), u.size() * sizeof(float)), crc)
         << "im" << image << " M" << m;
   }
   // The two M = 21 unaries stored for the CLI's smoke test are these arrays.
@@ -397,12 +397,12 @@ TEST(CrfInputs, ReadsPlanesFromANpyOrAOneArrayNpz) {
   write_npy(dir / "a.npy", planes);
   write_npz(dir / "a.npz", {{"probs", planes}}, /*compress=*/true);
   write_npz(dir / "two.npz", {{"a", planes}, {"b", planes}});
-  int from_npy = 0, from_npz = 0;
-  const std::vector<float> a = read_label_planes(dir / "a.npy", 3, 1, &from_npy);
-  EXPECT_EQ(read_label_planes(dir / "a.npz", 3, 1, &from_npz), a);
-  EXPECT_EQ(from_npz, 2);
-  EXPECT_EQ(from_npy, 2);
-  test::expect_error([&] { read_label_planes(dir / "two.npz", 3, 1, &from_npz); },
+  const Planes a = read_label_planes(dir / "a.npy", 3, 1);
+  const Planes b = read_label_planes(dir / "a.npz", 3, 1);
+  EXPECT_EQ(b.values(), a.values());
+  EXPECT_EQ(b.channels(), 2);
+  EXPECT_EQ(a.channels(), 2);
+  test::expect_error([&] { read_label_planes(dir / "two.npz", 3, 1); },
                      {"two.npz: expected one array in the .npz, found 2"});
 }
 

@@ -122,13 +122,11 @@ TEST(CrfWidths, TheSmallestAcceptedWidthsRun) {
   p.terms[1].srgb =
       static_cast<float>(255.0 / PermutohedralLattice::max_resolved_feature(5) * 1.01);
   const DenseCrf2D crf(im, p);
-  Unary u;
-  u.labels = 2;
-  u.energy.assign(2 * im.num_pixels(), 1.0f);
+  Unary u(2, im.height, im.width, 1.0f);
   for (size_t i = 0; i < im.num_pixels(); i += 3)
-    u.energy[i] = 0.5f;
+    u.data()[i] = 0.5f;
   const CrfResult r = crf.infer(u);
-  for (float q : r.q)
+  for (float q : r.q.values())
     ASSERT_TRUE(std::isfinite(q));
 }
 
