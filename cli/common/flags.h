@@ -14,8 +14,8 @@
 #include "pseudomask/core/crf/dense_crf.h"
 #include "pseudomask/core/datasets/dataset.h"
 #include "pseudomask/core/ensemble/ensemble.h"
-#include "pseudomask/core/labels/cam_crf.h"
 #include "pseudomask/core/io/image/label_io.h"
+#include "pseudomask/core/labels/cam_crf.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
 namespace pm::cli {

@@ -81,14 +81,16 @@ NDArray to_ndarray(const torch::Tensor& tensor) {
 }
 
 torch::Tensor to_tensor(const Planes& planes) {
-  torch::Tensor t = torch::empty({planes.channels(), planes.height(), planes.width()}, torch::kFloat);
+  torch::Tensor t =
+      torch::empty({planes.channels(), planes.height(), planes.width()}, torch::kFloat);
   if (planes.size())
     std::memcpy(t.data_ptr<float>(), planes.data(), planes.size() * sizeof(float));
   return t;
 }
 
 Planes to_planes(const torch::Tensor& tensor) {
-  PM_CHECK(tensor.dim() == 3, "to_planes: tensor has {} dimensions, expected (C, H, W)", tensor.dim());
+  PM_CHECK(
+      tensor.dim() == 3, "to_planes: tensor has {} dimensions, expected (C, H, W)", tensor.dim());
   const torch::Tensor t = tensor.to(torch::kCPU, torch::kFloat).contiguous();
   Planes out(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), static_cast<int>(t.size(2)));
   if (out.size())
@@ -108,10 +110,11 @@ torch::Device parse_device(const std::string& spec) {
   PM_CHECK(spec == "cuda" || spec.rfind("cuda:", 0) == 0,
            "DeviceSpec {}: expected cpu, cuda or cuda:N",
            spec);
-  PM_CHECK(libtorch_has_cuda(),
-           "DeviceSpec {}: this build lacks CUDA (its libtorch is CPU-only); use DeviceSpec cpu, or "
-           "build pseudomask against a CUDA-enabled libtorch",
-           spec);
+  PM_CHECK(
+      libtorch_has_cuda(),
+      "DeviceSpec {}: this build lacks CUDA (its libtorch is CPU-only); use DeviceSpec cpu, or "
+      "build pseudomask against a CUDA-enabled libtorch",
+      spec);
   PM_CHECK(torch::cuda::is_available(),
            "DeviceSpec {}: the build has CUDA but this machine has no usable GPU (no device, or "
            "no driver; check nvidia-smi and CUDA_VISIBLE_DEVICES); use DeviceSpec cpu",

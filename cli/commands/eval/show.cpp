@@ -19,8 +19,8 @@
 #include "pseudomask/core/datasets/classes.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
-#include "pseudomask/core/vis/annotate.h"
 #include "pseudomask/core/urn/urn_png.h"
+#include "pseudomask/core/vis/annotate.h"
 #include "pseudomask/core/vis/layout.h"
 #include "pseudomask/core/vis/overlay.h"
 

@@ -117,13 +117,12 @@ LabelsSettings validate(const LabelsCommand& c) {
 const Planes& image_size_cams(const CamFile& cams, const std::string& path) {
   PM_CHECK(
       !cams.high_res.empty(), "{}: no high_res (labels are made from the image-size CAMs)", path);
-  PM_CHECK(
-      static_cast<size_t>(cams.high_res.channels()) == cams.keys.size(),
-      "{}: high_res is {}, expected ({}, H, W) for {} keys",
-      path,
-      cams.high_res.describe(),
-      cams.keys.size(),
-      cams.keys.size());
+  PM_CHECK(static_cast<size_t>(cams.high_res.channels()) == cams.keys.size(),
+           "{}: high_res is {}, expected ({}, H, W) for {} keys",
+           path,
+           cams.high_res.describe(),
+           cams.keys.size(),
+           cams.keys.size());
   check_finite(cams.high_res, path, "high_res");
   return cams.high_res;
 }

@@ -83,11 +83,11 @@ CamFile cams_from_mask(const LabelMap& gt) {
     for (size_t p = 0; p < plane.size(); ++p)
       plane.data()[p] = gt.labels[p] == cams.keys[static_cast<size_t>(k)] + 1;
     const Planes blurred = box_blur(plane, kCamBlurRadius);
-    std::copy(blurred.data(), blurred.data() + blurred.size(), cams.high_res.plane(static_cast<int>(k)));
+    std::copy(
+        blurred.data(), blurred.data() + blurred.size(), cams.high_res.plane(static_cast<int>(k)));
     for (int y = 0; y < sh; ++y) {
       for (int x = 0; x < sw; ++x) {
-        cams.cam.at(static_cast<int>(k), y, x) =
-            blurred.at(0, 4 * y, 4 * x);
+        cams.cam.at(static_cast<int>(k), y, x) = blurred.at(0, 4 * y, 4 * x);
       }
     }
   }

@@ -96,11 +96,11 @@ int run_predict(PredictCommand& c) {
           labels = nn::argmax_labels(probs);
         } else {
           const DenseCrf2D model_crf(image, crf);
-          labels = model_crf
-                       .infer(unary_from_probabilities(nn::to_planes(probs)),
-                              nullptr,
-                              CrfOutputs::kLabels)
-                       .map;
+          labels =
+              model_crf
+                  .infer(
+                      unary_from_probabilities(nn::to_planes(probs)), nullptr, CrfOutputs::kLabels)
+                  .map;
         }
         write_label_png(label_dir + "/" + id + ".png", labels, colors);
       });

@@ -682,11 +682,8 @@ Unary unary_from_probabilities(const Planes& probs, float clip) {
   const float* p = probs.data();
   float* energy = u.data();
   for (size_t i = 0; i < u.size(); ++i) {
-    PM_CHECK(!std::isnan(p[i]),
-             "probability {} (label {}, pixel {}) is NaN",
-             i,
-             i / pixels,
-             i % pixels);
+    PM_CHECK(
+        !std::isnan(p[i]), "probability {} (label {}, pixel {}) is NaN", i, i / pixels, i % pixels);
     energy[i] = -std::log(std::min(std::max(p[i], clip), 1.0f));
   }
   return u;

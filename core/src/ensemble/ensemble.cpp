@@ -67,10 +67,10 @@ Planes select_channels(const Planes& planes, const std::vector<size_t>& order) {
 // b's member reordered to a's keys and resized to `like`'s plane size.
 Planes align_member(const Planes& member,
                     const Planes& like,
-                     const std::vector<size_t>& order,
-                     const std::string& name,
-                     const char* what,
-                     bool* resized) {
+                    const std::vector<size_t>& order,
+                    const std::string& name,
+                    const char* what,
+                    bool* resized) {
   PM_CHECK(static_cast<size_t>(member.channels()) == order.size(),
            "{}: {} is {}, expected {} channels",
            name,

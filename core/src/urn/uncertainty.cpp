@@ -23,7 +23,8 @@ Planes select_channels(const Planes& x, const std::vector<uint8_t>& present) {
              "present class {} is out of range for {} classes",
              present[k],
              x.channels());
-    std::copy(x.plane(present[k]), x.plane(present[k]) + x.pixels(), out.plane(static_cast<int>(k)));
+    std::copy(
+        x.plane(present[k]), x.plane(present[k]) + x.pixels(), out.plane(static_cast<int>(k)));
   }
   return out;
 }

@@ -23,7 +23,7 @@ RgbImage urn_official_image(const LabelMap& mask, const WeightMap& weight_byte) 
   for (size_t p = 0; p < mask.num_pixels(); ++p) {
     image.pixels[3 * p + 0] = weight_byte.bytes[p];  // R = W8 (cv2 channel 2)
     image.pixels[3 * p + 1] = weight_byte.bytes[p];  // G = W8 (cv2 channel 1)
-    image.pixels[3 * p + 2] = mask.labels[p];         // B = M_c (cv2 channel 0)
+    image.pixels[3 * p + 2] = mask.labels[p];        // B = M_c (cv2 channel 0)
   }
   return image;
 }
@@ -55,7 +55,9 @@ UrnLabel read_urn_png(const std::string& path) {
 }
 
 WeightMap weight_to_gray(const Planes& weight) {
-  PM_CHECK(weight.channels() == 1, "weight_to_gray: weights are {}, expected (1, H, W)", weight.describe());
+  PM_CHECK(weight.channels() == 1,
+           "weight_to_gray: weights are {}, expected (1, H, W)",
+           weight.describe());
   WeightMap out(weight.width(), weight.height());
   for (size_t p = 0; p < weight.size(); ++p) {
     const float w = std::clamp(weight.data()[p], 0.0f, 1.0f);

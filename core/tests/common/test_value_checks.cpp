@@ -18,9 +18,7 @@ TEST(CheckFinite, RefusesNanAndInfinityNamingTheFileAndMember) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   test::expect_error(
-      [&] {
-        check_finite(Planes(1, 2, 2, std::vector<float>(4, nan)), "a.npy", "high_res");
-      },
+      [&] { check_finite(Planes(1, 2, 2, std::vector<float>(4, nan)), "a.npy", "high_res"); },
       {"a.npy: high_res holds a non-finite value (nan)"});
   test::expect_error(
       [&] {

@@ -55,8 +55,7 @@ TEST(CrfUnary, FromLabelsReproducesTheReferenceUnariesBitForBit) {
     const auto [image, m] = key;
     const Unary u = test::reference_unary(test::data_file("crf"), image, m);
     ASSERT_EQ(u.size(), static_cast<size_t>(m) * (image == 1 ? 320 * 240 : 320 * 213));
-    EXPECT_EQ(crc32(u.data(), u.size() * sizeof(float)), crc)
-        << "im" << image << " M" << m;
+    EXPECT_EQ(crc32(u.data(), u.size() * sizeof(float)), crc) << "im" << image << " M" << m;
   }
   // The two M = 21 unaries stored for the CLI's smoke test are these arrays.
   for (int image : {1, 2}) {

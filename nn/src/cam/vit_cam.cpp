@@ -47,7 +47,10 @@ CamFile vit_cam(Classifier& model,
   VisionTransformerImpl& vit = model->vit();
   const int size = o.input_size > 0 ? o.input_size : vit.options().image_size;
   const int patch = vit.options().patch_size;
-  PM_CHECK(size % patch == 0, "VitCamOptions::input_size {}: not a multiple of the patch size {}", size, patch);
+  PM_CHECK(size % patch == 0,
+           "VitCamOptions::input_size {}: not a multiple of the patch size {}",
+           size,
+           patch);
   const int64_t grid = size / patch;
   const int64_t H = image.height, W = image.width;
   const auto k = static_cast<int64_t>(keys.size());

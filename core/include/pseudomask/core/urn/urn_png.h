@@ -20,7 +20,7 @@ namespace pm {
 
 /// The contents of an official URN label file.
 struct UrnLabel {
-  LabelMap mask;         ///< M_c (the file's B channel)
+  LabelMap mask;          ///< M_c (the file's B channel)
   WeightMap weight_byte;  ///< W8 (the file's G and R channels)
 };
 
