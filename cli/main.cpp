@@ -14,6 +14,7 @@
 #include "nn/nn_commands.h"
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/memory.h"
+#include "pseudomask/core/common/printable.h"
 
 int main(int argc, char** argv) {
   // The libtorch commands run in a module loaded only for them (see nn/nn_commands.h).
@@ -57,10 +58,10 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     const std::string resource = pm::cli::resource_error_message(e);
     if (!resource.empty()) {
-      std::fprintf(stderr, "pseudomask: error: %s\n", resource.c_str());
+      std::fprintf(stderr, "pseudomask: error: %s\n", pm::terminal_safe(resource).c_str());
       return pm::cli::kExitBadInput;
     }
-    std::fprintf(stderr, "pseudomask: internal error: %s\n", e.what());
+    std::fprintf(stderr, "pseudomask: internal error: %s\n", pm::terminal_safe(e.what()).c_str());
     return pm::cli::kExitInternal;
   }
   return exit_code;

@@ -12,8 +12,9 @@ packages=(
   libtorch-dev
   libopenblas0-pthread  # becomes libblas.so.3 for libtorch: ViT training ~6x faster than netlib BLAS
   python3  # the CLI smoke scripts use its standard library
+  python3-numpy python3-pil  # label_png_smoke reads our label PNGs as PIL/imageio-style readers do
 )
-if [ "${1:-}" = "--fixtures" ]; then packages+=(python3-numpy python3-torch python3-pil); fi
+if [ "${1:-}" = "--fixtures" ]; then packages+=(python3-torch); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,7 @@
 
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/parse.h"
+#include "pseudomask/core/common/printable.h"
 #include "pseudomask/core/eval/evaluate.h"
 
 namespace pm::cli {
@@ -55,7 +56,7 @@ std::string name_flags(std::string message, const FlagNames& names) {
 }
 
 std::string with_flag_names(const std::string& message) {
-  return name_flags(message, kFlagOfField);
+  return terminal_safe(name_flags(message, kFlagOfField));
 }
 
 namespace {

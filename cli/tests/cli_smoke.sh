@@ -106,4 +106,22 @@ expect_error "a misspelt command suggests the nearest" "unknown command 'evl'; d
 "$PM" eval --pred "$PRED" > /dev/null 2>&1
 check "a usage error (no --gt) exits 1" test $? -eq 1
 
+# show: panels of a portrait (334x500) and a landscape (500x281) image at one height, so that a
+# sheet's rows line up; widths keep the aspect ratio.
+png_size() {  # png_size FILE: "W H" from the IHDR chunk
+  python3 -c "import struct, sys; d = open(sys.argv[1], 'rb').read(24); print(*struct.unpack('>II', d[16:24]))" "$1"
+}
+"$PM" show --images "$DATA/voc_sample/JPEGImages" --ids 2007_000129,2007_000032 \
+  --panel-height 100 --out "$TMP/strips" --quiet > /dev/null
+read -r w1 h1 < <(png_size "$TMP/strips/2007_000129.png")
+read -r w2 h2 < <(png_size "$TMP/strips/2007_000032.png")
+check "show --panel-height: portrait and landscape strips are equally tall ($h1, $h2)" test "$h1" -eq "$h2"
+check "show --panel-height: widths keep the aspect ratio ($w1 < $w2)" test "$w1" -lt "$w2"
+"$PM" show --images "$DATA/voc_sample/JPEGImages" --ids 2007_000129,2007_000032 --out "$TMP/own" --panel-height 0 --quiet > /dev/null
+read -r _ h3 < <(png_size "$TMP/own/2007_000129.png")
+read -r _ h4 < <(png_size "$TMP/own/2007_000032.png")
+check "show --panel-height 0 keeps the images' own sizes ($h3 > $h4)" test "$h3" -gt "$h4"
+expect_error "show refuses a tiny panel height" "--panel-height 5" -- \
+  "$PM" show --images "$DATA/voc_sample/JPEGImages" --ids 2007_000129 --out "$TMP/x" --panel-height 5
+
 finish cli_smoke

@@ -87,6 +87,17 @@ TEST(ParseDatasetLayout, NamesAndUnknownOnes) {
   test::expect_error([] { parse_dataset_layout("coco80"); }, {"--layout coco80"});
 }
 
+// Whatever a message quotes (a file name with an escape sequence, a huge value), the line that
+// reaches the terminal holds no control byte and has a bounded length; escapes made earlier stay.
+TEST(FlagNames, MessagesAreMadeSafeForTheTerminal) {
+  EXPECT_EQ(with_flag_names("a\x1b]0;title\x07.png: not a PNG"),
+            "a\\x1b]0;title\\x07.png: not a PNG");
+  EXPECT_EQ(with_flag_names("line\nbreak \\x1b kept"), "line\\x0abreak \\x1b kept");
+  const std::string huge = with_flag_names(std::string(100000, 'x'));
+  EXPECT_LT(huge.size(), 4200u);
+  EXPECT_NE(huge.find("... (100000 bytes)"), std::string::npos);
+}
+
 // Every enum word round-trips through core's name, and a bad one names the flag and the choices.
 TEST(EnumFlags, WordsBecomeCoresEnums) {
   EXPECT_EQ(ensemble_mode_flag("--mode", "and"), EnsembleMode::kAnd);

@@ -11,6 +11,7 @@
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/image_id.h"
+#include "pseudomask/core/common/printable.h"
 #include "pseudomask/core/datasets/cls_labels.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
@@ -111,7 +112,7 @@ void describe_cls_labels(const std::string& path, const ClsLabels& labels) {
               labels.multi_hot.size(),
               labels.num_classes);
   if (!labels.multi_hot.empty())
-    std::printf("  first id %s\n", printable_text(labels.multi_hot.begin()->first).c_str());
+    std::printf("  first id %s\n", printable(labels.multi_hot.begin()->first).c_str());
   std::printf("  images per class (class:images):%s\n", per_class.c_str());
 }
 
@@ -125,9 +126,9 @@ void describe_checkpoint(const std::string& path) {
               ckpt.tensors.size(),
               static_cast<long long>(values));
   for (const auto& [key, value] : ckpt.metadata)
-    std::printf("  metadata %s = %s\n", printable_text(key).c_str(), printable_text(value).c_str());
+    std::printf("  metadata %s = %s\n", printable(key).c_str(), printable(value).c_str());
   for (const auto& [name, a] : ckpt.tensors)
-    std::printf("  %s %s\n", printable_text(name, 200).c_str(), a.describe().c_str());
+    std::printf("  %s %s\n", printable(name, 200).c_str(), a.describe().c_str());
 }
 
 void describe_npy(const std::string& path, const CamReadOptions& options) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -16,6 +17,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/files.h"
 #include "pseudomask/core/common/image_id.h"
+#include "pseudomask/core/common/resize.h"
 #include "pseudomask/core/datasets/classes.h"
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
@@ -43,13 +45,34 @@ struct ShowCommand {
   int count = 0;                    ///< first N ids only (0 = all)
   int per_row = 0;                  ///< sheet: images per row (0 = 4 for narrow strips, else 1)
   int alpha = kOverlayAlpha;        ///< overlay colour weight 0..255
-  std::string out;                  ///< a folder (one PNG per image) or a .png (contact sheet)
+  /// Panel height in pixels (widths keep the aspect ratio); -1: kSheetPanelHeight on a contact
+  /// sheet, the image's own size per image; 0: always the image's own size.
+  int panel_height = -1;
+  std::string out;  ///< a folder (one PNG per image) or a .png (contact sheet)
   BatchOptions batch;
 };
 
 bool is_sheet(const ShowCommand& c) {
   const std::string ext = fs::path(c.out).extension().string();
   return ext == ".png" || ext == ".PNG";
+}
+
+/// The default panel height of a contact sheet: every strip's panels the same height, so that
+/// rows of portrait and landscape images line up.
+constexpr int kSheetPanelHeight = 240;
+
+/// The height every panel is scaled to, or 0 for the image's own size.
+int panel_height(const ShowCommand& c) {
+  return c.panel_height >= 0 ? c.panel_height : is_sheet(c) ? kSheetPanelHeight : 0;
+}
+
+/// `panel` scaled (bilinear) to `height` pixels, its width keeping the aspect ratio; as it is
+/// when height is 0 or already its height.
+RgbImage at_panel_height(const RgbImage& panel, int height) {
+  if (height <= 0 || panel.height == height)
+    return panel;
+  const double w = static_cast<double>(panel.width) * height / panel.height;
+  return resize_bilinear(panel, std::max(1, static_cast<int>(std::lround(w))), height);
 }
 
 void check_same_size(const std::string& path, int w, int h, const RgbImage& image) {
@@ -130,9 +153,12 @@ std::vector<std::pair<std::string, std::array<uint8_t, 3>>> legend_entries(
 /// the classes in its label maps and a colour bar when it has heat maps.
 RgbImage make_strip(const ShowCommand& c, const ShowNames& names, const std::string& id) {
   const RgbImage image = read_image(find_image(c.images, id));
-  const int scale = text_scale_for(std::max(image.width, image.height));
-  auto titled = [scale](const RgbImage& panel, const std::string& title) {
-    return with_title(panel, title, scale);
+  const int height = panel_height(c);
+  const RgbImage shown = at_panel_height(image, height);
+  // Text sized by the panel height when panels share one, so that every strip's titles match.
+  const int scale = text_scale_for(height > 0 ? height : std::max(shown.width, shown.height));
+  auto titled = [scale, height](const RgbImage& panel, const std::string& title) {
+    return with_title(at_panel_height(panel, height), title, scale);
   };
   std::vector<RgbImage> panels{titled(image, id)};
   std::vector<LabelMap> maps;
@@ -232,6 +258,9 @@ int run_show(ShowCommand& c) {
   PM_CHECK(!c.images.empty(), "give --images or --dataset");
   PM_CHECK(c.alpha >= 0 && c.alpha <= 255, "--alpha {}: expected 0 to 255", c.alpha);
   PM_CHECK(c.per_row >= 0, "--per-row {}: expected 0 or more", c.per_row);
+  PM_CHECK(c.panel_height == -1 || c.panel_height == 0 || c.panel_height >= 16,
+           "--panel-height {}: expected 0 (the images' own size) or at least 16 pixels",
+           c.panel_height);
   std::vector<std::string> inputs{c.images, c.gt, c.cams, c.weights};
   inputs.insert(inputs.end(), c.labels.begin(), c.labels.end());
   check_out_is_no_input(c.out, inputs);
@@ -248,7 +277,11 @@ int run_show(ShowCommand& c) {
   std::optional<ResumeRecord> record;
   if (!sheet)
     record.emplace(
-        c.out, "show", nlohmann::json{{"columns", columns_json(c)}, {"alpha", c.alpha}}, c.batch);
+        c.out,
+        "show",
+        nlohmann::json{
+            {"columns", columns_json(c)}, {"alpha", c.alpha}, {"panel_height", panel_height(c)}},
+        c.batch);
   const BatchReport report = run_batch(
       "show",
       ids,
@@ -334,6 +367,11 @@ void add_show_command(CLI::App& app, int& exit_code) {
   sub->add_option("--count", c->count, "Only the first N ids")->check(CLI::NonNegativeNumber);
   sub->add_option("--per-row", c->per_row, "Contact sheet: images per row (default 4 or 1)");
   sub->add_option("--alpha", c->alpha, "Overlay colour weight, 0-255")->capture_default_str();
+  sub->add_option("--panel-height",
+                  c->panel_height,
+                  "Panel height in pixels, widths keeping the aspect ratio (default: 240 on a "
+                  "contact sheet, so rows of portrait and landscape images line up; the images' "
+                  "own size per image; 0: always their own size)");
   sub->add_option("--out", c->out, "Output folder, or a .png for one contact sheet")->required();
   add_batch_flags(sub, c->batch);
   sub->callback([c, &exit_code] { exit_code = run_show(*c); });

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "pseudomask/core/common/files.h"
+#include "pseudomask/core/common/printable.h"
 
 #include <unistd.h>
 
@@ -149,7 +150,7 @@ std::vector<std::string> read_id_list(const std::string& path) {
              "{}: '{}' refers to a parent folder ('..'); a list names images, not paths out of "
              "the input folders",
              where,
-             printable_text(first));
+             printable(first));
     if (first.find('/') != std::string::npos || first.find('.') != std::string::npos) {
       first = file_stem(first);
     }

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/printable.h"
 
 namespace pm {
 
@@ -26,27 +27,12 @@ std::string image_id_problem(const std::string& id) {
 
 void check_image_id(const std::string& id, const std::string& source) {
   const std::string problem = image_id_problem(id);
-  PM_CHECK(problem.empty(), "{}: image id '{}' {}", source, printable_text(id), problem);
+  PM_CHECK(problem.empty(), "{}: image id '{}' {}", source, printable(id), problem);
 }
 
 void check_image_ids(const std::vector<std::string>& ids, const std::string& source) {
   for (const std::string& id : ids)
     check_image_id(id, source);
-}
-
-std::string printable_text(const std::string& text, size_t max_bytes) {
-  std::string out;
-  const size_t n = std::min(text.size(), max_bytes);
-  for (size_t i = 0; i < n; ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\')
-      out += text[i];
-    else
-      out += fmt::format("\\x{:02x}", byte);
-  }
-  if (n < text.size())
-    out += "...";
-  return out;
 }
 
 }  // namespace pm

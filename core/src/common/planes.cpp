@@ -69,6 +69,8 @@ Planes planes_from_ndarray(const NDArray& array, const std::string& name, const 
   Planes planes(static_cast<int>(array.dim(0)),
                 static_cast<int>(array.dim(1)),
                 static_cast<int>(array.dim(2)));
+  if (planes.empty())
+    return planes;  // (0, H, W) or (C, 0, W): no bytes to copy (memcpy takes no null pointers)
   if (array.dtype() == DType::kF32) {
     std::memcpy(planes.data(), array.data<float>(), planes.size() * sizeof(float));
   } else {

@@ -22,4 +22,19 @@ std::string printable(std::string_view text, size_t max_chars) {
   return out;
 }
 
+std::string terminal_safe(std::string_view message, size_t max_chars) {
+  std::string out;
+  out.reserve(std::min(message.size(), max_chars) + 24);
+  for (size_t i = 0; i < message.size(); ++i) {
+    if (out.size() >= max_chars)
+      return out + fmt::format("... ({} bytes)", message.size());
+    const auto c = static_cast<unsigned char>(message[i]);
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
 }  // namespace pm

@@ -15,15 +15,11 @@ namespace pm {
 /// nor hold '/', '\\', NUL or another control character.
 std::string image_id_problem(const std::string& id);
 
-/// Throws pm::Error "<source>: image id '<id>' <problem>" (the id escaped, see printable_text)
+/// Throws pm::Error "<source>: image id '<id>' <problem>" (the id escaped by printable())
 /// unless `id` is a valid image id.
 void check_image_id(const std::string& id, const std::string& source);
 
 /// check_image_id for each of `ids`.
 void check_image_ids(const std::vector<std::string>& ids, const std::string& source);
-
-/// Untrusted `text` for a one-line message: printable ASCII as is, every other byte as \xNN,
-/// cut to `max_bytes` bytes of input (with "..." after it).
-std::string printable_text(const std::string& text, size_t max_bytes = 80);
 
 }  // namespace pm

@@ -12,4 +12,10 @@ namespace pm {
 /// reaches a terminal), and text longer than `max_chars` is cut, ending in "... (N bytes)".
 std::string printable(std::string_view text, size_t max_chars = 80);
 
+/// A whole error message made safe for a terminal, whatever file names or values it quotes:
+/// control bytes (below 0x20, and 0x7f) become "\xNN", everything else is kept (text already
+/// escaped by printable() stays as it is), and a message longer than `max_chars` is cut, ending
+/// in "... (N bytes)".
+std::string terminal_safe(std::string_view message, size_t max_chars = 4096);
+
 }  // namespace pm
