@@ -186,10 +186,7 @@ RgbImage make_strip(const ShowCommand& c, const ShowNames& names, const std::str
     }
   }
   if (!c.weights.empty()) {
-    const WeightMap w = read_weights_for(c.weights, id, image);
-    Planes u(1, w.height, w.width);
-    for (size_t i = 0; i < u.size(); ++i)
-      u.data()[i] = 1.0f - w.weight(i);
+    const Planes u = uncertainty_map(read_weights_for(c.weights, id, image));
     panels.push_back(titled(blend_heatmap(image, u, c.alpha), "uncertainty 1-w"));
     heat += heat.empty() ? "uncertainty" : " / uncertainty";
   }

@@ -87,6 +87,19 @@ NDArray planes_to_ndarray(const Planes& planes) {
   return out;
 }
 
+Planes select_planes(const Planes& planes, const std::vector<int>& order) {
+  Planes out(static_cast<int>(order.size()), planes.height(), planes.width());
+  for (size_t k = 0; k < order.size(); ++k) {
+    const int c = order[k];
+    PM_CHECK(c >= 0 && c < planes.channels(),
+             "select_planes: plane {} is out of range for {} planes",
+             c,
+             planes.channels());
+    std::copy_n(planes.plane(c), planes.pixels(), out.plane(static_cast<int>(k)));
+  }
+  return out;
+}
+
 Planes box_blur(const Planes& planes, int r) {
   PM_CHECK(r >= 0, "box_blur: radius {} is negative", r);
   const int w = planes.width(), h = planes.height();

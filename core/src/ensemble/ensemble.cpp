@@ -54,20 +54,10 @@ std::string keys_text(const std::vector<int>& keys) {
   return s + "]";
 }
 
-// The channels of `planes` in the order of `order` (order[k] = source channel of output k).
-Planes select_channels(const Planes& planes, const std::vector<size_t>& order) {
-  Planes out(static_cast<int>(order.size()), planes.height(), planes.width());
-  for (size_t k = 0; k < order.size(); ++k) {
-    const float* src = planes.plane(static_cast<int>(order[k]));
-    std::copy_n(src, planes.pixels(), out.plane(static_cast<int>(k)));
-  }
-  return out;
-}
-
 // b's member reordered to a's keys and resized to `like`'s plane size.
 Planes align_member(const Planes& member,
                     const Planes& like,
-                    const std::vector<size_t>& order,
+                    const std::vector<int>& order,
                     const std::string& name,
                     const char* what,
                     bool* resized) {
@@ -77,7 +67,7 @@ Planes align_member(const Planes& member,
            what,
            member.describe(),
            order.size());
-  Planes out = select_channels(member, order);
+  Planes out = select_planes(member, order);
   if (out.height() != like.height() || out.width() != like.width()) {
     out = resize_planes_bilinear(out, like.height(), like.width());
     *resized = true;
@@ -188,13 +178,13 @@ CamFile align_cams(const CamFile& a,
   for (size_t k = 0; k < b.keys.size(); ++k) {
     PM_CHECK(b_channel.emplace(b.keys[k], k).second, "{}: key {} repeats", name_b, b.keys[k]);
   }
-  std::vector<size_t> order;
+  std::vector<int> order;
   bool keys_match = a.keys.size() == b.keys.size();
   for (size_t k = 0; keys_match && k < a.keys.size(); ++k) {
     const auto it = b_channel.find(a.keys[k]);
     keys_match = it != b_channel.end();
     if (keys_match)
-      order.push_back(it->second);
+      order.push_back(static_cast<int>(it->second));
   }
   PM_CHECK(keys_match,
            "{}: keys {} do not match the keys {} of {}",

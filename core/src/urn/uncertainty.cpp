@@ -17,16 +17,7 @@ namespace {
 
 // X̄ = X[L] (URN Eq. 5): the planes of the present classes, in their order.
 Planes select_channels(const Planes& x, const std::vector<uint8_t>& present) {
-  Planes out(static_cast<int>(present.size()), x.height(), x.width());
-  for (size_t k = 0; k < present.size(); ++k) {
-    PM_CHECK(present[k] < x.channels(),
-             "present class {} is out of range for {} classes",
-             present[k],
-             x.channels());
-    std::copy(
-        x.plane(present[k]), x.plane(present[k]) + x.pixels(), out.plane(static_cast<int>(k)));
-  }
-  return out;
+  return select_planes(x, std::vector<int>(present.begin(), present.end()));
 }
 
 void check_crf_size(const Planes& probs, const DenseCrf2D& crf) {

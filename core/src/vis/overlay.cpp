@@ -26,8 +26,7 @@ uint8_t jet_channel(float v4, float k) {
 
 /// A (H, W) map of channel k of a (K, h, w) array, resized to width × height when needed.
 Planes channel_at_size(const Planes& maps, int k, int width, int height) {
-  Planes one(1, maps.height(), maps.width());
-  std::copy(maps.plane(k), maps.plane(k) + maps.pixels(), one.data());
+  Planes one = select_planes(maps, {k});
   if (maps.height() == height && maps.width() == width)
     return one;
   return resize_planes_bilinear(one, height, width);
@@ -117,11 +116,15 @@ std::vector<RgbImage> cam_panels(const RgbImage& image, const CamFile& cams) {
   return panels;
 }
 
-RgbImage uncertainty_panel(const WeightMap& weights) {
+Planes uncertainty_map(const WeightMap& weights) {
   Planes u(1, weights.height, weights.width);
   for (size_t i = 0; i < u.size(); ++i)
     u.data()[i] = static_cast<float>(255 - weights.bytes[i]) / 255.0f;
-  return heatmap(u);
+  return u;
+}
+
+RgbImage uncertainty_panel(const WeightMap& weights) {
+  return heatmap(uncertainty_map(weights));
 }
 
 }  // namespace pm

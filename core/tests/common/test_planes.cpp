@@ -42,6 +42,13 @@ TEST(Planes, ToAndFromNdarrayKeepsValuesAndConvertsDtypes) {
       {"x.npy: cam is", "expected (C, H, W)"});
 }
 
+TEST(Planes, SelectPlanesReordersAndRepeatsAndRefusesAnUnknownIndex) {
+  const Planes p(3, 1, 2, std::vector<float>{0, 1, 10, 11, 20, 21});
+  EXPECT_EQ(select_planes(p, {2, 0, 2}).values(), (std::vector<float>{20, 21, 0, 1, 20, 21}));
+  EXPECT_EQ(select_planes(p, {}).channels(), 0);
+  test::expect_error([&] { select_planes(p, {3}); }, {"plane 3 is out of range for 3 planes"});
+}
+
 TEST(BoxBlur, MeansOverTheWindowClippedAtTheBorders) {
   // 3×2 plane:  1 2 3
   //             4 5 6

@@ -57,6 +57,10 @@ Planes planes_from_ndarray(const NDArray& array, const std::string& name, const 
 /// Planes as a (C, H, W) float32 array (for writing .npy/.npz and CAM files).
 NDArray planes_to_ndarray(const Planes& planes);
 
+/// The planes order[0], order[1], ... of `planes` as a new stack (an index may repeat); throws
+/// naming an index out of range.
+Planes select_planes(const Planes& planes, const std::vector<int>& order);
+
 /// Box blur of every plane: each pixel becomes the mean over the (2·radius+1)² window around it,
 /// clipped to the image at the borders (the clipped window's mean, not a padded one). Sums in
 /// double through an integral image, so the cost does not depend on the radius.

@@ -48,4 +48,7 @@ std::vector<RgbImage> cam_panels(const RgbImage& image, const CamFile& cams);
 /// uncertainty 1 − w as a jet heat map (not blended), red where the loss weight is lowest.
 RgbImage uncertainty_panel(const WeightMap& weights);
 
+/// The uncertainty 1 − w of weight bytes, (255 − W8) / 255, as (1, H, W) planes.
+Planes uncertainty_map(const WeightMap& weights);
+
 }  // namespace pm
