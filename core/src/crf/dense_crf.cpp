@@ -627,13 +627,6 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
   initial_rows(group, segments, n, ch, threads_, ws.neg_unary.data(), ws.q.data());
 
   ws.lattices.resize(kernels_.size());
-  // The blur's scratch rows, one buffer handed from kernel to kernel (see below), sized for the
-  // largest lattice before the first kernel takes it.
-  size_t largest = 0;
-  for (const Kernel& kern : kernels_)
-    largest = std::max(largest, kern.lattice.num_vertices() + 1);
-  if (!ws.lattices.empty())
-    detail::grow_discarding(ws.lattices.back().scratch, largest * ch);
   std::vector<KernelView> views(kernels_.size());
   const size_t tasks = static_cast<size_t>(std::max(threads_, 1));
   std::vector<float> messages(tasks * ch);
@@ -641,9 +634,6 @@ void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
     // Message passing, its first half: each kernel splats Q onto its lattice and blurs it.
     for (size_t k = 0; k < kernels_.size(); ++k) {
       const Kernel& kern = kernels_[k];
-      // The blur's scratch rows are needed only while a kernel blurs: one buffer (as large as the
-      // largest lattice's) is handed from kernel to kernel instead of one per kernel.
-      ws.lattices[k].scratch.swap(ws.lattices[(k + kernels_.size() - 1) % kernels_.size()].scratch);
       kern.lattice.splat_and_blur(ws.q.data(),
                                   kern.norm_before.empty() ? nullptr : kern.norm_before.data(),
                                   channels,

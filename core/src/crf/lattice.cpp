@@ -19,7 +19,7 @@
 namespace pm {
 
 size_t PermutohedralLattice::memory_bytes() const {
-  return offset_.size() * 4 + barycentric_.size() * 4 + neighbors_.size() * 4 + first_.size();
+  return offset_.size() * 4 + barycentric_.size() * 4 + chains_.size() * 4 + first_.size();
 }
 
 // The part of a splat one thread does: the vertex rows [o_begin, o_end) (offsets, vertex index
@@ -317,37 +317,57 @@ bool splat_if_specialised(const int32_t* offsets,
   return true;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_axis(
-    const int32_t* __restrict neighbors,
-    size_t v_begin,
-    size_t v_end,
-    int channels,
-    const float* __restrict old_values,
-    float* __restrict new_values,
+// The blur along one lattice axis for the chains in entries [begin, end) of that axis's chain
+// list (whole chains), in place: each vertex row becomes self + ½(before + after), with before and
+// after its chain neighbours' rows before this axis's blur (row 0, all zero, where there is none).
+// Walking a chain in order, `before` is the row just overwritten, kept in `prev`, and `after` is
+// still unchanged, so the sums are those of a blur from one buffer into another, in the same float
+// order, bit for bit, without a second table of m rows per channel.
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void blur_chains_in_place(
+    const int32_t* __restrict chain,
+    size_t begin,
+    size_t end,
+    size_t ch,
+    float* values,
+    float* __restrict prev,
     bool prefetch) {
-  const size_t ch = static_cast<size_t>(channels);
-  constexpr size_t kAhead = 12;  // vertices whose neighbours' rows are prefetched ahead of use
-  for (size_t v = v_begin; v < v_end; ++v) {
-    if (prefetch && v + kAhead < v_end) {
-      detail::prefetch_row(old_values + static_cast<size_t>(neighbors[2 * (v + kAhead)]) * ch, ch);
-      detail::prefetch_row(old_values + static_cast<size_t>(neighbors[2 * (v + kAhead) + 1]) * ch,
-                           ch);
+  constexpr size_t kAhead = 12;  // entries whose rows are prefetched ahead of use
+  const float* zero = values;    // row 0
+  for (size_t i = begin; i < end; ++i) {
+    if (prefetch && i + kAhead < end) {
+      const int32_t ahead = chain[i + kAhead];
+      detail::prefetch_row(values + static_cast<size_t>(ahead < 0 ? -ahead : ahead) * ch, ch);
     }
-    const float* __restrict self = old_values + (v + 1) * ch;
-    const float* __restrict a = old_values + static_cast<size_t>(neighbors[2 * v]) * ch;
-    const float* __restrict b = old_values + static_cast<size_t>(neighbors[2 * v + 1]) * ch;
-    float* __restrict out = new_values + (v + 1) * ch;
+    const int32_t entry = chain[i];
+    const bool head = entry < 0;
+    float* self = values + static_cast<size_t>(head ? -entry : entry) * ch;
+    const float* before = head ? zero : prev;
+    const bool has_after = i + 1 < end && chain[i + 1] > 0;
+    const float* after = has_after ? values + static_cast<size_t>(chain[i + 1]) * ch : zero;
     if (ch % kChannelBlock == 0) {
       for (size_t c = 0; c < ch; c += kChannelBlock) {
-        detail::store8(
-            out + c,
-            detail::load8(self + c) + 0.5f * (detail::load8(a + c) + detail::load8(b + c)));
+        const auto a = detail::load8(before + c);
+        const auto s = detail::load8(self + c);
+        const auto b = detail::load8(after + c);
+        detail::store8(prev + c, s);
+        detail::store8(self + c, s + 0.5f * (a + b));
       }
     } else {
-      for (size_t c = 0; c < ch; ++c)
-        out[c] = self[c] + 0.5f * (a[c] + b[c]);
+      for (size_t c = 0; c < ch; ++c) {
+        const float a = before[c];
+        const float s = self[c];
+        prev[c] = s;
+        self[c] = s + 0.5f * (a + after[c]);
+      }
     }
   }
+}
+
+// The first entry at or after `pos` that starts a chain (or `m`).
+static size_t chain_start_from(const int32_t* chain, size_t m, size_t pos) {
+  while (pos < m && chain[pos] > 0)
+    ++pos;
+  return pos;
 }
 
 // The point whose first-splat flag created the count-th vertex (flags in point order, d1 per
@@ -391,9 +411,7 @@ void PermutohedralLattice::splat_and_blur(
   const size_t ch = static_cast<size_t>(channels);
   const size_t size = (m_ + 1) * ch;
   detail::grow_discarding(ws.values, size);
-  detail::grow_discarding(ws.scratch, size);
   // Row 0 stands for "no neighbour" and stays 0; every other row is written by the splat.
-  std::fill(ws.scratch.begin(), ws.scratch.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   std::fill(ws.values.begin(), ws.values.begin() + static_cast<std::ptrdiff_t>(ch), 0.0f);
   // Splat: threads split the vertices (each adds only to its own vertex rows, in point order, from
   // the first point that reaches them), so no two threads write the same cache line and the sums
@@ -421,19 +439,19 @@ void PermutohedralLattice::splat_and_blur(
       splat_all(
           offset_.data(), w, first_.data(), n_, d1, in, in_scale, ch, share, values, prefetch);
   });
-  // Blur: threads split the vertices of each axis.
-  for (int j = 0; j <= d_; ++j) {
-    const int32_t* neighbors = neighbors_.data() + static_cast<size_t>(j) * m_ * 2;  // m_ may be 0
+  // Blur: threads split each axis's chains (a chain is blurred by one thread, in place).
+  for (size_t j = 0; j <= static_cast<size_t>(d_); ++j) {
+    const int32_t* chain = chains_.data() + j * m_;  // m_ may be 0
     parallel_for(tasks, threads, [&](size_t t) {
-      blur_axis(neighbors,
-                m_ * t / tasks,
-                m_ * (t + 1) / tasks,
-                channels,
-                ws.values.data(),
-                ws.scratch.data(),
-                prefetch);
+      std::vector<float> prev(ch);
+      blur_chains_in_place(chain,
+                           chain_start_from(chain, m_, m_ * t / tasks),
+                           chain_start_from(chain, m_, m_ * (t + 1) / tasks),
+                           ch,
+                           ws.values.data(),
+                           prev.data(),
+                           prefetch);
     });
-    ws.values.swap(ws.scratch);
   }
 }
 

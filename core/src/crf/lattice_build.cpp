@@ -560,6 +560,31 @@ double PermutohedralLattice::max_resolved_feature(int d) {
   return std::ldexp(1.0, 20) / Embedding(d).elevation_gain();
 }
 
+// The blur's chains along each of the d+1 axes, from the neighbours NeighborFinder gives (index +
+// 1, 0 = none; side 0 is key − axis, side 1 key + axis). Along an axis, the neighbour relation is
+// symmetric (the − neighbour of v's + neighbour is v), so the vertices form disjoint chains: each starts at a
+// vertex with no − neighbour and follows the + neighbours. Per axis, m entries: the vertex rows
+// (index + 1) chain after chain, a chain's head negated.
+static std::vector<int32_t> blur_chains(const std::vector<int32_t>& neighbors, size_t m, int d) {
+  std::vector<int32_t> chains(static_cast<size_t>(d + 1) * m);
+  for (size_t j = 0; j <= static_cast<size_t>(d); ++j) {
+    const int32_t* nb = neighbors.data() + j * m * 2;
+    int32_t* out = chains.data() + j * m;
+    size_t k = 0;
+    for (size_t v = 0; v < m; ++v) {
+      if (nb[2 * v] != 0)
+        continue;  // not a chain's head
+      const int32_t head = static_cast<int32_t>(v + 1);
+      for (int32_t row = head; row != 0; row = nb[2 * (row - 1) + 1]) {
+        PM_CHECK(k < m, "lattice axis {}: its neighbour chains revisit a vertex", j);
+        out[k++] = row == head ? -row : row;
+      }
+    }
+    PM_CHECK(k == m, "lattice axis {}: its neighbour chains cover {} of {} vertices", j, k, m);
+  }
+  return chains;
+}
+
 PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n, int d) {
   check_dimensions(d);
   PM_CHECK(n < (size_t{1} << 32) / static_cast<size_t>(d + 1),
@@ -581,7 +606,7 @@ PermutohedralLattice PermutohedralLattice::build(const float* features, size_t n
     finder.ids_of_batch(begin, end, lat.offset_.data(), lat.first_.data());
   }
   lat.m_ = finder.table().size();
-  lat.neighbors_ = NeighborFinder(finder.table(), d).all();
+  lat.chains_ = blur_chains(NeighborFinder(finder.table(), d).all(), lat.m_, d);
   return lat;
 }
 

@@ -307,7 +307,7 @@ TEST(UrnCompute, ResultsDoNotDependOnThreadsOrBatching) {
 size_t workspace_bytes(const CrfWorkspace& ws) {
   size_t floats = ws.neg_unary.capacity() + ws.q.capacity();
   for (const LatticeWorkspace& l : ws.lattices)
-    floats += l.values.capacity() + l.scratch.capacity();
+    floats += l.values.capacity();
   return floats * sizeof(float);
 }
 
@@ -330,9 +330,17 @@ TEST(UrnCompute, ScaledCrfsNeedNoMoreWorkspaceThanTheCyclicMaskCrf) {
   const UrnResult r = compute_urn(crf, probs, o, &ws);
   EXPECT_EQ(r.present.size(), 3u);
   EXPECT_EQ(workspace_bytes(ws), cyclic);
-  // One blur scratch buffer serves both kernels.
+  // The blur runs in place: per channel, the −U and Q rows and one table per kernel, nothing more
+  // (21 classes pad to 24 channels).
   ASSERT_EQ(ws.lattices.size(), 2u);
-  EXPECT_TRUE(ws.lattices[0].scratch.empty() || ws.lattices[1].scratch.empty());
+  const size_t ch = 24;
+  EXPECT_EQ(ws.neg_unary.size(), probs.pixels() * ch);
+  for (const LatticeWorkspace& l : ws.lattices)
+    EXPECT_EQ(l.values.capacity() % ch, 0u);
+  EXPECT_EQ(workspace_bytes(ws),
+            (2 * probs.pixels() + ws.lattices[0].values.capacity() / ch +
+             ws.lattices[1].values.capacity() / ch) *
+                ch * sizeof(float));
 }
 
 TEST(UrnCompute, RejectsBadClassCounts) {

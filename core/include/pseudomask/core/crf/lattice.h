@@ -27,7 +27,6 @@ inline SliceOrder reference_slice_order(int channels) {
 /// Reusable buffers of PermutohedralLattice::filter, so mean-field iterations allocate nothing.
 struct LatticeWorkspace {
   std::vector<float> values;
-  std::vector<float> scratch;
 };
 
 /// The permutohedral lattice of Adams, Baek & Davis (2010), "Fast high-dimensional filtering
@@ -86,7 +85,9 @@ class PermutohedralLattice {
   float alpha_ = 1.0f;
   std::vector<int32_t> offset_;     // n × (d+1): vertex index + 1 of each simplex corner
   std::vector<float> barycentric_;  // n × (d+1)
-  std::vector<int32_t> neighbors_;  // (d+1) × m × 2: blur neighbours (index + 1, 0 = none)
+  // (d+1) × m: per axis, the vertex rows (index + 1) chain by chain along that axis, each chain's
+  // head negated. The blur updates a chain in place, in order (see blur_chain_in_place).
+  std::vector<int32_t> chains_;
   std::vector<uint8_t> first_;      // n × (d+1): 1 if the corner is its vertex's first splat
 };
 
