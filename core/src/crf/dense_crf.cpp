@@ -313,7 +313,7 @@ void for_each_tile(size_t n, int threads, const Fn& fn) {
 // Q⁰ = softmax(−U), a tile of pixels at a time: the tile's rows stay in cache while each plane
 // is transposed into them, copied and normalised, instead of each pass sweeping the whole
 // (tens of MB) table.
-void initial_rows(const std::vector<const Unary*>& group,
+void initial_rows(const std::vector<UnaryPlanes>& group,
                   const std::vector<Segment>& segments,
                   size_t n,
                   size_t ch,
@@ -328,7 +328,7 @@ void initial_rows(const std::vector<const Unary*>& group,
     for (size_t s = 0; s < group.size(); ++s) {
       for (int l = 0; l < segments[s].labels; ++l) {
         float* dst = neg_unary + segments[s].offset + l;
-        const float* src = group[s]->data() + static_cast<size_t>(l) * n;
+        const float* src = group[s].labels[static_cast<size_t>(l)];
         for (size_t p = begin; p < end; ++p)
           dst[p * ch] = -src[p];
       }
@@ -558,11 +558,9 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
                                                int max_group_channels,
                                                CrfWorkspace* workspace,
                                                CrfOutputs outputs) const {
-  CrfWorkspace local;
-  CrfWorkspace& ws = workspace ? *workspace : local;
-  max_group_channels =
-      std::min(max_group_channels, 256);  // a single CRF may still have up to 256 labels
-  for (const Unary* u : batch) {
+  std::vector<UnaryPlanes> planes(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Unary* u = batch[i];
     PM_CHECK(u != nullptr && u->channels() >= 1 && u->channels() <= 256,
              "CRF label count must be in [1, 256]");
     PM_CHECK(u->height() == height_ && u->width() == width_,
@@ -570,12 +568,30 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
              u->describe(),
              height_,
              width_);
+    for (int l = 0; l < u->channels(); ++l)
+      planes[i].labels.push_back(u->plane(l));
+  }
+  return infer_batch(planes, max_group_channels, workspace, outputs);
+}
+
+std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<UnaryPlanes>& batch,
+                                               int max_group_channels,
+                                               CrfWorkspace* workspace,
+                                               CrfOutputs outputs) const {
+  CrfWorkspace local;
+  CrfWorkspace& ws = workspace ? *workspace : local;
+  max_group_channels =
+      std::min(max_group_channels, 256);  // a single CRF may still have up to 256 labels
+  for (const UnaryPlanes& u : batch) {
+    PM_CHECK(u.channels() >= 1 && u.channels() <= 256, "CRF label count must be in [1, 256]");
+    for (const float* plane : u.labels)
+      PM_CHECK(plane != nullptr, "CRF unary plane is missing");
     for (const auto& k : kernels_) {
       PM_CHECK(k.term.compat.empty() ||
-                   k.term.compat.size() == static_cast<size_t>(u->channels()) * u->channels(),
+                   k.term.compat.size() == static_cast<size_t>(u.channels()) * u.channels(),
                "CRF compatibility matrix has {} entries but the unary has {} labels",
                k.term.compat.size(),
-               u->channels());
+               u.channels());
     }
   }
   std::vector<CrfResult> results(batch.size());
@@ -584,13 +600,13 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
     size_t end = start;
     int channels = 0;
     // A group shares one slice order (the reference's ≤ 2-label and wider CRFs differ).
-    const SliceOrder order = reference_slice_order(batch[start]->channels());
+    const SliceOrder order = reference_slice_order(batch[start].channels());
     while (end < batch.size() &&
-           (end == start || (channels + batch[end]->channels() <= max_group_channels &&
-                             reference_slice_order(batch[end]->channels()) == order))) {
-      channels += batch[end++]->channels();
+           (end == start || (channels + batch[end].channels() <= max_group_channels &&
+                             reference_slice_order(batch[end].channels()) == order))) {
+      channels += batch[end++].channels();
     }
-    std::vector<const Unary*> group(batch.begin() + static_cast<std::ptrdiff_t>(start),
+    std::vector<UnaryPlanes> group(batch.begin() + static_cast<std::ptrdiff_t>(start),
                                     batch.begin() + static_cast<std::ptrdiff_t>(end));
     std::vector<CrfResult> out;
     infer_group(group, ws, outputs, out);
@@ -601,20 +617,20 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<const Unary*>& 
   return results;
 }
 
-void DenseCrf2D::infer_group(const std::vector<const Unary*>& group,
+void DenseCrf2D::infer_group(const std::vector<UnaryPlanes>& group,
                              CrfWorkspace& ws,
                              CrfOutputs outputs,
                              std::vector<CrfResult>& out) const {
   const size_t n = static_cast<size_t>(width_) * height_;
   std::vector<Segment> segments;
   int used = 0;
-  for (const Unary* u : group) {
-    segments.push_back({used, u->channels()});
-    used += u->channels();
+  for (const UnaryPlanes& u : group) {
+    segments.push_back({used, u.channels()});
+    used += u.channels();
   }
   // The reference slices rows of ≤ 2 values with its scalar code, wider rows with SSE code, in
   // different float orders; groups never mix the two.
-  const SliceOrder order = reference_slice_order(group.front()->channels());
+  const SliceOrder order = reference_slice_order(group.front().channels());
   // Rows padded with zero channels to whole blocks.
   const size_t ch = (static_cast<size_t>(used) + kChannelBlock - 1) / kChannelBlock * kChannelBlock;
   PM_CHECK(ch <= kMaxRowChannels, "CRF group of {} channels exceeds {}", ch, kMaxRowChannels);

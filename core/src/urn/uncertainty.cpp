@@ -276,12 +276,13 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
   std::vector<std::vector<uint8_t>> ones(static_cast<size_t>(k_count), std::vector<uint8_t>(n, 0));
   const int variants = k_count * samples;
   const int per_batch = std::max(1, options.max_group_channels / k_count);
-  std::vector<Unary> unaries;
+  // A variant's unary is the base's planes with channel k's replaced: only that plane is stored.
+  Planes raised(per_batch, probs.height(), probs.width());
   Planes scaled;
+  std::vector<UnaryPlanes> batch;
   for (int first = 0; first < variants; first += per_batch) {
     const int last = std::min(variants, first + per_batch);
-    unaries.assign(static_cast<size_t>(last - first), base);
-    std::vector<const Unary*> batch;
+    batch.clear();
     for (int v = first; v < last; ++v) {
       const int k = v / samples;
       const float s = options.scales[static_cast<size_t>(v % samples)];
@@ -289,9 +290,12 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
       // only channel k's energies are new, so only it is raised.
       raise_channel(selected, k, s, scaled);
       const Unary u = unary_from_probabilities(scaled, options.prob_clip);
-      Unary& variant = unaries[static_cast<size_t>(v - first)];
-      std::copy(u.data(), u.data() + u.size(), variant.plane(k));
-      batch.push_back(&variant);
+      float* own = raised.plane(v - first);
+      std::copy(u.plane(k), u.plane(k) + n, own);
+      UnaryPlanes variant;
+      for (int l = 0; l < k_count; ++l)
+        variant.labels.push_back(l == k ? own : base.plane(l));
+      batch.push_back(std::move(variant));
     }
     // URN Eq. 7–8: the CRF of every variant and its argmax.
     const std::vector<CrfResult> results =

@@ -84,6 +84,12 @@ struct CrfWorkspace {
   std::vector<LatticeWorkspace> lattices;
 };
 
+/// A CRF's unary energies by reference: labels[l] points at label l's plane of H×W floats.
+struct UnaryPlanes {
+  std::vector<const float*> labels;
+  int channels() const { return static_cast<int>(labels.size()); }
+};
+
 /// A dense CRF over one RGB image. The constructor builds one permutohedral lattice per pairwise
 /// term (and its normalisation) once; infer() then runs any number of CRFs with any label counts
 /// on that image, all sharing the lattices — URN runs 1 + K·6 CRFs per image this way.
@@ -121,6 +127,12 @@ class DenseCrf2D {
                                      int max_group_channels = 48,
                                      CrfWorkspace* workspace = nullptr,
                                      CrfOutputs outputs = CrfOutputs::kLabelsAndMarginals) const;
+  /// The same for unaries given as one plane pointer per label, each height() × width() floats,
+  /// so that CRFs differing in a few labels share the others' planes (URN's scaled variants).
+  std::vector<CrfResult> infer_batch(const std::vector<UnaryPlanes>& batch,
+                                     int max_group_channels,
+                                     CrfWorkspace* workspace,
+                                     CrfOutputs outputs) const;
 
   /// Bytes held by the lattices and normalisations.
   size_t memory_bytes() const;
@@ -132,7 +144,7 @@ class DenseCrf2D {
     std::vector<float> norm_before;  // empty = 1
     std::vector<float> norm_after;   // empty = 1
   };
-  void infer_group(const std::vector<const Unary*>& group,
+  void infer_group(const std::vector<UnaryPlanes>& group,
                    CrfWorkspace& ws,
                    CrfOutputs outputs,
                    std::vector<CrfResult>& out) const;
