@@ -94,7 +94,9 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   add_eval_flags(sub, c->eval);
   sub->add_option("--pred", c->pred, "Predicted label PNG folder (<id>.png)")
       ->check(CLI::ExistingDirectory);
-  sub->add_option("--probs", c->probs, "Or: probability maps (<id>.npy), scored by their argmax")
+  sub->add_option("--probs",
+                  c->probs,
+                  "Or: probability maps (<id>.npy or one-array .npz), scored by their argmax")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--csv", c->csv, "Write the per-class CSV here");
   sub->callback([c, &exit_code] { exit_code = run_eval(*c); });

@@ -22,23 +22,37 @@ NDArray read_planes_array(const std::string& path) {
   return std::move(arrays.begin()->second);
 }
 
+// The image size of a (C, H, W) array; or, where the size is given, a check that the array is
+// (C, height, width) or (C, height·width).
+void planes_size(const NDArray& a, const std::string& path, int* width, int* height) {
+  if (*width <= 0 || *height <= 0) {
+    PM_CHECK(a.ndim() == 3 && a.dim(1) > 0 && a.dim(2) > 0,
+             "{}: expected (C, H, W) planes, got {}",
+             path,
+             a.describe());
+    *height = static_cast<int>(a.dim(1));
+    *width = static_cast<int>(a.dim(2));
+    return;
+  }
+  const int64_t n = static_cast<int64_t>(*width) * *height;
+  const bool chw = a.ndim() == 3 && a.dim(1) == *height && a.dim(2) == *width;
+  const bool cn = a.ndim() == 2 && a.dim(1) == n;
+  PM_CHECK(chw || cn,
+           "{}: expected (C, {}, {}) or (C, {}) planes for a {}x{} image, got {}",
+           path,
+           *height,
+           *width,
+           n,
+           *width,
+           *height,
+           a.describe());
+}
+
 }  // namespace
 
 Planes read_label_planes(const std::string& path, int width, int height) {
   const NDArray a = read_planes_array(path);
-  const int64_t n = static_cast<int64_t>(width) * height;
-  const bool chw = a.ndim() == 3 && a.dim(1) == height && a.dim(2) == width;
-  const bool cn = a.ndim() == 2 && a.dim(1) == n;
-  PM_CHECK(chw || cn,
-           "{}: expected ({}, {}, {}) or (C, {}) planes for a {}x{} image, got {}",
-           path,
-           "C",
-           height,
-           width,
-           n,
-           width,
-           height,
-           a.describe());
+  planes_size(a, path, &width, &height);
   PM_CHECK(a.dtype() == DType::kF16 || a.dtype() == DType::kF32 || a.dtype() == DType::kF64,
            "{}: expected float16/32/64 planes, got {}",
            path,

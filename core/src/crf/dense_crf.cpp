@@ -607,7 +607,7 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<UnaryPlanes>& b
       channels += batch[end++].channels();
     }
     std::vector<UnaryPlanes> group(batch.begin() + static_cast<std::ptrdiff_t>(start),
-                                    batch.begin() + static_cast<std::ptrdiff_t>(end));
+                                   batch.begin() + static_cast<std::ptrdiff_t>(end));
     std::vector<CrfResult> out;
     infer_group(group, ws, outputs, out);
     for (size_t i = 0; i < out.size(); ++i)

@@ -562,9 +562,9 @@ double PermutohedralLattice::max_resolved_feature(int d) {
 
 // The blur's chains along each of the d+1 axes, from the neighbours NeighborFinder gives (index +
 // 1, 0 = none; side 0 is key − axis, side 1 key + axis). Along an axis, the neighbour relation is
-// symmetric (the − neighbour of v's + neighbour is v), so the vertices form disjoint chains: each starts at a
-// vertex with no − neighbour and follows the + neighbours. Per axis, m entries: the vertex rows
-// (index + 1) chain after chain, a chain's head negated.
+// symmetric (the − neighbour of v's + neighbour is v), so the vertices form disjoint chains: each
+// starts at a vertex with no − neighbour and follows the + neighbours. Per axis, m entries: the
+// vertex rows (index + 1) chain after chain, a chain's head negated.
 static std::vector<int32_t> blur_chains(const std::vector<int32_t>& neighbors, size_t m, int d) {
   std::vector<int32_t> chains(static_cast<size_t>(d + 1) * m);
   for (size_t j = 0; j <= static_cast<size_t>(d); ++j) {

@@ -62,7 +62,7 @@ std::vector<ImageMetrics> counted_in_order(std::vector<ImageMetrics> by_index) {
 }
 
 std::string npy_in(const std::string& dir, const std::string& id, const char* what) {
-  const std::string path = find_by_stem(dir, id, {".npy"});
+  const std::string path = find_by_stem(dir, id, {".npy", ".npz"});
   PM_CHECK(!path.empty(), "{}/{}.npy: missing {} for listed image '{}'", dir, id, what, id);
   return path;
 }

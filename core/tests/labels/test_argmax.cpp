@@ -6,6 +6,7 @@
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
 #include "pseudomask/core/io/numpy/npy.h"
+#include "pseudomask/core/io/numpy/npz.h"
 #include "pseudomask/core/labels/argmax.h"
 
 namespace pm {
@@ -28,6 +29,9 @@ TEST(LabelsArgmax, PlainArgmaxLowestLabelWinsTiesAnyFloatType) {
                                 0.45f};
   write_npy(dir / "f32.npy", NDArray::from(p, {3, 1, 4}));
   EXPECT_EQ(argmax_probability_file(dir / "f32.npy").labels, (std::vector<uint8_t>{2, 0, 1, 1}));
+  // np.savez_compressed's one-array .npz reads like the .npy.
+  write_npz(dir / "f32.npz", {{"probs", NDArray::from(p, {3, 1, 4})}}, /*compress=*/true);
+  EXPECT_EQ(argmax_probability_file(dir / "f32.npz").labels, (std::vector<uint8_t>{2, 0, 1, 1}));
   std::vector<double> d(p.begin(), p.end());
   NDArray f64(DType::kF64, {3, 4});
   for (size_t i = 0; i < d.size(); ++i)
@@ -49,6 +53,9 @@ TEST(LabelsArgmax, WrongShapeNaNAndIntegersNameTheFile) {
   test::expect_error([&] { argmax_probability_file(dir / "nan.npy"); }, {"nan.npy", "NaN"});
   write_npy(dir / "int.npy", NDArray(DType::kU8, {2, 1, 1}));
   test::expect_error([&] { argmax_probability_file(dir / "int.npy"); }, {"int.npy", "float"});
+  write_npy(dir / "wide.npy", NDArray::from(std::vector<float>(256, 0.5f), {256, 1, 1}));
+  test::expect_error([&] { argmax_probability_file(dir / "wide.npy"); },
+                     {"wide.npy", "256 planes"});
 }
 
 }  // namespace

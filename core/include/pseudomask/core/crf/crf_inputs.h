@@ -10,8 +10,9 @@ namespace pm {
 
 /// Reads per-label planes for an image of width×height from a .npy, or a .npz holding one array,
 /// shaped (C, H, W) or (C, H·W) (float16, float32 or float64: probabilities, logits or
-/// energies) as (C, H, W) float32 planes. Throws naming the file when the shape does not fit the
-/// image or a value is NaN.
+/// energies) as (C, H, W) float32 planes. With width or height 0 the file must be (C, H, W) and
+/// gives the size. Throws naming the file when the shape does not fit the image, the dtype is not
+/// a float or a value is NaN.
 Planes read_label_planes(const std::string& path, int width, int height);
 
 /// Softmax over the label axis of logits, in place (as F.softmax(dim=0)).

@@ -88,7 +88,7 @@ class PermutohedralLattice {
   // (d+1) × m: per axis, the vertex rows (index + 1) chain by chain along that axis, each chain's
   // head negated. The blur updates a chain in place, in order (see blur_chain_in_place).
   std::vector<int32_t> chains_;
-  std::vector<uint8_t> first_;      // n × (d+1): 1 if the corner is its vertex's first splat
+  std::vector<uint8_t> first_;  // n × (d+1): 1 if the corner is its vertex's first splat
 };
 
 }  // namespace pm

@@ -7,7 +7,8 @@
 
 namespace pm {
 
-/// The plain argmax of a probability map file: a .npy of float16/32/64 probabilities (or
+/// The plain argmax of a probability map file: a .npy (or a .npz holding one array) of
+/// float16/32/64 probabilities (or
 /// logits: the argmax is the same) shaped (C, H, W), or (C, H·W) when `width` and `height` are
 /// given. Label l is plane l; the lowest label wins ties, as np.argmax does. No CRF, no
 /// clipping. If width and height are > 0 the map must be that size. Throws naming the file for
