@@ -18,11 +18,6 @@ void RandomWalkOptions::validate() const {
            exp_times);
 }
 
-size_t TransitionMatrix::memory_bytes() const {
-  return begin.size() * sizeof(size_t) + rows.size() * sizeof(int32_t) +
-         values.size() * sizeof(double);
-}
-
 namespace {
 
 void check_boundary(const std::vector<float>& boundary, int height, int width) {
@@ -40,8 +35,8 @@ void check_boundary(const std::vector<float>& boundary, int height, int width) {
   }
 }
 
-// IRN Eq. 11's affinity of pixel (y, x) with (y + dy, x + dx) along `path`, raised to β; 0 when the
-// pair leaves the map.
+// IRN Eq. 11's affinity of pixel (y, x) with (y + dy, x + dx) along `path`, raised to β; 0 when
+// either end is outside the map.
 double path_affinity(const std::vector<float>& boundary,
                      int height,
                      int width,
@@ -49,9 +44,10 @@ double path_affinity(const std::vector<float>& boundary,
                      int x,
                      const PathDirection& dir,
                      double beta) {
-  const int ty = y + dir.dy;
-  const int tx = x + dir.dx;
-  if (ty < 0 || ty >= height || tx < 0 || tx >= width)
+  const auto inside = [&](int yy, int xx) {
+    return yy >= 0 && yy < height && xx >= 0 && xx < width;
+  };
+  if (!inside(y, x) || !inside(y + dir.dy, x + dir.dx))
     return 0.0;
   float most = 0.0f;
   for (const auto& [py, px] : dir.path)
@@ -69,43 +65,68 @@ TransitionMatrix transition_matrix(const std::vector<float>& boundary,
   check_boundary(boundary, height, width);
   const std::vector<PathDirection> dirs = path_directions(options.radius);
   const size_t n = static_cast<size_t>(height) * width;
-  // The symmetric affinities: entry 0 of each pixel is itself (a_ii = 1), then the pairs it forms
-  // with its neighbours along every direction, both ways.
-  std::vector<std::vector<std::pair<int32_t, double>>> columns(n);
-  for (size_t j = 0; j < n; ++j)
-    columns[j].push_back({static_cast<int32_t>(j), 1.0});
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      const size_t i = static_cast<size_t>(y) * width + x;
-      for (const PathDirection& dir : dirs) {
-        const double a = path_affinity(boundary, height, width, y, x, dir, options.beta);
-        if (a <= 0.0)
-          continue;
-        const size_t j = i + static_cast<size_t>(dir.dy * width + dir.dx);
-        columns[j].push_back({static_cast<int32_t>(i), a});
-        columns[i].push_back({static_cast<int32_t>(j), a});
-      }
-    }
-  }
   TransitionMatrix t;
   t.height = height;
   t.width = width;
-  t.begin.reserve(n + 1);
-  t.begin.push_back(0);
-  for (auto& col : columns) {
-    std::sort(col.begin(), col.end());
-    double sum = 0.0;
-    for (const auto& e : col)
-      sum += e.second;
-    for (const auto& e : col) {
-      t.rows.push_back(e.first);
-      t.values.push_back(e.second / sum);  // IRN Eq. 11: columns sum to 1
+  t.steps.push_back({0, 0});
+  for (const PathDirection& dir : dirs) {
+    t.steps.push_back({dir.dy, dir.dx});
+    t.steps.push_back({-dir.dy, -dir.dx});
+  }
+  // Entry 0: a_jj = 1. Entries 2d+1 and 2d+2: the pair of j with j + dir and with j − dir, whose
+  // affinity is that of the pair (j, j + dir) and of the pair (j − dir, j).
+  t.weights.assign(t.steps.size() * n, 0.0f);
+  std::vector<double> column(t.steps.size());
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      const size_t j = static_cast<size_t>(y) * width + x;
+      column[0] = 1.0;
+      double sum = 1.0;
+      for (size_t d = 0; d < dirs.size(); ++d) {
+        const PathDirection& dir = dirs[d];
+        column[2 * d + 1] = path_affinity(boundary, height, width, y, x, dir, options.beta);
+        column[2 * d + 2] =
+            path_affinity(boundary, height, width, y - dir.dy, x - dir.dx, dir, options.beta);
+        sum += column[2 * d + 1] + column[2 * d + 2];
+      }
+      for (size_t e = 0; e < column.size(); ++e)
+        t.weights[e * n + j] = static_cast<float>(column[e] / sum);  // IRN Eq. 11: Σ_i T_ij = 1
     }
-    t.begin.push_back(t.rows.size());
-    std::vector<std::pair<int32_t, double>>().swap(col);
   }
   return t;
 }
+
+namespace {
+
+// One step of the walk, y ← y · T, on planes padded by `margin` zeros on every side.
+void walk_step(const TransitionMatrix& t,
+               int margin,
+               const std::vector<float>& from,
+               std::vector<float>& to,
+               std::vector<float>& row) {
+  const int h = t.height, w = t.width;
+  const size_t n = static_cast<size_t>(h) * w;
+  const size_t pw = static_cast<size_t>(w) + 2 * margin;
+  const size_t plane = pw * (static_cast<size_t>(h) + 2 * margin);
+  const size_t planes = from.size() / plane;
+  for (size_t k = 0; k < planes; ++k) {
+    const float* src = from.data() + k * plane;
+    float* dst = to.data() + k * plane;
+    for (int y = 0; y < h; ++y) {
+      std::fill(row.begin(), row.end(), 0.0f);
+      for (size_t e = 0; e < t.steps.size(); ++e) {
+        const float* weight = t.weights.data() + e * n + static_cast<size_t>(y) * w;
+        const float* in = src + (static_cast<size_t>(y + margin + t.steps[e].first)) * pw +
+                          static_cast<size_t>(margin + t.steps[e].second);
+        for (int x = 0; x < w; ++x)
+          row[static_cast<size_t>(x)] += weight[x] * in[x];
+      }
+      std::copy(row.begin(), row.end(), dst + static_cast<size_t>(y + margin) * pw + margin);
+    }
+  }
+}
+
+}  // namespace
 
 Planes random_walk(const Planes& cams,
                    const std::vector<float>& boundary,
@@ -113,36 +134,36 @@ Planes random_walk(const Planes& cams,
   const int h = cams.height();
   const int w = cams.width();
   const TransitionMatrix t = transition_matrix(boundary, h, w, options);
-  const size_t n = cams.pixels();
+  // Planes padded by radius − 1 zeros, so that every stencil entry reads inside its buffer (its
+  // weight is 0 where it leaves the map).
+  const int margin = options.radius - 1;
+  const size_t pw = static_cast<size_t>(w) + 2 * margin;
+  const size_t plane = pw * (static_cast<size_t>(h) + 2 * margin);
   const size_t k_count = static_cast<size_t>(cams.channels());
-  const long steps = 1L << options.exp_times;
-  // Pixel-major rows of the K planes, so that each matrix entry serves every class at once.
-  std::vector<double> y(n * k_count);
-  std::vector<double> next(n * k_count);
+  std::vector<float> y(plane * k_count, 0.0f);
+  std::vector<float> next(plane * k_count, 0.0f);
   for (size_t k = 0; k < k_count; ++k) {
-    const float* x = cams.plane(static_cast<int>(k));
-    for (size_t p = 0; p < n; ++p)
-      y[p * k_count + k] = static_cast<double>(x[p]) * (1.0 - static_cast<double>(boundary[p]));
-  }
-  // IRN Eq. 12: y · T, 2^exp_times times (= y · T^(2^exp_times), the public code's squarings).
-  for (long s = 0; s < steps; ++s) {
-    for (size_t j = 0; j < n; ++j) {
-      double* row = &next[j * k_count];
-      std::fill(row, row + k_count, 0.0);
-      for (size_t e = t.begin[j]; e < t.begin[j + 1]; ++e) {
-        const double* from = &y[static_cast<size_t>(t.rows[e]) * k_count];
-        const double v = t.values[e];
-        for (size_t k = 0; k < k_count; ++k)
-          row[k] += from[k] * v;
+    for (int yy = 0; yy < h; ++yy) {
+      for (int xx = 0; xx < w; ++xx) {
+        const size_t p = static_cast<size_t>(yy) * w + xx;
+        y[k * plane + static_cast<size_t>(yy + margin) * pw + xx + margin] =
+            cams.plane(static_cast<int>(k))[p] * (1.0f - boundary[p]);
       }
     }
+  }
+  // IRN Eq. 12: y · T, 2^exp_times times (= y · T^(2^exp_times), the public code's squarings).
+  std::vector<float> row(static_cast<size_t>(w));
+  for (long s = 0; s < (1L << options.exp_times); ++s) {
+    walk_step(t, margin, y, next, row);
     y.swap(next);
   }
   Planes out(cams.channels(), h, w);
   for (size_t k = 0; k < k_count; ++k) {
-    float* o = out.plane(static_cast<int>(k));
-    for (size_t p = 0; p < n; ++p)
-      o[p] = static_cast<float>(y[p * k_count + k]);
+    for (int yy = 0; yy < h; ++yy) {
+      for (int xx = 0; xx < w; ++xx)
+        out.at(static_cast<int>(k), yy, xx) =
+            y[k * plane + static_cast<size_t>(yy + margin) * pw + xx + margin];
+    }
   }
   return out;
 }

@@ -27,15 +27,14 @@ struct RandomWalkOptions {
 /// offset is one of the radius's path directions (either way), a_ij = (1 − max of the boundary on
 /// the path from i to j, both ends included)^β; a_ii = 1; pairs reaching outside the map have no
 /// affinity (the public code pads the map with boundary 1). T_ij = a_ij / Σ_k a_kj (IRN Eq. 11).
+/// Stored as a stencil: column j's entries are the pixels j + steps[e], e = 0 the pixel itself,
+/// with T values weights[e · h·w + j] (0 where j + steps[e] is outside the map).
 struct TransitionMatrix {
   int height = 0;
   int width = 0;
-  /// Column j's entries (CSR over columns): rows[begin[j] .. begin[j+1]) and their T values.
-  std::vector<size_t> begin;
-  std::vector<int32_t> rows;
-  std::vector<double> values;
-  size_t num_entries() const { return rows.size(); }
-  size_t memory_bytes() const;
+  std::vector<std::pair<int, int>> steps;  ///< (dy, dx) of each stencil entry
+  std::vector<float> weights;              ///< steps.size() × (h·w)
+  size_t memory_bytes() const { return weights.size() * sizeof(float); }
 };
 /// Throws pm::Error when the boundary map's size is wrong or a value is not in [0, 1].
 TransitionMatrix transition_matrix(const std::vector<float>& boundary,
