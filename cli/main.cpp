@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   pm::cli::add_argmax_command(app, exit_code);
   pm::cli::add_ensemble_command(app, exit_code);
   pm::cli::add_labels_command(app, exit_code);
+  pm::cli::add_irn_labels_command(app, exit_code);
   pm::cli::add_urn_command(app, exit_code);
   pm::cli::add_show_command(app, exit_code);
   pm::cli::add_synth_command(app, exit_code);

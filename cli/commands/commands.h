@@ -19,5 +19,6 @@ void add_labels_command(CLI::App& app, int& exit_code);
 void add_urn_command(CLI::App& app, int& exit_code);
 void add_show_command(CLI::App& app, int& exit_code);
 void add_synth_command(CLI::App& app, int& exit_code);
+void add_irn_labels_command(CLI::App& app, int& exit_code);
 
 }  // namespace pm::cli

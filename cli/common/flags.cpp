@@ -42,6 +42,9 @@ const FlagNames kFlagOfField = {
     {"PredictOptions::stride", "--stride"},
     {"VitCamOptions::input_size", "--vit-size"},
     {"DeviceSpec", "--device"},
+    {"RandomWalkOptions::radius", "--radius"},
+    {"RandomWalkOptions::beta", "--beta"},
+    {"RandomWalkOptions::exp_times", "--exp-times"},
 };
 
 }  // namespace

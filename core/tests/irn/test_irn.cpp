@@ -9,6 +9,7 @@
 
 #include "../support/expect_error.h"
 #include "../support/test_paths.h"
+#include "pseudomask/core/io/numpy/npy.h"
 #include "pseudomask/core/io/numpy/npz.h"
 #include "pseudomask/core/irn/path_index.h"
 #include "pseudomask/core/irn/random_walk.h"
@@ -154,6 +155,26 @@ TEST(IrnRandomWalk, RefusesBadInputs) {
                      {"RandomWalkOptions::beta"});
   test::expect_error([&] { PathIndex(10, 9, 30); }, {"too small for radius 10"});
   test::expect_error([&] { walk_labels(cam, {1, 2}, 4, 4, 0.25f); }, {"2 keys for 1 planes"});
+}
+
+// Boundary maps from files: a PNG written by write_boundary_png reads back to its 8-bit levels; a
+// .npy must have the map's size and values in [0, 1].
+TEST(IrnBoundaryMap, ReadsPngAndNpyAndRefusesBadOnes) {
+  const test::TempDir dir("boundary");
+  const std::vector<float> b = {0.0f, 0.25f, 1.0f, 0.5f, 0.9f, 0.1f};
+  write_boundary_png(dir / "b.png", b, 2, 3);
+  const std::vector<float> png = read_boundary_map(dir / "b.png", 2, 3);
+  for (size_t i = 0; i < b.size(); ++i)
+    EXPECT_FLOAT_EQ(png[i], std::round(255.0f * b[i]) / 255.0f);
+  write_npy(dir / "b.npy", NDArray::from(b, {2, 3}));
+  EXPECT_EQ(read_boundary_map(dir / "b.npy", 2, 3), b);
+  test::expect_error([&] { read_boundary_map(dir / "b.npy", 3, 2); },
+                     {"b.npy: expected a (3, 2) boundary map"});
+  test::expect_error([&] { read_boundary_map(dir / "b.png", 3, 3); },
+                     {"b.png: a 3x2 boundary map, expected 3x3"});
+  write_npy(dir / "high.npy", NDArray::from(std::vector<float>{0.5f, 1.5f}, {1, 2}));
+  test::expect_error([&] { read_boundary_map(dir / "high.npy", 1, 2); },
+                     {"high.npy: boundary value 1.5 at pixel 1 is not in [0, 1]"});
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 // a GPU for large VOC images); here it stays sparse (one row per pixel, the pairs within the
 // radius) and the walk is 2^8 sparse steps, which equals the same power of the same matrix.
 
+#include <string>
 #include <vector>
 
 #include "pseudomask/core/common/image.h"
@@ -54,5 +55,16 @@ Planes random_walk(const Planes& cams,
 /// keys[k] + 1. A map with no positive value is all background.
 LabelMap walk_labels(
     const Planes& walked, const std::vector<int>& keys, int height, int width, float bg_threshold);
+
+/// A class-boundary map B of height×width from a file: a .npy of (H, W) or (1, H, W) floats in
+/// [0, 1] (float16/32/64), or an 8-bit PNG whose first channel is B·255 (as write_boundary_png
+/// writes it). Throws naming the file for another size, dtype or a value outside [0, 1].
+std::vector<float> read_boundary_map(const std::string& path, int height, int width);
+
+/// B as an 8-bit grayscale PNG (round(255·B)), for inspection and as read_boundary_map's input.
+void write_boundary_png(const std::string& path,
+                        const std::vector<float>& boundary,
+                        int height,
+                        int width);
 
 }  // namespace pm
