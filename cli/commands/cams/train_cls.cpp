@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "common/progress.h"
+#include "common/recipes.h"
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
@@ -39,6 +40,8 @@ struct TrainClsCommand {
   int crop = 0;             ///< 0 = auto (median long side, multiple of 16)
   std::string resize_long;  ///< "MIN,MAX"; "" = auto (0.625..1.25 × crop)
   bool no_jitter = false;
+  std::string lr_schedule = "poly";  ///< poly or cosine
+  std::string recipe;                ///< --recipe NAME ("" = none)
   bool quiet = false;
 };
 
@@ -49,6 +52,7 @@ FlagNames train_cls_flag_names() {
                      {"TrainClsOptions::batch_size", "--batch-size"},
                      {"TrainClsOptions::head_lr_mult", "--head-lr-mult"},
                      {"TrainClsOptions::clip_grad", "--clip-grad"},
+                     {"TrainClsOptions::lr_schedule", "--lr-schedule"},
                      {"TrainClsOptions::workers/threads", "--workers/--threads"},
                      {"TrainClsOptions::stop_after", "--stop-after"},
                      {"TrainClsOptions::augment.crop", "--crop"},
@@ -130,6 +134,7 @@ int run_train_cls(TrainClsCommand& c) {
   }
   if (c.no_jitter)
     o.augment.jitter = nn::ColorJitter{0, 0, 0, 0};
+  o.lr_schedule = nn::parse_lr_schedule(c.lr_schedule, "TrainClsOptions::lr_schedule");
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   std::printf(
@@ -210,6 +215,7 @@ int run_train_cls(TrainClsCommand& c) {
            {"batch_size", o.batch_size},
            {"lr", o.lr},
            {"head_lr_mult", o.head_lr_mult},
+           {"lr_schedule", nn::lr_schedule_name(o.lr_schedule)},
            {"momentum", o.momentum},
            {"weight_decay", o.weight_decay},
            {"seed", o.seed},
@@ -270,6 +276,10 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
   sub->add_option("--lr", o.lr, "Backbone learning rate")->capture_default_str();
   sub->add_option("--head-lr-mult", o.head_lr_mult, "Head learning-rate multiplier")
       ->capture_default_str();
+  sub->add_option("--lr-schedule",
+                  c->lr_schedule,
+                  "poly (lr (1 - t/T)^0.9) or cosine (lr (1 + cos(pi t/T)) / 2)")
+      ->capture_default_str();
   sub->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
   sub->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str();
   sub->add_option("--clip-grad", o.clip_grad, "Clip the gradient norm (0 = off; ORANDNet ViT: 1)")
@@ -293,7 +303,9 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
                   o.stop_after,
                   "Stop after this many steps in all, keeping the schedule (resume later)");
   sub->add_flag("--quiet", c->quiet, "No progress output");
-  sub->callback([c, &exit_code] {
+  add_recipe_flag(sub, c->recipe);
+  sub->callback([c, sub, &exit_code] {
+    apply_named_recipe(sub, "train-cls", c->recipe);
     exit_code = run_naming_flags(train_cls_flag_names(), [&] { return run_train_cls(*c); });
   });
 }

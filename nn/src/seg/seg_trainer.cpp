@@ -137,7 +137,7 @@ class SegTask final : public TrainTask<Batch> {
         o_(o),
         model_(std::move(model)),
         sgd_({{model_->backbone_parameters(), 1.0}, {model_->head_parameters(), o.head_lr_mult}},
-             {o.lr, o.momentum, o.weight_decay, o.poly_power, total, o.min_lr}),
+             {o.lr, o.momentum, o.weight_decay, o.poly_power, total, o.min_lr, o.lr_schedule}),
         schedule_(parse_scale_schedule(o.scale_schedule)),
         total_(total),
         device_(device),
