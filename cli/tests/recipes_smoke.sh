@@ -31,7 +31,7 @@ check "train-cls --recipe orandnet-voc (ViT) exits 0" test $? -eq 0
 check "train-cls prints what the recipe set and what was kept" \
   grep -q "recipe orandnet-voc: .*--lr 1e-3 --lr-schedule cosine.*; your own: --epochs --batch-size" "$TMP/vit.txt"
 check "ViT: the paper's lr 1e-3, cosine, wd 1e-5; code's clip 1" json_is "$TMP/vit/train_cls_summary.json" \
-  "s['lr'] == 1e-3 and s['lr_schedule'] == 'cosine' and s['weight_decay'] == 1e-5 and s['epochs'] == 1 and s['batch_size'] == 4"
+  "s['lr'] == 1e-3 and s['lr_schedule'] == 'cosine' and s['weight_decay'] == 1e-5 and s['clip_grad'] == 1 and s['epochs'] == 1 and s['batch_size'] == 4"
 
 # The ResNet-50 classifier needs --norm-eval and --frozen-stages (issue 19's backbone work).
 if has_flag train-cls --frozen-stages && has_flag train-cls --norm-eval; then
@@ -100,6 +100,15 @@ for recipe in urn-voc urn-coco; do
       "$PM" train-seg --recipe $recipe "${SEG[@]}" --arch pspnet-tiny --iterations 2 --out "$TMP/seg_$recipe"
   fi
 done
+# URN's training values spelled out (runs without --norm-eval too): mmseg's ratios of 2048x512
+# (48 px images become 256..1024 px before the crop) and the cat_max_ratio retry.
+"$PM" train-seg "${SEG[@]}" --arch pspnet-tiny --iterations 2 --batch-size 2 --crop 32 --lr 0.005 \
+  --head-lr-mult 1 --min-lr 1e-4 --scale-base 2048x512 --cat-max-ratio 0.75 --aux-weight 0.4 \
+  --out "$TMP/seg_urn_flags" > /dev/null
+check "train-seg with URN's values as flags exits 0" json_is "$TMP/seg_urn_flags/train_seg_summary.json" \
+  "s['scale_base'] == '2048x512' and s['cat_max_ratio'] == 0.75 and s['finished']"
+expect_error "--scale-base needs WxH" "expected 'original' or a scale WxH" -- \
+  "$PM" train-seg "${SEG[@]}" --scale-base 2048 --iterations 2 --out "$TMP/x"
 
 # ---- errors ----
 expect_error "an unknown recipe lists the known ones" "unknown recipe (known: urn-voc, urn-coco, orandnet-voc)" -- \

@@ -218,6 +218,7 @@ int run_train_cls(TrainClsCommand& c) {
            {"lr_schedule", nn::lr_schedule_name(o.lr_schedule)},
            {"momentum", o.momentum},
            {"weight_decay", o.weight_decay},
+           {"clip_grad", o.clip_grad},
            {"seed", o.seed},
            {"device", o.device},
            {"classes", std::vector<std::string>(ds.class_names.begin() + 1, ds.class_names.end())},
