@@ -228,6 +228,7 @@ void add_orandnet_command(CLI::App& app, int& exit_code) {
       "--resume; also every --save-every steps), <out>/train_log.csv and "
       "<out>/orandnet_train_summary.json.\n"
       "Default loss: per-pixel BCE against the AND map (learns from single-class images too).\n"
+      "--loss balanced-ls: the paper's class-balanced BCE with label smoothing (Fig. 2).\n"
       "--official: the official code's soft cross-entropy over the image's classes (zero for\n"
       "single-class images), its height-only crop offset, and its OR/AND (+0.15 on --cams2, not\n"
       "renormalised). The official schedule is 5000 steps, lr 1e-3 poly 0.9, no momentum/decay.\n\n"

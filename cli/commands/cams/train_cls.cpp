@@ -239,7 +239,8 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
   sub->footer(
       "Stage one of WSSS (IRN's train_cam.py). Loss: multi-label soft margin. Optimiser: SGD with "
       "the poly\n"
-      "schedule lr (1 - t/T)^0.9, the new head at --head-lr-mult x lr. ResNet: output stride 16, "
+      "schedule lr (1 - t/T)^0.9 (--lr-schedule cosine: lr (1 + cos(pi t/T)) / 2), the new head at "
+      "--head-lr-mult x lr. ResNet: output stride 16, "
       "frozen\n"
       "BatchNorm statistics, conv1..layer2 frozen; ViT: patch embedding frozen. Augmentation: "
       "random long\n"
