@@ -31,7 +31,7 @@ check "train-cls --recipe orandnet-voc (ViT) exits 0" test $? -eq 0
 check "train-cls prints what the recipe set and what was kept" \
   grep -q "recipe orandnet-voc: .*--lr 1e-3 --lr-schedule cosine.*; your own: --epochs --batch-size" "$TMP/vit.txt"
 check "ViT: the paper's lr 1e-3, cosine, wd 1e-5; code's clip 1" json_is "$TMP/vit/train_cls_summary.json" \
-  "s['lr'] == 1e-3 and s['lr_schedule'] == 'cosine' and s['weight_decay'] == 1e-5 and s['clip_grad'] == 1 and s['epochs'] == 1 and s['batch_size'] == 4"
+  "s['recipe'] == 'orandnet-voc' and s['lr'] == 1e-3 and s['lr_schedule'] == 'cosine' and s['weight_decay'] == 1e-5 and s['clip_grad'] == 1 and s['epochs'] == 1 and s['batch_size'] == 4"
 
 # The ResNet-50 classifier needs --norm-eval and --frozen-stages (issue 19's backbone work).
 if has_flag train-cls --frozen-stages && has_flag train-cls --norm-eval; then
@@ -63,6 +63,10 @@ fi
   --iterations 3 --out "$TMP/orand" "${CPU[@]}" > "$TMP/orand.txt"
 check "orandnet train --recipe orandnet-voc exits 0" test -s "$TMP/orand/model.pth"
 check "ORANDNet: the paper's class-balanced BCE with label smoothing" grep -q "loss balanced-ls" "$TMP/orand.txt"
+check "orandnet summary names the recipe" json_is "$TMP/orand/orandnet_train_summary.json" "s['recipe'] == 'orandnet-voc'"
+expect_error "--label-smoothing outside [0, 1) fails in one line" "label-smoothing 1: must be in" -- \
+  "$PM" orandnet train --cams1 "$CAMS1" --cams2 "$TMP/cam_vit" --width tiny --loss balanced-ls \
+  --label-smoothing 1 --iterations 1 --out "$TMP/x" --quiet
 "$PM" orandnet infer --model "$TMP/orand/model.pth" --cams1 "$CAMS1" --cams2 "$TMP/cam_vit" \
   --out "$TMP/orand_cams" --quiet > /dev/null
 check "orandnet infer reads the recipe's model" test "$(ls "$TMP/orand_cams"/*.npy | wc -l)" -eq 8
@@ -84,7 +88,7 @@ check "predict --recipe orandnet-voc (single scale, CRF) exits 0" json_is "$TMP/
   --out "$TMP/pred_urn" --quiet > /dev/null
 check "predict --recipe urn-voc exits 0" test $? -eq 0
 check "URN test: ratios 0.5..1.75 of 2048x512, flip, slide 512/480, CRF" json_is "$TMP/pred_urn/predict_summary.json" \
-  "s['scales'] == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75] and s['scale_base'] == '2048x512' and s['flip'] and s['window'] == 512 and s['crf'] == 'urn'"
+  "s['recipe'] == 'urn-voc' and s['scales'] == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75] and s['scale_base'] == '2048x512' and s['flip'] and s['window'] == 512 and s['crf'] == 'urn'"
 check "predict --recipe urn-voc writes the labels" test "$(ls "$TMP/pred_urn/labels" | wc -l)" -eq 2
 for recipe in urn-voc urn-coco; do
   if has_flag train-seg --norm-eval; then

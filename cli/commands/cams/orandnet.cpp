@@ -87,6 +87,9 @@ int run_train(TrainCommand c) {
   o.net.width = c.width;
   o.net.official_crop = c.official;
   o.loss = nn::parse_orand_loss(c.loss);
+  PM_CHECK(c.label_smoothing >= 0 && c.label_smoothing < 1,
+           "--label-smoothing {}: must be in [0, 1)",
+           c.label_smoothing);
   o.label_smoothing = c.label_smoothing;
   o.official_pair = c.pairs.official;
   PM_CHECK(c.epochs >= 0, "--epochs must be >= 0, got {}", c.epochs);
@@ -132,6 +135,7 @@ int run_train(TrainCommand c) {
              {{"model", r.model_path},
               {"log", r.log_path},
               {"images", ids.size()},
+              {"recipe", c.recipe},
               {"width", c.width},
               {"loss", c.loss},
               {"official", c.official},

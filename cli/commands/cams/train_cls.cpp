@@ -206,7 +206,8 @@ int run_train_cls(TrainClsCommand& c) {
   write_json(
       o.out_dir + "/train_cls_summary.json",
       training_summary(
-          {{"arch", o.model.arch},
+          {{"recipe", c.recipe},
+           {"arch", o.model.arch},
            {"num_classes", o.model.num_classes},
            {"images", samples.size()},
            {"crop", o.augment.crop},

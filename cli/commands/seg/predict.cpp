@@ -111,7 +111,8 @@ int run_predict(PredictCommand& c) {
       });
   write_batch_summary(summary_path(c.out, "predict", c.batch),
                       report,
-                      {{"model", c.model},
+                      {{"recipe", c.recipe},
+                       {"model", c.model},
                        {"arch", model->options().arch},
                        {"num_classes", model->options().num_classes},
                        {"scales", c.predict.scales},

@@ -178,7 +178,8 @@ int run_train_seg(TrainSegCommand& c) {
   for (const auto& v : r.validations)
     vals.push_back({{"step", v.step}, {"miou", v.miou}, {"pixel_accuracy", v.pixel_accuracy}});
   write_json(o.out_dir + "/train_seg_summary.json",
-             training_summary({{"arch", o.model.arch},
+             training_summary({{"recipe", c.recipe},
+                               {"arch", o.model.arch},
                                {"num_classes", o.model.num_classes},
                                {"images", train.size()},
                                {"val_images", val.size()},
