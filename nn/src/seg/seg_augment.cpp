@@ -54,6 +54,12 @@ std::string rescale_base_name(const RescaleBase& base) {
   return base.fixed() ? fmt::format("{}x{}", base.long_side, base.short_side) : "original";
 }
 
+RescaleBase downsampled_base(const RescaleBase& base, int factor) {
+  if (!base.fixed() || factor <= 1)
+    return base;
+  return {std::max(1, base.long_side / factor), std::max(1, base.short_side / factor)};
+}
+
 std::pair<int, int> rescaled_size(int w, int h, double ratio, const RescaleBase& base) {
   if (!base.fixed()) {
     return {std::max(1, static_cast<int>(std::lround(w * ratio))),

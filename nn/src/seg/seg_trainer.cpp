@@ -104,8 +104,10 @@ Batch make_batch(const std::vector<SegTrainSample>& samples,
       d.labels = downsample_labels(d.labels, scale, mode);
     }
     Rng rng = Rng::from(o.seed ^ kAugmentStream, static_cast<uint64_t>(plan.step), i);
+    SegAugmentOptions augment = o.augment;
+    augment.scale_base = downsampled_base(o.augment.scale_base, scale);
     augment_seg_sample(d,
-                       o.augment,
+                       augment,
                        crop,
                        rng,
                        {b.images.data_ptr<float>() + i * 3 * plane,

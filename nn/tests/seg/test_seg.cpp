@@ -251,6 +251,13 @@ TEST(SegPredict, ScalesAreRatiosOfTheOriginalSizeOrOfAFixedScale) {
   EXPECT_EQ(parse_rescale_base("512x2048", "f").long_side, 2048);
   EXPECT_FALSE(parse_rescale_base("original", "f").fixed());
   EXPECT_EQ(rescale_base_name(mmseg), "2048x512");
+  // Scale scheduling at 1/8: the fixed scale shrinks with the images (256x64), so a 500x375
+  // image downsampled to 63x47 comes out at 86x64, about 1/8 of the full-size 683x512.
+  const RescaleBase eighth = downsampled_base(mmseg, 8);
+  EXPECT_EQ(rescale_base_name(eighth), "256x64");
+  EXPECT_EQ(rescaled_size(63, 47, 1.0, eighth), std::make_pair(86, 64));
+  EXPECT_FALSE(downsampled_base(RescaleBase{}, 8).fixed());
+  EXPECT_EQ(rescale_base_name(downsampled_base(mmseg, 1)), "2048x512");
   for (const char* bad : {"2048", "x512", "2048x", "0x512", "2048x512x", "ax5"})
     test::expect_error([&] { parse_rescale_base(bad, "--scale-base"); },
                        {"--scale-base", bad, "2048x512"});

@@ -33,6 +33,11 @@ RescaleBase parse_rescale_base(const std::string& text, const std::string& field
 /// The base as parse_rescale_base reads it ("original" or "2048x512").
 std::string rescale_base_name(const RescaleBase& base);
 
+/// `base` for images downsampled by `factor` (ORANDNet's scale scheduling): a fixed scale
+/// shrinks by the same factor (each side at least 1), so that the schedule's small images stay
+/// small; the original-size base is returned as is.
+RescaleBase downsampled_base(const RescaleBase& base, int factor);
+
 /// The (width, height) of a w×h image rescaled by ratio r under `base`, each side at least 1
 /// (rounded half up, as mmcv's rescale_size: int(x·f + 0.5)).
 std::pair<int, int> rescaled_size(int w, int h, double ratio, const RescaleBase& base);
