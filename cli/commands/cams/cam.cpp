@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/batch.h"
+#include "common/recipes.h"
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
@@ -38,6 +39,7 @@ struct CamCommand {
   std::string device = "cpu";
   int threads = 0;  ///< torch threads per image (0 = cores / jobs)
   BatchOptions batch;
+  std::string recipe;  ///< --recipe NAME ("" = none)
 };
 
 /// One model per worker thread: the ViT keeps per-call attention inside its modules.
@@ -162,7 +164,11 @@ void add_cam_command(CLI::App& app, int& exit_code) {
   sub->add_option("--device", c->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_option("--threads", c->threads, "Torch threads per image (0 = cores / jobs)");
   add_batch_flags(sub, c->batch);
-  sub->callback([c, &exit_code] { exit_code = run_cam(*c); });
+  add_recipe_flag(sub, c->recipe);
+  sub->callback([c, sub, &exit_code] {
+    apply_named_recipe(sub, "cam", c->recipe);
+    exit_code = run_cam(*c);
+  });
 }
 
 }  // namespace pm::cli

@@ -11,6 +11,7 @@
 
 #include "common/batch.h"
 #include "common/progress.h"
+#include "common/recipes.h"
 #include "common/report.h"
 #include "nn/nn_subcommands.h"
 #include "pseudomask/core/cam/cam_file.h"
@@ -39,6 +40,7 @@ struct TrainCommand {
   std::string out;
   std::string width = "vgg16";
   std::string loss = "bce";
+  double label_smoothing = nn::kDefaultLabelSmoothing;
   std::string init;
   int64_t iterations = 5000;
   double epochs = 0;
@@ -48,6 +50,7 @@ struct TrainCommand {
   int64_t save_every = 0;
   int threads = 0;
   bool resume = false, official = false, quiet = false;
+  std::string recipe;  ///< --recipe NAME ("" = none)
 };
 
 struct InferCommand {
@@ -84,6 +87,10 @@ int run_train(TrainCommand c) {
   o.net.width = c.width;
   o.net.official_crop = c.official;
   o.loss = nn::parse_orand_loss(c.loss);
+  PM_CHECK(c.label_smoothing >= 0 && c.label_smoothing < 1,
+           "--label-smoothing {}: must be in [0, 1)",
+           c.label_smoothing);
+  o.label_smoothing = c.label_smoothing;
   o.official_pair = c.pairs.official;
   PM_CHECK(c.epochs >= 0, "--epochs must be >= 0, got {}", c.epochs);
   o.iterations =
@@ -128,6 +135,7 @@ int run_train(TrainCommand c) {
              {{"model", r.model_path},
               {"log", r.log_path},
               {"images", ids.size()},
+              {"recipe", c.recipe},
               {"width", c.width},
               {"loss", c.loss},
               {"official", c.official},
@@ -224,6 +232,7 @@ void add_orandnet_command(CLI::App& app, int& exit_code) {
       "--resume; also every --save-every steps), <out>/train_log.csv and "
       "<out>/orandnet_train_summary.json.\n"
       "Default loss: per-pixel BCE against the AND map (learns from single-class images too).\n"
+      "--loss balanced-ls: the paper's class-balanced BCE with label smoothing (Fig. 2).\n"
       "--official: the official code's soft cross-entropy over the image's classes (zero for\n"
       "single-class images), its height-only crop offset, and its OR/AND (+0.15 on --cams2, not\n"
       "renormalised). The official schedule is 5000 steps, lr 1e-3 poly 0.9, no momentum/decay.\n\n"
@@ -232,7 +241,14 @@ void add_orandnet_command(CLI::App& app, int& exit_code) {
   add_pair_flags(train, t->pairs);
   train->add_option("--out", t->out, "Output folder")->required();
   train->add_option("--width", t->width, "vgg16, small (/8) or tiny (/16)")->capture_default_str();
-  train->add_option("--loss", t->loss, "bce or official")->capture_default_str();
+  train
+      ->add_option("--loss",
+                   t->loss,
+                   "bce, official or balanced-ls (the paper's class-balanced BCE with label "
+                   "smoothing, Fig. 2)")
+      ->capture_default_str();
+  train->add_option("--label-smoothing", t->label_smoothing, "epsilon of --loss balanced-ls")
+      ->capture_default_str();
   train->add_option("--init", t->init, "torchvision VGG16 ImageNet .pth (default: random init)")
       ->check(CLI::ExistingFile);
   train->add_option("--iterations", t->iterations, "Steps (one image each)")->capture_default_str();
@@ -247,7 +263,11 @@ void add_orandnet_command(CLI::App& app, int& exit_code) {
   train->add_flag("--resume", t->resume, "Continue from <out>/last.pth");
   train->add_flag("--official", t->official, "Reproduce the official code (see below)");
   train->add_flag("--quiet", t->quiet, "No progress output");
-  train->callback([t, &exit_code] { exit_code = run_train(*t); });
+  add_recipe_flag(train, t->recipe);
+  train->callback([t, train, &exit_code] {
+    apply_named_recipe(train, "orandnet train", t->recipe);
+    exit_code = run_train(*t);
+  });
 
   auto i = std::make_shared<InferCommand>();
   CLI::App* infer = cmd->add_subcommand("infer", "Refined CAMs of a trained ORANDNet");

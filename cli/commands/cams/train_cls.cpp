@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "common/progress.h"
+#include "common/recipes.h"
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
@@ -39,6 +40,8 @@ struct TrainClsCommand {
   int crop = 0;             ///< 0 = auto (median long side, multiple of 16)
   std::string resize_long;  ///< "MIN,MAX"; "" = auto (0.625..1.25 × crop)
   bool no_jitter = false;
+  std::string lr_schedule = "poly";  ///< poly or cosine
+  std::string recipe;                ///< --recipe NAME ("" = none)
   bool quiet = false;
 };
 
@@ -49,6 +52,7 @@ FlagNames train_cls_flag_names() {
                      {"TrainClsOptions::batch_size", "--batch-size"},
                      {"TrainClsOptions::head_lr_mult", "--head-lr-mult"},
                      {"TrainClsOptions::clip_grad", "--clip-grad"},
+                     {"TrainClsOptions::lr_schedule", "--lr-schedule"},
                      {"TrainClsOptions::workers/threads", "--workers/--threads"},
                      {"TrainClsOptions::stop_after", "--stop-after"},
                      {"TrainClsOptions::augment.crop", "--crop"},
@@ -130,6 +134,7 @@ int run_train_cls(TrainClsCommand& c) {
   }
   if (c.no_jitter)
     o.augment.jitter = nn::ColorJitter{0, 0, 0, 0};
+  o.lr_schedule = nn::parse_lr_schedule(c.lr_schedule, "TrainClsOptions::lr_schedule");
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   std::printf(
@@ -201,7 +206,8 @@ int run_train_cls(TrainClsCommand& c) {
   write_json(
       o.out_dir + "/train_cls_summary.json",
       training_summary(
-          {{"arch", o.model.arch},
+          {{"recipe", c.recipe},
+           {"arch", o.model.arch},
            {"num_classes", o.model.num_classes},
            {"images", samples.size()},
            {"crop", o.augment.crop},
@@ -210,8 +216,10 @@ int run_train_cls(TrainClsCommand& c) {
            {"batch_size", o.batch_size},
            {"lr", o.lr},
            {"head_lr_mult", o.head_lr_mult},
+           {"lr_schedule", nn::lr_schedule_name(o.lr_schedule)},
            {"momentum", o.momentum},
            {"weight_decay", o.weight_decay},
+           {"clip_grad", o.clip_grad},
            {"seed", o.seed},
            {"device", o.device},
            {"classes", std::vector<std::string>(ds.class_names.begin() + 1, ds.class_names.end())},
@@ -232,7 +240,8 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
   sub->footer(
       "Stage one of WSSS (IRN's train_cam.py). Loss: multi-label soft margin. Optimiser: SGD with "
       "the poly\n"
-      "schedule lr (1 - t/T)^0.9, the new head at --head-lr-mult x lr. ResNet: output stride 16, "
+      "schedule lr (1 - t/T)^0.9 (--lr-schedule cosine: lr (1 + cos(pi t/T)) / 2), the new head at "
+      "--head-lr-mult x lr. ResNet: output stride 16, "
       "frozen\n"
       "BatchNorm statistics, conv1..layer2 frozen; ViT: patch embedding frozen. Augmentation: "
       "random long\n"
@@ -270,6 +279,10 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
   sub->add_option("--lr", o.lr, "Backbone learning rate")->capture_default_str();
   sub->add_option("--head-lr-mult", o.head_lr_mult, "Head learning-rate multiplier")
       ->capture_default_str();
+  sub->add_option("--lr-schedule",
+                  c->lr_schedule,
+                  "poly (lr (1 - t/T)^0.9) or cosine (lr (1 + cos(pi t/T)) / 2)")
+      ->capture_default_str();
   sub->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
   sub->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str();
   sub->add_option("--clip-grad", o.clip_grad, "Clip the gradient norm (0 = off; ORANDNet ViT: 1)")
@@ -293,7 +306,9 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
                   o.stop_after,
                   "Stop after this many steps in all, keeping the schedule (resume later)");
   sub->add_flag("--quiet", c->quiet, "No progress output");
-  sub->callback([c, &exit_code] {
+  add_recipe_flag(sub, c->recipe);
+  sub->callback([c, sub, &exit_code] {
+    apply_named_recipe(sub, "train-cls", c->recipe);
     exit_code = run_naming_flags(train_cls_flag_names(), [&] { return run_train_cls(*c); });
   });
 }

@@ -8,6 +8,7 @@
 
 #include "common/batch.h"
 #include "common/flags.h"
+#include "common/recipes.h"
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
@@ -34,7 +35,9 @@ struct PredictCommand {
   std::string out;
   std::string palette = "none";  ///< label PNG colours: none | voc
   std::string scales = "1.0";
-  std::string crf;  ///< "" = none, else a CrfParams preset
+  std::string scale_base = "original";  ///< what --scales are ratios of
+  std::string recipe;                   ///< --recipe NAME ("" = none)
+  std::string crf;                      ///< "" = none, else a CrfParams preset
   bool probs = false;
   bool no_labels = false;
   std::string device = "cpu";
@@ -46,6 +49,7 @@ int run_predict(PredictCommand& c) {
   c.predict.scales.clear();
   for (float s : parse_float_list(c.scales, "--scales"))
     c.predict.scales.push_back(s);
+  c.predict.scale_base = nn::parse_rescale_base(c.scale_base, "--scale-base");
   c.predict.validate();
   PM_CHECK(!(c.no_labels && !c.probs), "--no-labels without --probs writes nothing");
   const LabelPngColors colors = palette_flag(c.palette);
@@ -68,6 +72,7 @@ int run_predict(PredictCommand& c) {
                             {{"model", fs::absolute(c.model).lexically_normal().string()},
                              {"arch", model->options().arch},
                              {"scales", c.predict.scales},
+                             {"scale_base", nn::rescale_base_name(c.predict.scale_base)},
                              {"flip", c.predict.flip},
                              {"window", c.predict.window},
                              {"stride", c.predict.stride},
@@ -106,10 +111,12 @@ int run_predict(PredictCommand& c) {
       });
   write_batch_summary(summary_path(c.out, "predict", c.batch),
                       report,
-                      {{"model", c.model},
+                      {{"recipe", c.recipe},
+                       {"model", c.model},
                        {"arch", model->options().arch},
                        {"num_classes", model->options().num_classes},
                        {"scales", c.predict.scales},
+                       {"scale_base", nn::rescale_base_name(c.predict.scale_base)},
                        {"flip", c.predict.flip},
                        {"window", c.predict.window},
                        {"crf", c.crf.empty() ? "none" : c.crf},
@@ -142,6 +149,11 @@ void add_predict_command(CLI::App& app, int& exit_code) {
   sub->add_option("--out", c->out, "Output folder")->required();
   sub->add_option("--palette", c->palette, palette_help())->capture_default_str();
   sub->add_option("--scales", c->scales, "Rescale ratios, comma-separated")->capture_default_str();
+  sub->add_option("--scale-base",
+                  c->scale_base,
+                  "What --scales are ratios of: original (the image's size) or WxH (mmseg: ratio "
+                  "of a fixed scale, keeping the aspect; URN: 2048x512)")
+      ->capture_default_str();
   sub->add_flag("--flip", c->predict.flip, "Also average the flipped image");
   sub->add_option("--window", c->predict.window, "Sliding window side (0 = whole image)");
   sub->add_option("--stride", c->predict.stride, "Sliding window stride (0 = 2/3 window)");
@@ -150,7 +162,11 @@ void add_predict_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--no-labels", c->no_labels, "Only write probability maps");
   sub->add_option("--device", c->device, "cpu, cuda or cuda:N")->capture_default_str();
   add_batch_flags(sub, c->batch);
-  sub->callback([c, &exit_code] { exit_code = run_predict(*c); });
+  add_recipe_flag(sub, c->recipe);
+  sub->callback([c, sub, &exit_code] {
+    apply_named_recipe(sub, "predict", c->recipe);
+    exit_code = run_predict(*c);
+  });
 }
 
 }  // namespace pm::cli

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "common/progress.h"
+#include "common/recipes.h"
 #include "common/report.h"
 #include "nn/dataset_flags.h"
 #include "nn/nn_subcommands.h"
@@ -32,6 +33,10 @@ struct TrainSegCommand {
   std::string scale_range = "0.5,2.0";
   bool no_photometric = false;
   bool no_flip = false;
+  std::string scale_base = "original";  ///< what --scale-range is a ratio of
+  std::string lr_schedule = "poly";
+  std::string pus_order = "weights-first";
+  std::string recipe;  ///< --recipe NAME ("" = none)
   nn::TrainSegOptions train;
   bool quiet = false;
 };
@@ -48,6 +53,10 @@ FlagNames train_seg_flag_names() {
                      {"TrainSegOptions::weight_thresh", "--weight-thresh"},
                      {"SegAugmentOptions::scale_min/max", "--scale-range"},
                      {"SegAugmentOptions::crop", "--crop"},
+                     {"SegAugmentOptions::cat_max_ratio", "--cat-max-ratio"},
+                     {"TrainSegOptions::lr_schedule", "--lr-schedule"},
+                     {"TrainSegOptions::scale_base", "--scale-base"},
+                     {"SegLossOptions::pus_order", "--pus-order"},
                      {"SegLossOptions::pus_beta", "--pus-beta"},
                      {"SegLossOptions::pus_k", "--pus-k"},
                      {"SegLossOptions::aux_weight", "--aux-weight"},
@@ -100,6 +109,9 @@ int run_train_seg(TrainSegCommand& c) {
   o.augment.scale_min = range[0];
   o.augment.scale_max = range[1];
   o.augment.flip = !c.no_flip;
+  o.augment.scale_base = nn::parse_rescale_base(c.scale_base, "TrainSegOptions::scale_base");
+  o.lr_schedule = nn::parse_lr_schedule(c.lr_schedule, "TrainSegOptions::lr_schedule");
+  o.loss.pus_order = nn::parse_pus_order(c.pus_order);
   if (c.no_photometric)
     o.augment.jitter = nn::ColorJitter{0, 0, 0, 0};
 
@@ -166,7 +178,8 @@ int run_train_seg(TrainSegCommand& c) {
   for (const auto& v : r.validations)
     vals.push_back({{"step", v.step}, {"miou", v.miou}, {"pixel_accuracy", v.pixel_accuracy}});
   write_json(o.out_dir + "/train_seg_summary.json",
-             training_summary({{"arch", o.model.arch},
+             training_summary({{"recipe", c.recipe},
+                               {"arch", o.model.arch},
                                {"num_classes", o.model.num_classes},
                                {"images", train.size()},
                                {"val_images", val.size()},
@@ -176,6 +189,15 @@ int run_train_seg(TrainSegCommand& c) {
                                {"normalize_by_weight", o.loss.normalize_by_weight},
                                {"pus_beta", o.loss.pus_beta},
                                {"pus_k", o.loss.pus_k},
+                               {"pus_order", nn::pus_order_name(o.loss.pus_order)},
+                               {"aux_weight", o.loss.aux_weight},
+                               {"scale_range", {o.augment.scale_min, o.augment.scale_max}},
+                               {"scale_base", nn::rescale_base_name(o.augment.scale_base)},
+                               {"cat_max_ratio", o.augment.cat_max_ratio},
+                               {"lr_schedule", nn::lr_schedule_name(o.lr_schedule)},
+                               {"head_lr_mult", o.head_lr_mult},
+                               {"momentum", o.momentum},
+                               {"weight_decay", o.weight_decay},
                                {"scale_schedule", o.scale_schedule},
                                {"crop", o.augment.crop},
                                {"batch_size", o.batch_size},
@@ -222,6 +244,10 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--normalize-weights", o.loss.normalize_by_weight, "Divide by the weight sum");
   sub->add_option("--pus-beta", o.loss.pus_beta, "PMM PUS threshold beta (0 = off; VOC 0.5)");
   sub->add_option("--pus-k", o.loss.pus_k, "PMM PUS clamp k (VOC 0.5)");
+  sub->add_option("--pus-order",
+                  c->pus_order,
+                  "PUS vs weights: weights-first (official URN: clamp min(w*l, k)) or clamp-first")
+      ->capture_default_str();
   sub->add_option("--aux-weight", o.loss.aux_weight, "Auxiliary head loss weight")
       ->capture_default_str();
   sub->add_option("--out", o.out_dir, "Output folder")->required();
@@ -240,10 +266,21 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
   sub->add_option("--head-lr-mult", o.head_lr_mult, "Head learning-rate multiplier")
       ->capture_default_str();
   sub->add_option("--min-lr", o.min_lr, "Poly schedule floor")->capture_default_str();
+  sub->add_option("--lr-schedule", c->lr_schedule, "poly or cosine")->capture_default_str();
   sub->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
   sub->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str();
   sub->add_option("--crop", o.augment.crop, "Training crop side")->capture_default_str();
   sub->add_option("--scale-range", c->scale_range, "Random rescale MIN,MAX")->capture_default_str();
+  sub->add_option("--scale-base",
+                  c->scale_base,
+                  "What --scale-range ratios scale: original (the image's size) or WxH (mmseg: "
+                  "ratio of a fixed scale, keeping the aspect; URN: 2048x512)")
+      ->capture_default_str();
+  sub->add_option("--cat-max-ratio",
+                  o.augment.cat_max_ratio,
+                  "mmseg crop retry: redraw (up to 10 times) crops whose most frequent label "
+                  "covers this share or more (1 = off; URN: 0.75)")
+      ->capture_default_str();
   sub->add_flag("--no-flip", c->no_flip, "No random horizontal flip");
   sub->add_flag("--no-photometric", c->no_photometric, "No photometric distortion");
   sub->add_option("--scale-schedule", o.scale_schedule, "ORANDNet curriculum FACTOR:EPOCH,...");
@@ -260,7 +297,9 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--resume", o.resume, "Continue from <out>/last.pth");
   sub->add_option("--stop-after", o.stop_after, "Stop after this many steps in all (resume later)");
   sub->add_flag("--quiet", c->quiet, "No progress output");
-  sub->callback([c, &exit_code] {
+  add_recipe_flag(sub, c->recipe);
+  sub->callback([c, sub, &exit_code] {
+    apply_named_recipe(sub, "train-seg", c->recipe);
     exit_code = run_naming_flags(train_seg_flag_names(), [&] { return run_train_seg(*c); });
   });
 }

@@ -189,7 +189,7 @@ class OrandTask final : public TrainTask<OrandBatch> {
     const torch::Tensor x = to_tensor(b.pair.or_map).to(device_);
     const torch::Tensor y = to_tensor(b.pair.and_map).to(device_).unsqueeze(0);
     sgd_.zero_grad();
-    const torch::Tensor loss = orand_loss(o_.loss, forward_classes(net_, x), y);
+    const torch::Tensor loss = orand_loss(o_.loss, forward_classes(net_, x), y, o_.label_smoothing);
     loss.backward();
     const double lr = sgd_.step(t);
     const double value = loss.item<double>();

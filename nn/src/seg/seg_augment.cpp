@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "pseudomask/nn/seg/seg_augment.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "pseudomask/core/common/error.h"
@@ -26,11 +29,74 @@ std::vector<float> resize_weights_nearest(
 
 }  // namespace
 
+RescaleBase parse_rescale_base(const std::string& text, const std::string& field) {
+  if (text == "original")
+    return {};
+  const size_t x = text.find('x');
+  int a = 0, b = 0;
+  size_t used_a = 0, used_b = 0;
+  try {
+    if (x != std::string::npos && x > 0 && x + 1 < text.size()) {
+      a = std::stoi(text.substr(0, x), &used_a);
+      b = std::stoi(text.substr(x + 1), &used_b);
+    }
+  } catch (const std::exception&) {
+    used_a = 0;
+  }
+  PM_CHECK(used_a == x && x + 1 + used_b == text.size() && a > 0 && b > 0,
+           "{} '{}': expected 'original' or a scale WxH of positive sides (e.g. 2048x512)",
+           field,
+           text);
+  return {std::max(a, b), std::min(a, b)};
+}
+
+std::string rescale_base_name(const RescaleBase& base) {
+  return base.fixed() ? fmt::format("{}x{}", base.long_side, base.short_side) : "original";
+}
+
+RescaleBase downsampled_base(const RescaleBase& base, int factor) {
+  if (!base.fixed() || factor <= 1)
+    return base;
+  return {std::max(1, base.long_side / factor), std::max(1, base.short_side / factor)};
+}
+
+std::pair<int, int> rescaled_size(int w, int h, double ratio, const RescaleBase& base) {
+  if (!base.fixed()) {
+    return {std::max(1, static_cast<int>(std::lround(w * ratio))),
+            std::max(1, static_cast<int>(std::lround(h * ratio)))};
+  }
+  // mmseg: scale = (int(2048 r), int(512 r)); mmcv imrescale: factor = min(long edge / long
+  // side, short edge / short side); new size = int(x · factor + 0.5).
+  const double long_edge = std::floor(base.long_side * ratio);
+  const double short_edge = std::floor(base.short_side * ratio);
+  const double f = std::min(long_edge / std::max(w, h), short_edge / std::min(w, h));
+  return {std::max(1, static_cast<int>(w * f + 0.5)), std::max(1, static_cast<int>(h * f + 0.5))};
+}
+
+bool crop_is_mixed(const LabelMap& labels, int x0, int y0, int crop, double cat_max_ratio) {
+  std::array<int64_t, 256> count{};
+  const int x1 = std::min(labels.width, x0 + crop), y1 = std::min(labels.height, y0 + crop);
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x)
+      ++count[labels.labels[static_cast<size_t>(y) * labels.width + x]];
+  count[kIgnoreLabel] = 0;
+  int64_t total = 0, most = 0, kinds = 0;
+  for (int64_t c : count) {
+    total += c;
+    most = std::max(most, c);
+    kinds += c > 0 ? 1 : 0;
+  }
+  return kinds > 1 && static_cast<double>(most) / static_cast<double>(total) < cat_max_ratio;
+}
+
 void SegAugmentOptions::validate() const {
   PM_CHECK(scale_min > 0 && scale_max >= scale_min,
            "SegAugmentOptions::scale_min/max {},{}: needs 0 < min <= max",
            scale_min,
            scale_max);
+  PM_CHECK(cat_max_ratio > 0 && cat_max_ratio <= 1,
+           "SegAugmentOptions::cat_max_ratio {}: must be in (0, 1]",
+           cat_max_ratio);
   PM_CHECK(crop >= 8, "SegAugmentOptions::crop {}: must be at least 8", crop);
 }
 
@@ -48,16 +114,23 @@ void augment_seg_sample(const SegSampleData& s,
   const bool weighted = !s.weights.empty();
   // Random rescale: image bilinear, labels and weights nearest (no invented labels).
   const double scale = rng.uniform(o.scale_min, o.scale_max);
-  const int w = std::max(1, static_cast<int>(std::lround(s.image.width * scale)));
-  const int h = std::max(1, static_cast<int>(std::lround(s.image.height * scale)));
+  const auto [w, h] = rescaled_size(s.image.width, s.image.height, scale, o.scale_base);
   const RgbImage img = resize_bilinear(s.image, w, h);
   const LabelMap lab = resize_nearest(s.labels, w, h);
   const std::vector<float> wts =
       weighted ? resize_weights_nearest(s.weights, s.image.width, s.image.height, w, h)
                : std::vector<float>();
-  // Random crop offsets (a smaller side is padded on the right/bottom).
-  const int x0 = static_cast<int>(rng.integer(0, std::max(0, w - crop)));
-  const int y0 = static_cast<int>(rng.integer(0, std::max(0, h - crop)));
+  // Random crop offsets (a smaller side is padded on the right/bottom); with cat_max_ratio < 1,
+  // mmseg's retries: up to 10 tests, each failing one draws a new crop.
+  int x0 = static_cast<int>(rng.integer(0, std::max(0, w - crop)));
+  int y0 = static_cast<int>(rng.integer(0, std::max(0, h - crop)));
+  if (o.cat_max_ratio < 1) {
+    for (int attempt = 0; attempt < 10 && !crop_is_mixed(lab, x0, y0, crop, o.cat_max_ratio);
+         ++attempt) {
+      x0 = static_cast<int>(rng.integer(0, std::max(0, w - crop)));
+      y0 = static_cast<int>(rng.integer(0, std::max(0, h - crop)));
+    }
+  }
   const bool flip = o.flip && rng.uniform() < 0.5;
   const int cw = std::min(crop, w), ch = std::min(crop, h);
   std::vector<float> rgb(static_cast<size_t>(cw) * ch * 3);

@@ -84,8 +84,7 @@ torch::Tensor predict_probabilities(SegModel& model,
   torch::Tensor acc;
   int terms = 0;
   for (double s : o.scales) {
-    const int w = std::max(1, static_cast<int>(std::lround(image.width * s)));
-    const int h = std::max(1, static_cast<int>(std::lround(image.height * s)));
+    const auto [w, h] = rescaled_size(image.width, image.height, s, o.scale_base);
     const RgbImage scaled =
         (w == image.width && h == image.height) ? image : pm::resize_bilinear(image, w, h);
     torch::Tensor x = torch::empty({1, 3, h, w}, torch::kFloat32);

@@ -104,8 +104,10 @@ Batch make_batch(const std::vector<SegTrainSample>& samples,
       d.labels = downsample_labels(d.labels, scale, mode);
     }
     Rng rng = Rng::from(o.seed ^ kAugmentStream, static_cast<uint64_t>(plan.step), i);
+    SegAugmentOptions augment = o.augment;
+    augment.scale_base = downsampled_base(o.augment.scale_base, scale);
     augment_seg_sample(d,
-                       o.augment,
+                       augment,
                        crop,
                        rng,
                        {b.images.data_ptr<float>() + i * 3 * plane,
@@ -137,7 +139,7 @@ class SegTask final : public TrainTask<Batch> {
         o_(o),
         model_(std::move(model)),
         sgd_({{model_->backbone_parameters(), 1.0}, {model_->head_parameters(), o.head_lr_mult}},
-             {o.lr, o.momentum, o.weight_decay, o.poly_power, total, o.min_lr}),
+             {o.lr, o.momentum, o.weight_decay, o.poly_power, total, o.min_lr, o.lr_schedule}),
         schedule_(parse_scale_schedule(o.scale_schedule)),
         total_(total),
         device_(device),

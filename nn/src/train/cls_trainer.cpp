@@ -122,7 +122,7 @@ class ClsTask final : public TrainTask<Batch> {
         model_(std::move(model)),
         groups_(param_groups(model_, o.head_lr_mult)),
         trainable_(tensors_of(groups_)),
-        sgd_(groups_, {o.lr, o.momentum, o.weight_decay, o.poly_power, total}),
+        sgd_(groups_, {o.lr, o.momentum, o.weight_decay, o.poly_power, total, 0, o.lr_schedule}),
         total_(total),
         device_(device),
         on_step_(on_step),

@@ -5,6 +5,8 @@
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/utils.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "pseudomask/core/common/error.h"
@@ -12,6 +14,10 @@
 #include "pseudomask/nn/threads.h"
 
 namespace pm::nn {
+
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+}  // namespace
 
 PolySgd::PolySgd(std::vector<ParamGroup> groups, const SgdOptions& options)
     : groups_(std::move(groups)), options_(options) {
@@ -28,10 +34,26 @@ PolySgd::PolySgd(std::vector<ParamGroup> groups, const SgdOptions& options)
     buffers_.emplace_back(g.params.size());
 }
 
+LrSchedule parse_lr_schedule(const std::string& name, const std::string& field) {
+  if (name == "poly")
+    return LrSchedule::kPoly;
+  if (name == "cosine")
+    return LrSchedule::kCosine;
+  throw Error(fmt::format("{} '{}': unknown schedule (poly or cosine)", field, name));
+}
+
+const char* lr_schedule_name(LrSchedule schedule) {
+  return schedule == LrSchedule::kCosine ? "cosine" : "poly";
+}
+
 double PolySgd::lr_at(int64_t step) const {
-  const double left = 1.0 - static_cast<double>(step) / static_cast<double>(options_.total_steps);
+  const double done = static_cast<double>(step) / static_cast<double>(options_.total_steps);
   const double floor = options_.min_lr;
-  return left <= 0 ? floor : (options_.lr - floor) * std::pow(left, options_.poly_power) + floor;
+  if (done >= 1)
+    return floor;
+  if (options_.schedule == LrSchedule::kCosine)
+    return floor + (options_.lr - floor) * 0.5 * (1.0 + std::cos(kPi * done));
+  return (options_.lr - floor) * std::pow(1.0 - done, options_.poly_power) + floor;
 }
 
 double PolySgd::step(int64_t step) {

@@ -14,6 +14,7 @@
 #include "pseudomask/nn/heads/classifier.h"
 #include "pseudomask/nn/losses/seg_loss.h"
 #include "pseudomask/nn/seg/scale_schedule.h"
+#include "pseudomask/nn/seg/seg_augment.h"
 #include "pseudomask/nn/seg/seg_model.h"
 #include "pseudomask/nn/seg/seg_predict.h"
 #include "pseudomask/nn/seg/seg_trainer.h"
@@ -235,6 +236,102 @@ TEST(SegPredict, ProbabilitiesSumToOneWithScalesFlipAndWindows) {
   const LabelMap lab = argmax_labels(probs);
   EXPECT_EQ(lab.width, 50);
   EXPECT_EQ(lab.at(3, 4), probs.select(2, 3).select(1, 4).argmax().item<int64_t>());
+}
+
+TEST(SegPredict, ScalesAreRatiosOfTheOriginalSizeOrOfAFixedScale) {
+  // mmseg: 500×375 at ratio 1 of 2048×512 → factor min(2048/500, 512/375) → 683×512.
+  const RescaleBase mmseg = parse_rescale_base("2048x512", "f");
+  EXPECT_EQ(rescaled_size(500, 375, 1.0, mmseg), std::make_pair(683, 512));
+  EXPECT_EQ(rescaled_size(500, 375, 0.5, mmseg), std::make_pair(341, 256));  // 341.3, 256
+  EXPECT_EQ(rescaled_size(375, 500, 1.0, mmseg), std::make_pair(512, 683));  // portrait
+  // A very wide image is bound by the long edge: 3000×500 at ratio 0.5 → 1024/3000.
+  EXPECT_EQ(rescaled_size(3000, 500, 0.5, mmseg), std::make_pair(1024, 171));
+  EXPECT_EQ(rescaled_size(500, 375, 1.0, RescaleBase{}), std::make_pair(500, 375));
+  EXPECT_EQ(rescaled_size(500, 375, 0.5, RescaleBase{}), std::make_pair(250, 188));
+  EXPECT_EQ(parse_rescale_base("512x2048", "f").long_side, 2048);
+  EXPECT_FALSE(parse_rescale_base("original", "f").fixed());
+  EXPECT_EQ(rescale_base_name(mmseg), "2048x512");
+  // Scale scheduling at 1/8: the fixed scale shrinks with the images (256x64), so a 500x375
+  // image downsampled to 63x47 comes out at 86x64, about 1/8 of the full-size 683x512.
+  const RescaleBase eighth = downsampled_base(mmseg, 8);
+  EXPECT_EQ(rescale_base_name(eighth), "256x64");
+  EXPECT_EQ(rescaled_size(63, 47, 1.0, eighth), std::make_pair(86, 64));
+  EXPECT_FALSE(downsampled_base(RescaleBase{}, 8).fixed());
+  EXPECT_EQ(rescale_base_name(downsampled_base(mmseg, 1)), "2048x512");
+  for (const char* bad : {"2048", "x512", "2048x", "0x512", "2048x512x", "ax5"})
+    test::expect_error([&] { parse_rescale_base(bad, "--scale-base"); },
+                       {"--scale-base", bad, "2048x512"});
+
+  // predict: ratio 1 of an 80×20 scale on a 40×30 image is 27×20, which ratio 2/3 of the
+  // original size also gives; ratio 1 of the original size is another input.
+  torch::manual_seed(2);
+  SegModelOptions o;
+  o.arch = "deeplabv2-tiny";
+  o.num_classes = 3;
+  SegModel m(o);
+  m->eval();
+  RgbImage img(40, 30);
+  for (size_t i = 0; i < img.pixels.size(); ++i)
+    img.pixels[i] = static_cast<uint8_t>(i * 37 % 253);
+  PredictOptions fixed, ratio, plain;
+  fixed.scale_base = parse_rescale_base("80x20", "f");
+  ratio.scales = {2.0 / 3.0};
+  const torch::Tensor a = predict_probabilities(m, img, fixed, torch::kCPU);
+  EXPECT_TRUE(torch::equal(a, predict_probabilities(m, img, ratio, torch::kCPU)));
+  EXPECT_FALSE(torch::allclose(a, predict_probabilities(m, img, plain, torch::kCPU)));
+}
+
+TEST(SegAugment, FixedScaleRescalesKeepingTheAspect) {
+  // A 40×30 image, ratio 1 of 80×20 → 27×20 labelled pixels in a 48×48 crop (the rest padding).
+  SegSampleData s{RgbImage(40, 30), LabelMap(40, 30, 1), {}};
+  SegAugmentOptions o;
+  o.scale_min = o.scale_max = 1.0;
+  o.flip = false;
+  const int crop = 48;
+  std::vector<float> image(3 * crop * crop), weights(crop * crop);
+  std::vector<int64_t> labels(crop * crop);
+  auto labelled = [&] {
+    Rng rng(1);
+    augment_seg_sample(s, o, crop, rng, {image.data(), labels.data(), weights.data()});
+    return std::count(labels.begin(), labels.end(), 1);
+  };
+  EXPECT_EQ(labelled(), 40 * 30);
+  o.scale_base = parse_rescale_base("80x20", "f");
+  EXPECT_EQ(labelled(), 27 * 20);
+}
+
+TEST(SegAugment, CatMaxRatioRetriesCropsDominatedByOneLabel) {
+  // 64×32 labels: class 1 on the left half, class 2 on the right; a 32×32 crop at x0 holds x0
+  // columns of class 2, so it passes cat_max_ratio 0.75 only for 8 < x0 < 24 (15 of 33 offsets).
+  SegSampleData s{RgbImage(64, 32), LabelMap(64, 32, 1), {}};
+  for (int y = 0; y < 32; ++y)
+    for (int x = 32; x < 64; ++x)
+      s.labels.at(x, y) = 2;
+  SegAugmentOptions o;
+  o.scale_min = o.scale_max = 1.0;
+  o.flip = false;
+  o.jitter = ColorJitter{0, 0, 0, 0};
+  const int crop = 32;
+  std::vector<float> image(3 * crop * crop), weights(crop * crop);
+  std::vector<int64_t> labels(crop * crop);
+  auto mixed_crops = [&] {
+    int mixed = 0;
+    for (uint64_t seed = 0; seed < 24; ++seed) {
+      Rng rng(seed);
+      augment_seg_sample(s, o, crop, rng, {image.data(), labels.data(), weights.data()});
+      const auto twos = std::count(labels.begin(), labels.end(), 2);
+      mixed += twos > crop * crop / 4 && twos < crop * crop * 3 / 4 ? 1 : 0;
+    }
+    return mixed;
+  };
+  EXPECT_LT(mixed_crops(), 20);  // one draw: about 45 % pass
+  o.cat_max_ratio = 0.75;
+  EXPECT_EQ(mixed_crops(), 24);  // ten tries: all but about 0.3 % pass
+  EXPECT_TRUE(crop_is_mixed(s.labels, 16, 0, 32, 0.75));
+  EXPECT_FALSE(crop_is_mixed(s.labels, 0, 0, 32, 0.75));  // one label only
+  EXPECT_FALSE(crop_is_mixed(s.labels, 4, 0, 32, 0.75));  // 28 of 32 columns class 1
+  o.cat_max_ratio = 0;
+  test::expect_error([&] { o.validate(); }, {"SegAugmentOptions::cat_max_ratio"});
 }
 
 // ---- training ----------------------------------------------------------------------------

@@ -173,6 +173,44 @@ TEST(PolySgd, MatchesTorchSgdWithMomentumAndWeightDecay) {
   EXPECT_NEAR(p[1].item<double>(), want[1], 1e-12);
 }
 
+TEST(PolySgd, CosineScheduleAnnealsFromLrToTheFloor) {
+  torch::Tensor p = torch::zeros({1}, torch::kFloat64).set_requires_grad(true);
+  SgdOptions o;
+  o.lr = 1e-3;
+  o.total_steps = 100;
+  o.schedule = LrSchedule::kCosine;
+  const PolySgd cosine({{{{"p", p}}, 1.0}}, o);
+  // torch CosineAnnealingLR(T_max = 100, eta_min = 0): lr (1 + cos(π t / 100)) / 2.
+  EXPECT_DOUBLE_EQ(cosine.lr_at(0), 1e-3);
+  EXPECT_NEAR(cosine.lr_at(25), 1e-3 * (1 + std::sqrt(0.5)) / 2, 1e-15);
+  EXPECT_NEAR(cosine.lr_at(50), 0.5e-3, 1e-15);
+  EXPECT_NEAR(cosine.lr_at(75), 1e-3 * (1 - std::sqrt(0.5)) / 2, 1e-15);
+  EXPECT_EQ(cosine.lr_at(100), 0.0);
+  o.min_lr = 1e-4;
+  const PolySgd floored({{{{"p", p}}, 1.0}}, o);
+  EXPECT_NEAR(floored.lr_at(50), 1e-4 + 0.9e-3 / 2, 1e-15);
+  EXPECT_DOUBLE_EQ(floored.lr_at(100), 1e-4);
+  // Poly stays the default: at half way lr · 0.5^0.9, not lr / 2.
+  o.schedule = LrSchedule::kPoly;
+  o.min_lr = 0;
+  EXPECT_NEAR(PolySgd({{{{"p", p}}, 1.0}}, o).lr_at(50), 1e-3 * std::pow(0.5, 0.9), 1e-15);
+  EXPECT_EQ(parse_lr_schedule("cosine", "f"), LrSchedule::kCosine);
+  test::expect_error([] { parse_lr_schedule("step", "TrainClsOptions::lr_schedule"); },
+                     {"TrainClsOptions::lr_schedule", "'step'", "poly or cosine"});
+}
+
+TEST(TrainCls, CosineScheduleReachesTheSteps) {
+  test::TempDir dir("train_cosine");
+  const auto samples = test::tiny_samples(dir / "images", 8);
+  TrainClsOptions o = tiny_options(dir / "a");
+  o.lr_schedule = LrSchedule::kCosine;
+  o.stop_after = 7;
+  const TrainClsResult r = train_classifier(samples, o);
+  ASSERT_GE(r.steps.size(), 7u);
+  const double total = static_cast<double>(r.total_steps);
+  EXPECT_NEAR(r.steps[6].lr, 0.05 * (1 + std::cos(3.14159265358979323846 * 6 / total)) / 2, 1e-12);
+}
+
 TEST(Augment, SameSeedSameSampleAndCanvasPadding) {
   const RgbImage img = test::tiny_image({0}, 3, 40);
   AugmentOptions o;

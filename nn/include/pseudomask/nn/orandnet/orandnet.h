@@ -47,6 +47,7 @@ Planes refine_cam(Fcn8s& net, const Planes& or_map, OrandLoss loss, const torch:
 struct OrandTrainOptions {
   Fcn8sOptions net;
   OrandLoss loss = OrandLoss::kBce;
+  double label_smoothing = kDefaultLabelSmoothing;  ///< ε of OrandLoss::kBalancedSmoothed
   bool official_pair = false;  ///< recorded in the model: the OR/AND were made the official way
   int64_t iterations = 5000;   ///< optimizer steps, one image each (official: 5000)
   double lr = 1e-3;            ///< official: 1e-3, poly power 0.9
@@ -101,6 +102,7 @@ OrandTrainResult train_orandnet(const OrandTrainOptions& options,
 struct OrandModel {
   Fcn8s net{nullptr};
   OrandLoss loss = OrandLoss::kBce;
+  double label_smoothing = kDefaultLabelSmoothing;  ///< ε of OrandLoss::kBalancedSmoothed
   bool official_pair = false;  ///< trained on official-code OR/AND (0.15 shift, no renorm)
   int64_t step = 0;
 };

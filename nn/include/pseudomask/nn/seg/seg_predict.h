@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pseudomask/core/common/image.h"
+#include "pseudomask/nn/seg/seg_augment.h"
 #include "pseudomask/nn/seg/seg_model.h"
 
 namespace pm::nn {
@@ -17,7 +18,10 @@ namespace pm::nn {
 /// Test-time options.
 struct PredictOptions {
   std::vector<double> scales{1.0};  ///< image rescale ratios, probabilities averaged
-  bool flip = false;                ///< also the horizontally flipped image
+  /// What the ratios are ratios of: the original size (default) or mmseg's fixed scale
+  /// (URN's test: ratios 0.5..1.75 of 2048×512).
+  RescaleBase scale_base;
+  bool flip = false;  ///< also the horizontally flipped image
   /// Sliding window side (0 = whole image); windows overlap by `window - stride`, and their
   /// logits are averaged where they overlap (mmseg's slide mode).
   int window = 0;

@@ -14,6 +14,7 @@
 #include "pseudomask/nn/losses/seg_loss.h"
 #include "pseudomask/nn/seg/seg_augment.h"
 #include "pseudomask/nn/seg/seg_model.h"
+#include "pseudomask/nn/train/sgd.h"
 
 namespace pm::nn {
 
@@ -53,7 +54,8 @@ struct TrainSegOptions {
   double momentum = 0.9;
   double weight_decay = 5e-4;
   double poly_power = 0.9;
-  double min_lr = 1e-4;  ///< mmseg's poly floor
+  double min_lr = 1e-4;  ///< mmseg's poly floor (the cosine schedule's floor too)
+  LrSchedule lr_schedule = LrSchedule::kPoly;  ///< poly (mmseg, DeepLab) or cosine
   SegAugmentOptions augment;
   SegLossOptions loss;
   WeightSource weight_source = WeightSource::kNone;

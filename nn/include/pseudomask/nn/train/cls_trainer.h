@@ -12,6 +12,7 @@
 #include "pseudomask/core/io/torch/checkpoint.h"
 #include "pseudomask/nn/heads/classifier.h"
 #include "pseudomask/nn/train/augment.h"
+#include "pseudomask/nn/train/sgd.h"
 
 namespace pm::nn {
 
@@ -40,7 +41,9 @@ struct TrainClsOptions {
   /// `--momentum 5e-4 --weight-decay 0` reproduces that.
   double momentum = 0.9;
   double weight_decay = 1e-4;
-  double poly_power = 0.9;     ///< lr · (1 - t/T)^power
+  double poly_power = 0.9;  ///< lr · (1 - t/T)^power
+  /// poly (IRN, ORANDNet's ResNet-50) or cosine (the ORANDNet paper's ViT).
+  LrSchedule lr_schedule = LrSchedule::kPoly;
   double clip_grad = 0;        ///< clip the gradient's global L2 norm (0 = off; ORANDNet ViT: 1)
   AugmentOptions augment;      ///< IRN augmentation
   int workers = 2;             ///< threads preparing batches (results do not depend on it)

@@ -14,6 +14,21 @@
 
 namespace pm::nn {
 
+/// The learning-rate schedule over the steps t = 0..T-1 of a run.
+enum class LrSchedule {
+  /// IRN's/mmseg's poly: (lr - min_lr) · (1 - t/T)^power + min_lr.
+  kPoly,
+  /// Cosine annealing (torch's CosineAnnealingLR with T_max = T, stepped every step, as the
+  /// ORANDNet paper's ViT: "a cosine annealing scheduler"): min_lr + (lr - min_lr) · (1 +
+  /// cos(π t/T)) / 2.
+  kCosine,
+};
+
+/// "poly" or "cosine" → the schedule; throws pm::Error naming `field` and the value.
+LrSchedule parse_lr_schedule(const std::string& name, const std::string& field);
+/// The schedule's name as parse_lr_schedule reads it.
+const char* lr_schedule_name(LrSchedule schedule);
+
 /// Hyper-parameters of PolySgd.
 struct SgdOptions {
   double lr = 0.01;            ///< base learning rate (times each group's lr_mult)
@@ -23,6 +38,7 @@ struct SgdOptions {
   int64_t total_steps = 1;     ///< length of the schedule
   /// mmseg's poly floor: lr_t = (lr - min_lr) · (1 - t/T)^power + min_lr (0 = IRN's schedule).
   double min_lr = 0;
+  LrSchedule schedule = LrSchedule::kPoly;  ///< poly (the default) or cosine
 };
 
 /// A group of named parameters sharing a learning-rate multiplier.
@@ -37,7 +53,8 @@ class PolySgd {
  public:
   PolySgd(std::vector<ParamGroup> groups, const SgdOptions& options);
 
-  /// IRN's poly schedule: lr · (1 - step / total_steps)^power (0 at and after the end).
+  /// The lr of `step` under the options' schedule: IRN's poly lr · (1 - step / total_steps)^power
+  /// (min_lr at and after the end), or cosine annealing.
   double lr_at(int64_t step) const;
   /// One update with the gradients now in the parameters, at the lr of `step`; returns that lr.
   /// Parameters without a gradient are left alone.
