@@ -19,6 +19,7 @@
 // The key, not the position in the state dict, seeds a tensor, because libtorch lists all
 // parameters before all buffers while PyTorch's state_dict interleaves them per module.
 
+#include <ATen/Parallel.h>
 #include <torch/nn/module.h>
 #include <torch/torch.h>
 
@@ -56,6 +57,9 @@ inline bool key_ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+/// Elements per task when a fill is split over torch's intra-op threads.
+constexpr int64_t kHashFillGrain = 1 << 16;
+
 /// Which of the rules above a key and shape select.
 enum class HashRule { kRunningVar, kRunningMean, kNormWeight, kBias, kFanIn };
 
@@ -85,27 +89,29 @@ inline void hash_fill_tensor(const std::string& key, torch::Tensor t) {
   const double fan_in = t.dim() == 0 || t.size(0) == 0 ? 1.0 : static_cast<double>(n) / t.size(0);
   const double scale = std::sqrt(3.0 / fan_in);
   const HashRule rule = hash_rule(key, t);
-  for (int64_t i = 0; i < n; ++i) {
-    const double u = hash_uniform(seed, static_cast<uint64_t>(i));
-    const double s = 2.0 * u - 1.0;
-    double x;
-    switch (rule) {
-      case HashRule::kRunningVar:
-        x = 0.5 + u;
-        break;
-      case HashRule::kRunningMean:
-      case HashRule::kBias:
-        x = 0.1 * s;
-        break;
-      case HashRule::kNormWeight:
-        x = 1.0 + 0.1 * s;
-        break;
-      default:
-        x = s * scale;
-        break;
+  at::parallel_for(0, n, kHashFillGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double u = hash_uniform(seed, static_cast<uint64_t>(i));
+      const double s = 2.0 * u - 1.0;
+      double x;
+      switch (rule) {
+        case HashRule::kRunningVar:
+          x = 0.5 + u;
+          break;
+        case HashRule::kRunningMean:
+        case HashRule::kBias:
+          x = 0.1 * s;
+          break;
+        case HashRule::kNormWeight:
+          x = 1.0 + 0.1 * s;
+          break;
+        default:
+          x = s * scale;
+          break;
+      }
+      v[i] = static_cast<float>(x);
     }
-    v[i] = static_cast<float>(x);
-  }
+  });
   t.copy_(values.view(t.sizes()));
 }
 
