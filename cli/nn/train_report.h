@@ -25,7 +25,9 @@ void print_training_line(const char* label, const Result& r, const std::string& 
 }
 
 /// `config` (a training command's own settings) plus what every training run reports: steps,
-/// whether the schedule finished, the last loss, time and the files written.
+/// whether the schedule finished, the last loss, time, the files written, and what of the
+/// backbone stayed frozen ("frozen": parameter tensors without gradient and BatchNorm layers
+/// in eval mode, from --norm-eval / --frozen-stages or a pretrained run's defaults).
 template <typename Result>
 nlohmann::json training_summary(nlohmann::json config, const Result& r) {
   config.update({{"start_step", r.start_step},
@@ -35,7 +37,12 @@ nlohmann::json training_summary(nlohmann::json config, const Result& r) {
                  {"final_loss", r.steps.empty() ? 0.0 : r.steps.back().loss},
                  {"seconds", r.seconds},
                  {"model", r.model_path},
-                 {"log", r.log_path}});
+                 {"log", r.log_path},
+                 {"frozen",
+                  {{"parameters", r.freeze.frozen_parameters},
+                   {"trainable_parameters", r.freeze.trainable_parameters},
+                   {"batchnorm_eval", r.freeze.norm_layers_eval},
+                   {"batchnorm", r.freeze.norm_layers}}}});
   return config;
 }
 

@@ -60,7 +60,8 @@ FlagNames train_cls_flag_names() {
                      {"AugmentOptions::crop", "--crop"},
                      {"ClassifierOptions::arch", "--arch"},
                      {"ClassifierOptions::num_classes", "--num-classes"},
-                     {"ClassifierOptions::image_size", "--image-size"}};
+                     {"ClassifierOptions::image_size", "--image-size"},
+                     {"ClassifierOptions::frozen_stages", "--frozen-stages"}};
   names.insert(names.end(), sgd_flag_names().begin(), sgd_flag_names().end());
   return names;
 }
@@ -292,6 +293,16 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
                   c->resize_long,
                   "Long-side range MIN,MAX (default: 0.625..1.25 x crop; IRN: 320,640)");
   sub->add_flag("--no-jitter", c->no_jitter, "No colour jitter");
+  sub->add_flag("--norm-eval",
+                o.model.norm_eval,
+                "Every BatchNorm of the backbone in eval mode (statistics frozen, affine weights "
+                "train), with or without --pretrained (mmseg norm_eval)");
+  sub->add_option("--frozen-stages",
+                  o.model.frozen_stages,
+                  "Freeze the backbone's stem and first N stages (mmseg frozen_stages; -1 = none; "
+                  "default -2: with --pretrained IRN's conv1..layer2 / the ViT's patch "
+                  "embedding)")
+      ->capture_default_str();
   sub->add_option("--image-size",
                   o.model.image_size,
                   "ViT: input side of the position embeddings (default: the crop)");

@@ -63,7 +63,8 @@ FlagNames train_seg_flag_names() {
                      {"TrainSegOptions::scale_schedule", "--scale-schedule"},
                      {"TrainSegOptions::label_downsample", "--label-downsample"},
                      {"SegModelOptions::arch", "--arch"},
-                     {"SegModelOptions::num_classes", "--num-classes"}};
+                     {"SegModelOptions::num_classes", "--num-classes"},
+                     {"SegModelOptions::frozen_stages", "--frozen-stages"}};
   names.insert(names.end(), sgd_flag_names().begin(), sgd_flag_names().end());
   return names;
 }
@@ -283,6 +284,14 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   sub->add_flag("--no-flip", c->no_flip, "No random horizontal flip");
   sub->add_flag("--no-photometric", c->no_photometric, "No photometric distortion");
+  sub->add_flag("--norm-eval",
+                o.model.norm_eval,
+                "Every BatchNorm of the backbone in eval mode (statistics frozen, affine weights "
+                "train; mmseg norm_eval, URN)");
+  sub->add_option("--frozen-stages",
+                  o.model.frozen_stages,
+                  "Freeze the backbone's stem and first N stages (mmseg frozen_stages; -1 = none)")
+      ->capture_default_str();
   sub->add_option("--scale-schedule", o.scale_schedule, "ORANDNet curriculum FACTOR:EPOCH,...");
   sub->add_option("--label-downsample", o.label_downsample, "nearest or majority")
       ->capture_default_str();

@@ -118,8 +118,16 @@ torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
   return fc(f.mean({2, 3}));
 }
 
+std::vector<FreezeStage> ResNetImpl::freeze_stages() {
+  return {{{conv1.ptr(), bn1.ptr()}, {}},
+          {{layer1.ptr()}, {}},
+          {{layer2.ptr()}, {}},
+          {{layer3.ptr()}, {}},
+          {{layer4.ptr()}, {}}};
+}
+
 void ResNetImpl::train(bool on) {
-  torch::nn::Module::train(on);
+  BackboneImpl::train(on);
   if (!options_.frozen_bn)
     return;
   for (const auto& m : modules(/*include_self=*/false)) {

@@ -93,6 +93,21 @@ int VGGImpl::output_stride() const {
   return stride;
 }
 
+std::vector<FreezeStage> VGGImpl::freeze_stages() {
+  std::vector<FreezeStage> stages(1);  // the empty stem
+  FreezeStage block;
+  for (const auto& m : features->children()) {
+    block.modules.push_back(m);
+    if (m->as<torch::nn::MaxPool2d>() != nullptr) {
+      stages.push_back(block);
+      block = FreezeStage();
+    }
+  }
+  if (!block.modules.empty())
+    stages.push_back(block);  // convs after the last pool
+  return stages;
+}
+
 torch::Tensor VGGImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = features_forward(x);
   if (!fc6)

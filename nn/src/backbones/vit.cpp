@@ -151,6 +151,13 @@ void VisionTransformerImpl::keep_attention(bool on) {
   }
 }
 
+std::vector<FreezeStage> VisionTransformerImpl::freeze_stages() {
+  std::vector<FreezeStage> stages{{{patch_embed.ptr()}, {cls_token, pos_embed}}};
+  for (const auto& block : *blocks)
+    stages.push_back({{block}, {}});
+  return stages;
+}
+
 std::vector<torch::Tensor> VisionTransformerImpl::attention_maps() const {
   std::vector<torch::Tensor> maps;
   for (const auto& block : *blocks)

@@ -103,6 +103,10 @@ void ClassifierOptions::validate() const {
   parse_classifier_arch(arch);
   PM_CHECK(num_classes >= 1, "ClassifierOptions::num_classes {}: must be positive", num_classes);
   PM_CHECK(image_size >= 0, "ClassifierOptions::image_size {}: must be >= 0", image_size);
+  PM_CHECK(frozen_stages >= kPretrainedStem,
+           "ClassifierOptions::frozen_stages {}: must be -1 (none), a stage count, or -2 (the "
+           "pretrained default)",
+           frozen_stages);
 }
 
 ClassifierParts make_classifier_parts(ClassifierArch arch, const ClassifierOptions& options) {
@@ -113,6 +117,12 @@ ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(opti
   options_.validate();
   parts_ = make_classifier_parts(parse_classifier_arch(options_.arch), options_);
   backbone = register_module("backbone", parts_.backbone);
+  if (options_.norm_eval || options_.frozen_stages >= 0) {
+    FreezeOptions freeze;
+    freeze.norm_eval = options_.norm_eval;
+    freeze.frozen_stages = std::max(options_.frozen_stages, -1);
+    backbone->set_freeze(freeze, "ClassifierOptions::frozen_stages");
+  }
   // The head's child sits at the top level of the state dict (classifier.*).
   for (const auto& child : parts_.head->named_children())
     register_module(child.key(), child.value());

@@ -107,6 +107,12 @@ SegModelImpl::SegModelImpl(const SegModelOptions& options) : options_(options) {
   options_.validate();
   const SegArch arch = parse_seg_arch(options_.arch);
   backbone = register_module("backbone", make_seg_backbone(arch.backbone, options_.frozen_bn));
+  if (options_.norm_eval || options_.frozen_stages != -1) {
+    FreezeOptions freeze;
+    freeze.norm_eval = options_.norm_eval;
+    freeze.frozen_stages = options_.frozen_stages;
+    backbone->set_freeze(freeze, "SegModelOptions::frozen_stages");
+  }
   head_ = make_seg_head(arch, *backbone, options_.num_classes);
   // The head's children sit at the top level of the state dict (decode.*, aspp.*, ...).
   for (const auto& child : head_->named_children())

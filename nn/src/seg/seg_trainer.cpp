@@ -317,6 +317,7 @@ TrainSegResult train_segmentation(const std::vector<SegTrainSample>& samples,
   const int64_t per_epoch = static_cast<int64_t>(samples.size()) / o.batch_size;
   const int64_t total = o.iterations > 0 ? o.iterations : per_epoch * o.epochs;
   TrainSegResult r;
+  r.freeze = model->backbone->freeze_state();
   SegTask task(samples, val, o, model, total, device, on_step, on_val, r);
   LoopOptions loop = loop_options_of(o, samples.size(), total);
   loop.eval_every = o.val_every;

@@ -272,13 +272,15 @@ TrainClsResult train_classifier(const std::vector<TrainSample>& samples,
   Classifier model(mo);
   if (pretrained) {
     model->load_pretrained(read_checkpoint(o.pretrained), o.pretrained);
-    model->freeze_stem();
+    if (mo.frozen_stages == ClassifierOptions::kPretrainedStem)
+      model->freeze_stem();
   }
   model->to(device);
   model->train();
 
   const int64_t total = static_cast<int64_t>(samples.size()) / o.batch_size * o.epochs;
   TrainClsResult result;
+  result.freeze = model->backbone->freeze_state();
   ClsTask task(samples, val, o, model, total, device, on_step, on_val, result);
   LoopOptions loop = loop_options_of(o, samples.size(), total);
   if (!val.empty())

@@ -77,6 +77,9 @@ struct VGGImpl : BackboneImpl {
   int out_channels() const override;
   /// 2^(number of max-pools).
   int output_stride() const override;
+  /// No stem; one stage per conv block of `features`, each up to and including its max-pool
+  /// (VGG16: 5), as mmcv's VGG counts frozen_stages. fc6/fc7 are not a stage.
+  std::vector<FreezeStage> freeze_stages() override;
 
   const VGGOptions& options() const { return options_; }
 

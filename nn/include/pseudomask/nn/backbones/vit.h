@@ -121,6 +121,9 @@ struct VisionTransformerImpl : BackboneImpl {
   torch::Tensor forward_features(const torch::Tensor& x) override { return forward_tokens(x); }
   int out_channels() const override { return options_.dim; }
   int output_stride() const override { return options_.patch_size; }
+  /// The stem {patch_embed, cls_token, pos_embed}, then one stage per block (as mmdet's
+  /// transformers count frozen_stages).
+  std::vector<FreezeStage> freeze_stages() override;
   /// Keep (or stop keeping) every block's attention for attention_maps().
   void keep_attention(bool on);
   /// The attention of each block from the last forward with keep_attention on:

@@ -48,6 +48,16 @@ struct ClassifierOptions {
   int image_size = 0;
   /// CNN: BatchNorm uses its running statistics in training too (IRN's FixedBatchNorm).
   bool frozen_bn = true;
+  /// frozen_stages' default: train_classifier freezes ClassifierParts::stem when it loads
+  /// pretrained weights (IRN: ResNet conv1..layer2; ORANDNet: the ViT's patch_embed), nothing
+  /// otherwise.
+  static constexpr int kPretrainedStem = -2;
+  /// Every BatchNorm of the backbone in eval mode while training, with or without pretrained
+  /// weights (mmseg norm_eval; FreezeOptions::norm_eval).
+  bool norm_eval = false;
+  /// The backbone's stem and first N stages frozen (FreezeOptions::frozen_stages; -1 = none),
+  /// or kPretrainedStem.
+  int frozen_stages = kPretrainedStem;
 
   bool is_vit() const;
   /// Throws pm::Error naming the offending field.

@@ -43,6 +43,11 @@ struct SegModelOptions {
   int num_classes = 21;  ///< including background
   /// BatchNorm uses its running statistics and does not update them (with ImageNet weights).
   bool frozen_bn = false;
+  /// Every BatchNorm of the backbone in eval mode while training, with or without pretrained
+  /// weights (mmseg norm_eval, as URN trains PSPNet; FreezeOptions::norm_eval).
+  bool norm_eval = false;
+  /// The backbone's stem and first N stages frozen (mmseg frozen_stages; -1 = none).
+  int frozen_stages = -1;
   /// Every supported architecture name.
   static std::vector<std::string> archs();
   /// Throws pm::Error naming SegModelOptions::arch / num_classes.

@@ -98,6 +98,7 @@ struct TrainSegResult {
   int64_t start_step = 0;
   int64_t total_steps = 0;
   int64_t steps_per_epoch = 0;
+  FreezeState freeze;  ///< the backbone's frozen parts while it trained
   bool finished = false;
   double best_miou = -1;  ///< -1 when never validated
   double seconds = 0;

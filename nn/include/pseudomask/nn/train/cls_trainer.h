@@ -84,6 +84,7 @@ struct TrainClsResult {
   std::vector<ClsValLog> validations;  ///< one per epoch end when validation images are given
   int64_t start_step = 0;              ///< first step of this call (> 0 after --resume)
   int64_t total_steps = 0;             ///< the schedule's length
+  FreezeState freeze;                  ///< the backbone's frozen parts while it trained
   bool finished = false;               ///< the schedule ran to its end (model.pth written)
   double seconds = 0;
   std::string model_path;  ///< <out>/model.pth when finished
