@@ -26,6 +26,8 @@ enum class ClassifierArch {
   kResNet50,
   kResNet101,
   kResNetTiny,
+  kResNet38d,
+  kRes2Net101,
   kDeiTBase,
   kDeiTSmall,
   kDeiTTiny,
@@ -33,7 +35,8 @@ enum class ClassifierArch {
 };
 
 /// The architectures `--arch` accepts.
-/// CNNs: resnet50, resnet101, resnet-tiny; ViTs: deit-base, deit-small, deit-tiny, vit-tiny.
+/// CNNs: resnet50, resnet101, resnet-tiny, resnet38d, res2net101 (v1b 26w×4s); ViTs: deit-base,
+/// deit-small, deit-tiny, vit-tiny.
 const std::vector<std::string>& classifier_archs();
 /// ClassifierOptions::arch → ClassifierArch; throws pm::Error naming ClassifierOptions::arch.
 ClassifierArch parse_classifier_arch(const std::string& arch);
@@ -91,7 +94,7 @@ struct ClassifierImpl : torch::nn::Module {
   const ClassifierOptions& options() const { return options_; }
   bool is_vit() const { return options_.is_vit(); }
   /// The backbone as its concrete network; throws pm::Error naming the architecture if the
-  /// backbone is of the other family.
+  /// backbone is of another kind.
   ResNetImpl& resnet();
   VisionTransformerImpl& vit();
 
