@@ -26,10 +26,11 @@ for ARCH in resnet38d res2net101; do
   check "$ARCH: cam exits 0" test $? -eq 0
   check "$ARCH: cam writes one file per image" test "$(ls "$TMP/cams_$ARCH"/*.npy | wc -l)" -eq 2
   "$PM" eval-cam --gt "$D/SegmentationClass" --cams "$TMP/cams_$ARCH" \
-    --json "$TMP/eval_$ARCH.json" --quiet > /dev/null
-  check "$ARCH: eval-cam reads the CAMs" python3 -c "
+    --list "$D/ImageSets/Segmentation/val.txt" --json "$TMP/eval_$ARCH.json" --quiet > /dev/null
+  check "$ARCH: eval-cam exits 0" test $? -eq 0
+  check "$ARCH: eval-cam scores both CAM files" python3 -c "
 import json, sys; j = json.load(open(sys.argv[1]))
-s = json.dumps(j); assert 'miou' in s.lower(), list(j)" "$TMP/eval_$ARCH.json"
+assert j['images'] == 2 and 0 <= j['best']['mean_iou'] <= 1, j['best']" "$TMP/eval_$ARCH.json"
   rm -rf "$TMP/$ARCH"
 done
 
