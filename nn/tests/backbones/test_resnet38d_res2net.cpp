@@ -260,5 +260,18 @@ TEST(PublishedBackbones, SegmentationModelsLoadAClassifiersBackbone) {
                            cls->backbone->named_parameters()["b4_5.conv_branch2b1.weight"]));
 }
 
+TEST(PublishedBackbones, SegmentationModelsLoadThePublishedRes2NetKeys) {
+  SegModelOptions o;
+  o.arch = "pspnet-res2net101";
+  SegModel seg(o);
+  Checkpoint ckpt = checkpoint_of_key_list("res2net101_keys.txt");
+  seg->load_pretrained_backbone(ckpt, "res2net101_v1b_26w_4s.pth");  // fc.* ignored
+  ckpt.tensors.erase(std::find_if(ckpt.tensors.begin(), ckpt.tensors.end(), [](const auto& t) {
+    return t.first == "layer3.22.bns.2.running_var";
+  }));
+  test::expect_error([&] { seg->load_pretrained_backbone(ckpt, "r2n.pth"); },
+                     {"r2n.pth: cannot load", "1 missing (layer3.22.bns.2.running_var)"});
+}
+
 }  // namespace
 }  // namespace pm::nn

@@ -19,8 +19,9 @@
 // The key, not the position in the state dict, seeds a tensor, because libtorch lists all
 // parameters before all buffers while PyTorch's state_dict interleaves them per module.
 
+#include <torch/csrc/autograd/grad_mode.h>
 #include <torch/nn/module.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <cstdint>
