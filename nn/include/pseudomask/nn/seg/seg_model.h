@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Segmentation models on a dilated ResNet at output stride 8 (torchvision layout, so ImageNet
-// .pth files load into `backbone.*`): DeepLab-LargeFOV (v1 head), DeepLab-v2 (ASPP, sum of four
+// Segmentation models on a backbone at output stride 8 (a dilated torchvision-layout ResNet,
+// ResNet-38 or Res2Net-101 v1b, each with its published names, so ImageNet .pth files load into
+// `backbone.*`): DeepLab-LargeFOV (v1 head), DeepLab-v2 (ASPP, sum of four
 // dilated 3x3 classifiers) and PSPNet (pyramid pooling) with an FCN auxiliary head on stage 3,
 // as URN/PMM train it. "-tiny" variants use ResNetOptions::tiny() for tests and synthetic data.
 
