@@ -259,8 +259,9 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
       "predicting every class absent already scores about 90 % on VOC.\n"
       "The official IRN/ORANDNet code passes weight decay as momentum: --momentum 5e-4 "
       "--weight-decay 0\n"
-      "reproduces it. Archs: resnet50, resnet101, resnet-tiny, deit-base, deit-small, deit-tiny, "
-      "vit-tiny.\n\n"
+      "reproduces it. Archs: resnet50, resnet101, resnet-tiny, resnet38d (ResNet-38, res38d "
+      "keys),\n"
+      "res2net101 (Res2Net-101 v1b 26w4s), deit-base, deit-small, deit-tiny, vit-tiny.\n\n"
       "Example:\n  pseudomask train-cls --dataset VOC2012 --split train_aug --arch resnet50 "
       "--pretrained resnet50-19c8e357.pth --out runs/cls_r50 --epochs 5 --batch-size 16");
   add_dataset_flags(sub, c->data, "train");
@@ -268,9 +269,10 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
       "--val-split", c->val_split, "Validation split: its mAP is reported at every epoch's end");
   sub->add_option("--out", o.out_dir, "Output folder")->required();
   sub->add_option("--arch", o.model.arch, "Architecture")->capture_default_str();
-  sub->add_option("--pretrained",
-                  o.pretrained,
-                  "ImageNet .pth of the backbone (torchvision ResNet, timm/DeiT ViT)")
+  sub->add_option(
+         "--pretrained",
+         o.pretrained,
+         "ImageNet .pth of the backbone (torchvision ResNet, res38d, Res2Net, timm/DeiT ViT)")
       ->check(CLI::ExistingFile);
   sub->add_option("--num-classes",
                   c->num_classes,

@@ -228,7 +228,8 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
       "--weights DIR: official URN PNGs (B = M_c, G = R = W8): weight t where W8/255 <= t, else 1\n"
       "(--weight-thresh -1 uses W8/255). --pus-beta/--pus-k: PMM's pretended under-fitting.\n"
       "--scale-schedule 8:2,4:4,2:6: ORANDNet's curriculum (downsample 8x until epoch 2, ...).\n"
-      "Archs: deeplab-largefov|deeplabv2|pspnet - resnet50|resnet101|tiny (output stride 8).\n\n"
+      "Archs: deeplab-largefov|deeplabv2|pspnet - resnet50|resnet101|tiny|resnet38d|res2net101\n"
+      "(output stride 8).\n\n"
       "Example:\n  pseudomask train-seg --dataset VOC2012 --split train_aug --val-split val "
       "--labels out/pseudo --arch deeplabv2-resnet101 --pretrained resnet101-5d3b4d8f.pth "
       "--out runs/seg --iterations 20000 --batch-size 10 --crop 321");
@@ -256,7 +257,8 @@ void add_train_seg_command(CLI::App& app, int& exit_code) {
   sub->add_option(
          "--pretrained",
          o.pretrained,
-         "torchvision ImageNet ResNet .pth, or a train-cls ResNet model.pth (its backbone)")
+         "ImageNet .pth of the backbone (torchvision ResNet, res38d, Res2Net v1b), or a train-cls "
+         "model.pth of the same backbone (its backbone.*)")
       ->check(CLI::ExistingFile);
   sub->add_option(
       "--num-classes", o.model.num_classes, "Classes incl. background (default: the dataset's)");

@@ -21,6 +21,11 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 std::string name_list(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size() && i < kMaxNamesShown; ++i)
@@ -60,6 +65,20 @@ std::pair<std::string, const RenameRule*> target_name(const std::string& key,
 LoadRules torchvision_resnet_rules() {
   LoadRules r;
   r.ignore_prefixes = {"fc."};
+  return r;
+}
+
+LoadRules resnet38d_rules() {
+  LoadRules r;
+  r.ignore_prefixes = {"linear1000."};
+  r.allow_missing_suffixes = {"num_batches_tracked"};
+  return r;
+}
+
+LoadRules res2net_rules() {
+  LoadRules r;
+  r.ignore_prefixes = {"fc."};
+  r.allow_missing_suffixes = {"num_batches_tracked"};
   return r;
 }
 
@@ -157,6 +176,8 @@ LoadReport load_state_dict(torch::nn::Module& module,
     bool allowed = false;
     for (const auto& p : rules.allow_missing_prefixes)
       allowed = allowed || starts_with(target, prefix + p);
+    for (const auto& s : rules.allow_missing_suffixes)
+      allowed = allowed || ends_with(target, s);
     (allowed ? report.allowed_missing : report.missing).push_back(target);
   }
   if (strict)

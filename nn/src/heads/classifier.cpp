@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/nn/backbones/res2net.h"
+#include "pseudomask/nn/backbones/resnet38d.h"
 
 namespace pm::nn {
 namespace {
@@ -16,10 +18,12 @@ constexpr int kCnnOutputStride = 16;
 constexpr int kVitDefaultSize = 224;
 
 /// ClassifierOptions::arch's names, in classifier_archs() order.
-constexpr std::array<std::pair<const char*, ClassifierArch>, 7> kArchNames{{
+constexpr std::array<std::pair<const char*, ClassifierArch>, 9> kArchNames{{
     {"resnet50", ClassifierArch::kResNet50},
     {"resnet101", ClassifierArch::kResNet101},
     {"resnet-tiny", ClassifierArch::kResNetTiny},
+    {"resnet38d", ClassifierArch::kResNet38d},
+    {"res2net101", ClassifierArch::kRes2Net101},
     {"deit-base", ClassifierArch::kDeiTBase},
     {"deit-small", ClassifierArch::kDeiTSmall},
     {"deit-tiny", ClassifierArch::kDeiTTiny},
@@ -59,6 +63,31 @@ ClassifierParts resnet_parts(ClassifierArch arch, const ClassifierOptions& o) {
           {resnet->conv1.ptr(), resnet->bn1.ptr(), resnet->layer1.ptr(), resnet->layer2.ptr()}};
 }
 
+/// PSA's ResNet-38 classifier: ResNet-38 at output stride 8, then CamHead; conv1a frozen (PSA's
+/// not_training).
+ClassifierParts resnet38d_parts(const ClassifierOptions& o) {
+  ResNet38dOptions r;
+  r.frozen_bn = o.frozen_bn;
+  const ResNet38d net(r);
+  return {Backbone(std::shared_ptr<BackboneImpl>(net.ptr())),
+          CamHead(net->out_channels(), o.num_classes).ptr(),
+          resnet38d_rules(),
+          {net->conv1a.ptr()}};
+}
+
+/// Res2Net-101 v1b as the ResNet CAM network: output stride 16 (layer4 not strided), CamHead;
+/// the stem, layer1 and layer2 frozen.
+ClassifierParts res2net_parts(const ClassifierOptions& o) {
+  Res2NetOptions r = Res2NetOptions::res2net101_v1b();
+  r.output_stride = kCnnOutputStride;
+  r.frozen_bn = o.frozen_bn;
+  const Res2Net net(r);
+  return {Backbone(std::shared_ptr<BackboneImpl>(net.ptr())),
+          CamHead(net->out_channels(), o.num_classes).ptr(),
+          res2net_rules(),
+          {net->conv1.ptr(), net->bn1.ptr(), net->layer1.ptr(), net->layer2.ptr()}};
+}
+
 /// The ViT, then ClassTokenHead; patch_embed frozen.
 ClassifierParts vit_parts(ClassifierArch arch, const ClassifierOptions& o) {
   const VisionTransformer vit(vit_options(arch, o));
@@ -84,15 +113,14 @@ ClassifierArch parse_classifier_arch(const std::string& arch) {
   const auto* found = find_arch(arch);
   PM_CHECK(found != nullptr,
            "ClassifierOptions::arch {}: unknown architecture (expected resnet50, resnet101, "
-           "resnet-tiny, "
-           "deit-base, deit-small, deit-tiny or vit-tiny)",
+           "resnet-tiny, resnet38d, res2net101, deit-base, deit-small, deit-tiny or vit-tiny)",
            arch);
   return found->second;
 }
 
 bool is_vit(ClassifierArch arch) {
-  return arch != ClassifierArch::kResNet50 && arch != ClassifierArch::kResNet101 &&
-         arch != ClassifierArch::kResNetTiny;
+  return arch == ClassifierArch::kDeiTBase || arch == ClassifierArch::kDeiTSmall ||
+         arch == ClassifierArch::kDeiTTiny || arch == ClassifierArch::kViTTiny;
 }
 
 bool ClassifierOptions::is_vit() const {
@@ -110,7 +138,13 @@ void ClassifierOptions::validate() const {
 }
 
 ClassifierParts make_classifier_parts(ClassifierArch arch, const ClassifierOptions& options) {
-  return is_vit(arch) ? vit_parts(arch, options) : resnet_parts(arch, options);
+  if (is_vit(arch))
+    return vit_parts(arch, options);
+  if (arch == ClassifierArch::kResNet38d)
+    return resnet38d_parts(options);
+  if (arch == ClassifierArch::kRes2Net101)
+    return res2net_parts(options);
+  return resnet_parts(arch, options);
 }
 
 ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(options) {

@@ -8,7 +8,9 @@
 #include <utility>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/nn/backbones/res2net.h"
 #include "pseudomask/nn/backbones/resnet.h"
+#include "pseudomask/nn/backbones/resnet38d.h"
 #include "pseudomask/nn/checkpoint/load.h"
 
 namespace pm::nn {
@@ -22,10 +24,12 @@ constexpr std::array<std::pair<const char*, SegHeadKind>, 3> kHeadNames{{
     {"deeplabv2", SegHeadKind::kDeepLabV2},
     {"pspnet", SegHeadKind::kPspNet},
 }};
-constexpr std::array<std::pair<const char*, SegBackboneKind>, 3> kBackboneNames{{
+constexpr std::array<std::pair<const char*, SegBackboneKind>, 5> kBackboneNames{{
     {"resnet50", SegBackboneKind::kResNet50},
     {"resnet101", SegBackboneKind::kResNet101},
     {"tiny", SegBackboneKind::kResNetTiny},
+    {"resnet38d", SegBackboneKind::kResNet38d},
+    {"res2net101", SegBackboneKind::kRes2Net101},
 }};
 
 /// Head widths: the published ones for ResNet-50/101, scaled down for the tiny backbone.
@@ -39,6 +43,13 @@ HeadWidths head_widths(SegBackboneKind backbone) {
   if (backbone != SegBackboneKind::kResNetTiny)
     return {};
   return {32, 32, 16};
+}
+
+/// Whether `ckpt` is a `pseudomask train-cls` checkpoint (keys "backbone.*", "classifier.*").
+bool is_classifier_checkpoint(const Checkpoint& ckpt) {
+  return std::any_of(ckpt.tensors.begin(), ckpt.tensors.end(), [](const auto& t) {
+    return t.first.rfind("backbone.", 0) == 0;
+  });
 }
 
 }  // namespace
@@ -55,7 +66,7 @@ SegArch parse_seg_arch(const std::string& arch) {
   PM_CHECK(h != kHeadNames.end() && b != kBackboneNames.end(),
            "SegModelOptions::arch '{}': unknown segmentation model (known: "
            "deeplab-largefov|deeplabv2|pspnet "
-           "-resnet50|-resnet101|-tiny)",
+           "-resnet50|-resnet101|-tiny|-resnet38d|-res2net101)",
            arch);
   return {h->second, b->second};
 }
@@ -76,6 +87,18 @@ void SegModelOptions::validate() const {
 }
 
 Backbone make_seg_backbone(SegBackboneKind kind, bool frozen_bn) {
+  if (kind == SegBackboneKind::kResNet38d) {
+    ResNet38dOptions r;
+    r.frozen_bn = frozen_bn;
+    return Backbone(std::shared_ptr<BackboneImpl>(ResNet38d(r).ptr()));
+  }
+  if (kind == SegBackboneKind::kRes2Net101) {
+    Res2NetOptions r = Res2NetOptions::res2net101_v1b();
+    r.output_stride = 8;  // as the ResNets below
+    r.dilate = true;
+    r.frozen_bn = frozen_bn;
+    return Backbone(std::shared_ptr<BackboneImpl>(Res2Net(r).ptr()));
+  }
   ResNetOptions r = kind == SegBackboneKind::kResNet101    ? ResNetOptions::resnet101()
                     : kind == SegBackboneKind::kResNetTiny ? ResNetOptions::tiny()
                                                            : ResNetOptions::resnet50();
@@ -138,9 +161,12 @@ void SegModelImpl::train(bool on) {
 }
 
 void SegModelImpl::load_pretrained_backbone(const Checkpoint& ckpt, const std::string& name) {
-  LoadRules rules = torchvision_resnet_rules();
-  if (ckpt.find("backbone.conv1.weight") != nullptr) {
-    // A `pseudomask train-cls` ResNet: its backbone.* is a torchvision ResNet; the classifier
+  const SegBackboneKind kind = parse_seg_arch(options_.arch).backbone;
+  LoadRules rules = kind == SegBackboneKind::kResNet38d    ? resnet38d_rules()
+                    : kind == SegBackboneKind::kRes2Net101 ? res2net_rules()
+                                                           : torchvision_resnet_rules();
+  if (is_classifier_checkpoint(ckpt)) {
+    // A `pseudomask train-cls` CNN: its backbone.* is the published network; the classifier
     // head trained on image-level labels is left out (WSSS's usual ImageNet initialisation,
     // replaced by the stage-one classifier of the same data).
     rules.renames.push_back({"backbone.", "", false});

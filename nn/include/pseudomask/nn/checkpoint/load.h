@@ -36,6 +36,10 @@ struct LoadRules {
   /// Module parameters/buffers that may stay at their initial values when the file lacks them
   /// (prefixes), e.g. a new classifier head.
   std::vector<std::string> allow_missing_prefixes;
+  /// Module buffers that may stay at their initial values when the file lacks them, by the end
+  /// of their name (e.g. "num_batches_tracked", which files converted from other frameworks or
+  /// saved by PyTorch < 0.4.1 do not have).
+  std::vector<std::string> allow_missing_suffixes;
 };
 
 /// torchvision ResNet: names already match; `fc.*` (the ImageNet head) is ignored when the module
@@ -47,6 +51,12 @@ LoadRules torchvision_vgg_rules();
 /// timm / DeiT ViT: names match; `head.*` ignored when the module has no head, `head_dist.*` and
 /// `dist_token` (distilled DeiT) ignored, pos_embed resampled to the module's grid.
 LoadRules timm_vit_rules();
+/// ResNet-38 (res38d .pth converted from the MXNet ImageNet model): names match; the converted
+/// files have no num_batches_tracked (allowed missing); an ImageNet head `linear1000.*` ignored.
+LoadRules resnet38d_rules();
+/// Res2Net v1b (official .pth): names match; `fc.*` ignored when the module has none;
+/// num_batches_tracked allowed missing.
+LoadRules res2net_rules();
 
 /// What a load did, by parameter name.
 struct LoadReport {

@@ -2,8 +2,9 @@
 #pragma once
 
 // The multi-label image classifiers whose class activation maps seed WSSS: a backbone (ResNet
-// at output stride 16, IRN's CAM network, or a ViT) and a head (heads/cam_head.h: GAP then a
-// bias-free 1x1 conv on the ResNet, a Linear on the ViT's class token), built by
+// or Res2Net at output stride 16, IRN's CAM network; ResNet-38 at output stride 8, PSA's; or a
+// ViT) and a head (heads/cam_head.h: GAP then a bias-free 1x1 conv on the CNNs, a Linear on the
+// ViT's class token), built by
 // make_classifier_parts from the typed architecture.
 
 #include <torch/nn/module.h>
@@ -26,6 +27,8 @@ enum class ClassifierArch {
   kResNet50,
   kResNet101,
   kResNetTiny,
+  kResNet38d,
+  kRes2Net101,
   kDeiTBase,
   kDeiTSmall,
   kDeiTTiny,
@@ -33,7 +36,8 @@ enum class ClassifierArch {
 };
 
 /// The architectures `--arch` accepts.
-/// CNNs: resnet50, resnet101, resnet-tiny; ViTs: deit-base, deit-small, deit-tiny, vit-tiny.
+/// CNNs: resnet50, resnet101, resnet-tiny, resnet38d, res2net101 (v1b 26w×4s); ViTs: deit-base,
+/// deit-small, deit-tiny, vit-tiny.
 const std::vector<std::string>& classifier_archs();
 /// ClassifierOptions::arch → ClassifierArch; throws pm::Error naming ClassifierOptions::arch.
 ClassifierArch parse_classifier_arch(const std::string& arch);
@@ -68,10 +72,11 @@ struct ClassifierOptions {
 struct ClassifierParts {
   Backbone backbone{nullptr};
   std::shared_ptr<ClassifierHeadImpl> head;
-  /// How an ImageNet checkpoint of the backbone's family loads (torchvision ResNet, timm ViT).
+  /// How an ImageNet checkpoint of the backbone's family loads (torchvision ResNet, res38d,
+  /// Res2Net, timm ViT).
   LoadRules pretrained_rules;
-  /// The backbone's modules that CAM training freezes (ResNet: conv1, bn1, layer1, layer2, as
-  /// IRN trains it; ViT: patch_embed, as ORANDNet's code does).
+  /// The backbone's modules that CAM training freezes (ResNet and Res2Net: conv1, bn1, layer1,
+  /// layer2, as IRN trains it; ResNet-38: conv1a, as PSA; ViT: patch_embed, as ORANDNet's code).
   std::vector<std::shared_ptr<torch::nn::Module>> stem;
 };
 
@@ -85,11 +90,12 @@ struct ClassifierImpl : torch::nn::Module {
 
   /// x: (N, 3, H, W) ImageNet-normalised → logits (N, K).
   torch::Tensor forward(const torch::Tensor& x);
-  /// CNN only: the CAMs before any ReLU, conv(features, W): (N, K, ~H/16, ~W/16).
+  /// CNN only: the CAMs before any ReLU, conv(features, W): (N, K, ~H/os, ~W/os), os the
+  /// backbone's output stride (16; ResNet-38: 8).
   torch::Tensor class_maps(const torch::Tensor& x);
 
-  /// Loads an ImageNet checkpoint of the backbone's family (torchvision ResNet, timm/DeiT ViT)
-  /// strictly (its ImageNet head is ignored); `name` is the path for messages.
+  /// Loads an ImageNet checkpoint of the backbone's family (torchvision ResNet, res38d, Res2Net
+  /// v1b, timm/DeiT ViT) strictly (its ImageNet head is ignored); `name` is the path for messages.
   LoadReport load_pretrained(const Checkpoint& checkpoint, const std::string& name);
   /// Parameters of the backbone that train (all but the frozen stem).
   std::vector<torch::Tensor> backbone_parameters();
@@ -101,7 +107,7 @@ struct ClassifierImpl : torch::nn::Module {
   const ClassifierOptions& options() const { return options_; }
   bool is_vit() const { return options_.is_vit(); }
   /// The backbone as its concrete network; throws pm::Error naming the architecture if the
-  /// backbone is of the other family.
+  /// backbone is of another kind.
   ResNetImpl& resnet();
   VisionTransformerImpl& vit();
 

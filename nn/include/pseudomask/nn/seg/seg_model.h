@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Segmentation models on a dilated ResNet at output stride 8 (torchvision layout, so ImageNet
-// .pth files load into `backbone.*`): DeepLab-LargeFOV (v1 head), DeepLab-v2 (ASPP, sum of four
+// Segmentation models on a backbone at output stride 8 (a dilated torchvision-layout ResNet,
+// ResNet-38 or Res2Net-101 v1b, each with its published names, so ImageNet .pth files load into
+// `backbone.*`): DeepLab-LargeFOV (v1 head), DeepLab-v2 (ASPP, sum of four
 // dilated 3x3 classifiers) and PSPNet (pyramid pooling) with an FCN auxiliary head on stage 3,
 // as URN/PMM train it. "-tiny" variants use ResNetOptions::tiny() for tests and synthetic data.
 
@@ -22,8 +23,8 @@ namespace pm::nn {
 
 /// Segmentation heads (heads/seg_heads.h).
 enum class SegHeadKind { kLargeFov, kDeepLabV2, kPspNet };
-/// Segmentation backbones: dilated ResNets at output stride 8.
-enum class SegBackboneKind { kResNet50, kResNet101, kResNetTiny };
+/// Segmentation backbones at output stride 8: dilated ResNets, ResNet-38 and Res2Net-101 v1b.
+enum class SegBackboneKind { kResNet50, kResNet101, kResNetTiny, kResNet38d, kRes2Net101 };
 
 /// A segmentation architecture in typed form.
 struct SegArch {
@@ -37,8 +38,8 @@ SegArch parse_seg_arch(const std::string& arch);
 
 /// Architecture of a segmentation model.
 struct SegModelOptions {
-  /// <head>-<backbone>: head deeplab-largefov, deeplabv2 or pspnet; backbone resnet50, resnet101
-  /// or tiny (e.g. "deeplabv2-resnet101", "pspnet-tiny").
+  /// <head>-<backbone>: head deeplab-largefov, deeplabv2 or pspnet; backbone resnet50, resnet101,
+  /// tiny, resnet38d or res2net101 (e.g. "deeplabv2-resnet101", "deeplab-largefov-resnet38d").
   std::string arch = "deeplabv2-tiny";
   int num_classes = 21;  ///< including background
   /// BatchNorm uses its running statistics and does not update them (with ImageNet weights).
@@ -54,8 +55,9 @@ struct SegModelOptions {
   void validate() const;
 };
 
-/// The backbone of `arch`: a dilated ResNet at output stride 8 (strides (1, 2, 1, 1),
-/// dilations (1, 1, 2, 4)) in torchvision's layout.
+/// The backbone of `arch` at output stride 8: a dilated ResNet or Res2Net (strides (1, 2, 1, 1),
+/// dilations (1, 1, 2, 4)) in torchvision's / Res2Net's layout, or ResNet-38 (b5 dilation 2,
+/// b6/b7 dilation 4).
 Backbone make_seg_backbone(SegBackboneKind kind, bool frozen_bn);
 /// The head of `arch` on `backbone`'s stages, its widths the published ones for ResNet-50/101
 /// and scaled down for the tiny backbone.
@@ -76,8 +78,10 @@ struct SegModelImpl : torch::nn::Module {
   /// Like Module::train (frozen BatchNorm stays in eval mode), the head included.
   void train(bool on = true) override;
 
-  /// Loads torchvision ImageNet ResNet weights into the backbone (fc ignored); throws naming
-  /// `name` on a missing or mismatched tensor.
+  /// Loads ImageNet weights of the backbone's family into the backbone (torchvision ResNet,
+  /// res38d, official Res2Net; their ImageNet heads ignored), or the backbone of a `train-cls`
+  /// checkpoint of the same architecture; throws naming `name` on a missing or mismatched
+  /// tensor.
   void load_pretrained_backbone(const Checkpoint& ckpt, const std::string& name);
   /// Parameters of the backbone ("backbone.*") and of the new heads, by name.
   std::vector<std::pair<std::string, torch::Tensor>> backbone_parameters();
