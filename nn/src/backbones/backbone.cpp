@@ -50,7 +50,7 @@ void BackboneImpl::train(bool on) {
   torch::nn::Module::train(on);
   if (!on)
     return;
-  if (freeze_.norm_eval) {
+  if (freeze_.norm_eval || fixed_batch_norm_) {
     for (const auto& m : modules(/*include_self=*/false)) {
       if (is_batch_norm(*m))
         m->eval();

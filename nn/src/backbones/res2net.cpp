@@ -104,6 +104,7 @@ Res2NetImpl::Res2NetImpl(const Res2NetOptions& options) : options_(options) {
       make_layer(512, options_.layers[3], unstride4 ? 1 : 2, unstride4 && options_.dilate));
   if (options_.num_classes > 0)
     fc = register_module("fc", torch::nn::Linear(options_.out_channels(), options_.num_classes));
+  set_fixed_batch_norm(options_.frozen_bn);
   train(is_training());  // puts frozen BatchNorm in eval mode from the start
 }
 
@@ -142,14 +143,12 @@ torch::Tensor Res2NetImpl::forward(const torch::Tensor& x) {
   return fc ? fc(f.mean({2, 3})) : f;
 }
 
-void Res2NetImpl::train(bool on) {
-  torch::nn::Module::train(on);
-  if (!options_.frozen_bn)
-    return;
-  for (const auto& m : modules(/*include_self=*/false)) {
-    if (m->as<torch::nn::BatchNorm2d>() != nullptr)
-      m->eval();
-  }
+std::vector<FreezeStage> Res2NetImpl::freeze_stages() {
+  return {{{conv1.ptr(), bn1.ptr()}, {}},
+          {{layer1.ptr()}, {}},
+          {{layer2.ptr()}, {}},
+          {{layer3.ptr()}, {}},
+          {{layer4.ptr()}, {}}};
 }
 
 }  // namespace pm::nn

@@ -72,6 +72,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
       make_layer(w * 8, options_.layers[3], unstride4 ? 1 : 2, unstride4 && options_.dilate));
   if (options_.num_classes > 0)
     fc = register_module("fc", torch::nn::Linear(options_.out_channels(), options_.num_classes));
+  set_fixed_batch_norm(options_.frozen_bn);
   train(is_training());  // puts frozen BatchNorm in eval mode from the start
 }
 
@@ -124,16 +125,6 @@ std::vector<FreezeStage> ResNetImpl::freeze_stages() {
           {{layer2.ptr()}, {}},
           {{layer3.ptr()}, {}},
           {{layer4.ptr()}, {}}};
-}
-
-void ResNetImpl::train(bool on) {
-  BackboneImpl::train(on);
-  if (!options_.frozen_bn)
-    return;
-  for (const auto& m : modules(/*include_self=*/false)) {
-    if (m->as<torch::nn::BatchNorm2d>() != nullptr)
-      m->eval();
-  }
 }
 
 }  // namespace pm::nn

@@ -89,6 +89,7 @@ ResNet38dImpl::ResNet38dImpl(const ResNet38dOptions& options) : options_(options
   b6 = register_module("b6", ResBlock38Bot(1024, 2048, 4, 0.3));
   b7 = register_module("b7", ResBlock38Bot(2048, 4096, 4, 0.5));
   bn7 = register_module("bn7", torch::nn::BatchNorm2d(4096));
+  set_fixed_batch_norm(options_.frozen_bn);
   train(is_training());  // puts frozen BatchNorm in eval mode from the start
 }
 
@@ -112,14 +113,17 @@ torch::Tensor ResNet38dImpl::forward_features(const torch::Tensor& x) {
   return forward_stages(x).back();
 }
 
-void ResNet38dImpl::train(bool on) {
-  torch::nn::Module::train(on);
-  if (!options_.frozen_bn)
-    return;
-  for (const auto& m : modules(/*include_self=*/false)) {
-    if (m->as<torch::nn::BatchNorm2d>() != nullptr)
-      m->eval();
+std::vector<FreezeStage> ResNet38dImpl::freeze_stages() {
+  std::vector<FreezeStage> stages{{{conv1a.ptr()}, {}}};
+  for (const auto& [first, last] : {std::pair<size_t, size_t>{0, 3}, {3, 6}, {6, 12}, {12, 15}}) {
+    FreezeStage stage;
+    for (size_t i = first; i < last && i < blocks.size(); ++i)
+      stage.modules.push_back(blocks[i].ptr());
+    stages.push_back(stage);
   }
+  stages.push_back({{b6.ptr()}, {}});
+  stages.push_back({{b7.ptr(), bn7.ptr()}, {}});
+  return stages;
 }
 
 }  // namespace pm::nn

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/nn/backbones/res2net.h"
 #include "pseudomask/nn/backbones/resnet.h"
+#include "pseudomask/nn/backbones/resnet38d.h"
 #include "pseudomask/nn/backbones/vgg.h"
 #include "pseudomask/nn/backbones/vit.h"
 #include "pseudomask/nn/heads/classifier.h"
@@ -124,6 +126,42 @@ TEST(Freeze, ResNetFrozenStagesKeepStemAndFirstStagesBitForBit) {
   EXPECT_FALSE(net->conv1->weight.requires_grad());
   EXPECT_TRUE(net->layer3->parameters()[0].requires_grad());
   EXPECT_EQ(net->freeze_state().frozen_parameters, 3 + 12 + 12);
+}
+
+// The published backbones honour both options too: norm_eval puts every BatchNorm in eval mode in
+// training, and frozen stages are res2net's deep stem and layers, resnet38d's conv1a and its b2..b7
+// groups.
+TEST(Freeze, Res2NetAndResNet38dHonourNormEvalAndTheirStages) {
+  Res2NetOptions ro;
+  ro.layers = {1, 1, 1, 1};
+  Res2Net res2net(ro);
+  FreezeOptions f;
+  f.norm_eval = true;
+  f.frozen_stages = 1;
+  res2net->set_freeze(f);
+  res2net->train();
+  const FreezeState r = res2net->freeze_state();
+  EXPECT_EQ(r.norm_layers_eval, r.norm_layers);
+  EXPECT_GT(r.norm_layers, 10);
+  EXPECT_FALSE(res2net->layer1->parameters()[0].requires_grad());
+  EXPECT_FALSE(res2net->conv1->parameters()[0].requires_grad());
+  EXPECT_TRUE(res2net->layer2->parameters()[0].requires_grad());
+  EXPECT_TRUE(res2net->layer2->is_training());
+
+  ResNet38d r38(ResNet38dOptions{});
+  f.norm_eval = false;
+  f.frozen_stages = 2;  // conv1a, b2*, b3*
+  r38->set_freeze(f);
+  r38->train();
+  for (const auto& p : r38->named_parameters()) {
+    const bool frozen =
+        starts_with(p.key(), "conv1a.") || starts_with(p.key(), "b2") || starts_with(p.key(), "b3");
+    EXPECT_EQ(p.value().requires_grad(), !frozen) << p.key();
+  }
+  EXPECT_TRUE(r38->b6->is_training());
+  EXPECT_LT(r38->freeze_state().norm_layers_eval, r38->freeze_state().norm_layers);
+  f.frozen_stages = 7;
+  test::expect_error([&] { r38->set_freeze(f); }, {"this backbone has 6 stages"});
 }
 
 TEST(Freeze, FrozenStagesMinusOneFreezesNothingAndTooManyIsAnError) {

@@ -53,11 +53,12 @@ struct UrnOptions {
   CrfParams crf = CrfParams::preset(CrfPreset::kUrn);
   float prob_clip = 1e-5f;  ///< unary −log(clip(p, prob_clip, 1))
   /// Label channels filtered per lattice traversal by the scaled CRFs (speed/memory trade-off;
-  /// results do not depend on it). 24: no wider than the VOC C-label CRF's rows (21 labels, padded
-  /// to 24), so that the K·N scaled CRFs need no more memory than M_c's CRF (a K = 3 VOC job: 213
-  /// instead of 517 MiB, same time). Wider groups traverse the lattice tables fewer times: 64 was
-  /// about 10 % faster on K = 5 images, at over twice the memory.
-  int max_group_channels = 24;
+  /// results do not depend on it). Each channel costs its −U and Q rows and one row per lattice
+  /// vertex and kernel (about 4 MB on a 500×375 image; the blur runs in place). 40 keeps a whole
+  /// URN job at or below the reference densecrf's 225 MiB on the VOC sample (K = 3: 203 MB;
+  /// K = 5: 222 MB; the first build of this needed 517 MiB) at the speed of 48; 24 needs about
+  /// 150 MB and is up to 30 % slower on images with five classes.
+  int max_group_channels = 40;
 
   /// The official settings of a dataset (URN paper, Implementation details: the scales S of
   /// Eq. 6); t = 0.05 and URN's CRF for both.

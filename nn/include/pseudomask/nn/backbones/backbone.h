@@ -72,12 +72,19 @@ struct BackboneImpl : torch::nn::Module {
   const FreezeOptions& freeze() const { return freeze_; }
   /// Counts what is frozen now (parameters without gradient, BatchNorm layers in eval mode).
   FreezeState freeze_state() const;
-  /// Module::train, then the BatchNorm layers (norm_eval) and the frozen stages back in eval
-  /// mode. Subclasses that override it call it first.
+  /// Module::train, then the BatchNorm layers (norm_eval, or a network built with frozen
+  /// BatchNorm) and the frozen stages back in eval mode. Subclasses that override it call it
+  /// first.
   void train(bool on = true) override;
+
+ protected:
+  /// Networks built with frozen BatchNorm (IRN's FixedBatchNorm: ResNetOptions::frozen_bn and
+  /// its likes) keep every BatchNorm in eval mode in training too, whatever set_freeze says.
+  void set_fixed_batch_norm(bool on) { fixed_batch_norm_ = on; }
 
  private:
   FreezeOptions freeze_;
+  bool fixed_batch_norm_ = false;
 };
 TORCH_MODULE(Backbone);
 

@@ -83,8 +83,9 @@ struct Res2NetImpl : BackboneImpl {
   int out_channels() const override { return options_.out_channels(); }
   std::vector<int> stage_channels() const override { return {256, 512, 1024, 2048}; }
   int output_stride() const override { return options_.output_stride; }
-  /// Like Module::train, but BatchNorm stays in eval mode when frozen_bn is set.
-  void train(bool on = true) override;
+
+  /// {conv1, bn1} (the deep stem), then layer1..layer4.
+  std::vector<FreezeStage> freeze_stages() override;
 
   const Res2NetOptions& options() const { return options_; }
 

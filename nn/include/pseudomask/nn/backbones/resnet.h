@@ -87,8 +87,6 @@ struct ResNetImpl : BackboneImpl {
   /// width · {4, 8, 16, 32}.
   std::vector<int> stage_channels() const override;
   int output_stride() const override { return options_.output_stride; }
-  /// BackboneImpl::train, and BatchNorm stays in eval mode when frozen_bn is set.
-  void train(bool on = true) override;
   /// {conv1, bn1}, then layer1..layer4.
   std::vector<FreezeStage> freeze_stages() override;
 

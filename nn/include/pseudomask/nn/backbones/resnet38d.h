@@ -71,8 +71,9 @@ struct ResNet38dImpl : BackboneImpl {
   int out_channels() const override { return 4096; }
   std::vector<int> stage_channels() const override { return {128, 256, 512, 1024, 4096}; }
   int output_stride() const override { return 8; }
-  /// Like Module::train, but BatchNorm stays in eval mode when frozen_bn is set.
-  void train(bool on = true) override;
+
+  /// {conv1a}, then b2, b3, b4, b5 (each with its _k blocks), b6 and {b7, bn7}.
+  std::vector<FreezeStage> freeze_stages() override;
 
   const ResNet38dOptions& options() const { return options_; }
 
