@@ -288,10 +288,11 @@ std::vector<double> response_scaling_uncertainty(const DenseCrf2D& crf,
       const float s = options.scales[static_cast<size_t>(v % samples)];
       // URN Eq. 6: channel k ← X̄_k^s, the others unchanged (as scale_response gives them);
       // only channel k's energies are new, so only it is raised.
+      // raise_channel gives that one plane, and its energies are the variant's plane k.
       raise_channel(selected, k, s, scaled);
       const Unary u = unary_from_probabilities(scaled, options.prob_clip);
       float* own = raised.plane(v - first);
-      std::copy(u.plane(k), u.plane(k) + n, own);
+      std::copy(u.data(), u.data() + n, own);
       UnaryPlanes variant;
       for (int l = 0; l < k_count; ++l)
         variant.labels.push_back(l == k ? own : base.plane(l));
