@@ -57,7 +57,8 @@ void urn_job(benchmark::State& state,
              const RgbImage& image,
              const Unary& full,
              const Unary& scaled,
-             int threads = 1) {
+             int threads = 1,
+             bool specialised = true) {
   const std::vector<const Unary*> batch(18, &scaled);
   // One workspace serves every image of a batch run (the CLI keeps one per thread): warm it up
   // first, so that the timed iterations see the steady state rather than first-touch page faults.
@@ -68,7 +69,8 @@ void urn_job(benchmark::State& state,
     crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels);
   }
   for (auto _ : state) {
-    const DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn), threads);
+    DenseCrf2D crf(image, CrfParams::preset(CrfPreset::kUrn), threads);
+    crf.set_specialised_kernels(specialised);
     benchmark::DoNotOptimize(crf.infer(full, &ws, CrfOutputs::kLabels));
     benchmark::DoNotOptimize(
         crf.infer_batch(batch, /*max_group_channels=*/64, &ws, CrfOutputs::kLabels));
@@ -87,6 +89,19 @@ void BM_UrnJobVocSize(benchmark::State& state) {
           resized_unary(3, 500, 375));
 }
 BENCHMARK(BM_UrnJobVocSize)->Unit(benchmark::kMillisecond);
+
+// The same with the plain mean-field step only (no crf/kernels/ specialisation): what the
+// specialised kernels buy (issue 16 keeps a specialisation only if this difference is beyond
+// noise).
+void BM_UrnJobVocSizePlainStep(benchmark::State& state) {
+  urn_job(state,
+          resize_bilinear(im1(), 500, 375),
+          resized_unary(21, 500, 375),
+          resized_unary(3, 500, 375),
+          /*threads=*/1,
+          /*specialised=*/false);
+}
+BENCHMARK(BM_UrnJobVocSizePlainStep)->Unit(benchmark::kMillisecond);
 
 // The same with both cores inside the one image (the two lattices are built side by side).
 void BM_UrnJobVocSize2Threads(benchmark::State& state) {
