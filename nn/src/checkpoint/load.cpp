@@ -65,6 +65,9 @@ std::pair<std::string, const RenameRule*> target_name(const std::string& key,
 LoadRules torchvision_resnet_rules() {
   LoadRules r;
   r.ignore_prefixes = {"fc."};
+  // torchvision's hosted files from before PyTorch 0.4.1 (resnet50-19c8e357.pth, the one the WSSS
+  // code loads) have no BatchNorm counters; PyTorch's own loader accepts them without.
+  r.allow_missing_suffixes = {"num_batches_tracked"};
   return r;
 }
 
