@@ -87,6 +87,16 @@ AffinityLabels affinity_labels(const std::vector<uint8_t>& labels, const PathInd
   return out;
 }
 
+float path_boundary_max(const std::vector<float>& boundary,
+                        int width,
+                        size_t source,
+                        const PathDirection& dir) {
+  float most = 0.0f;
+  for (const auto& [y, x] : dir.path)
+    most = std::max(most, boundary[source + static_cast<size_t>(y * width + x)]);
+  return most;
+}
+
 std::vector<float> edge_to_affinity(const std::vector<float>& boundary, const PathIndex& index) {
   PM_CHECK(boundary.size() == static_cast<size_t>(index.height) * index.width,
            "edge_to_affinity: a boundary map of {} values for a {}x{} path index",
@@ -95,13 +105,10 @@ std::vector<float> edge_to_affinity(const std::vector<float>& boundary, const Pa
            index.height);
   std::vector<float> out(index.num_pairs());
   for (size_t d = 0; d < index.directions.size(); ++d) {
-    const auto& path = index.directions[d].path;
     for (size_t s = 0; s < index.num_sources(); ++s) {
-      float most = 0.0f;
-      for (const auto& [y, x] : path)
-        most =
-            std::max(most, boundary[static_cast<size_t>(index.sources[s] + y * index.width + x)]);
-      out[d * index.num_sources() + s] = 1.0f - most;
+      const size_t source = static_cast<size_t>(index.sources[s]);
+      out[d * index.num_sources() + s] =
+          1.0f - path_boundary_max(boundary, index.width, source, index.directions[d]);
     }
   }
   return out;

@@ -35,24 +35,21 @@ void check_boundary(const std::vector<float>& boundary, int height, int width) {
   }
 }
 
-// IRN Eq. 11's affinity of pixel (y, x) with (y + dy, x + dx) along `path`, raised to β; 0 when
-// either end is outside the map.
-double path_affinity(const std::vector<float>& boundary,
-                     int height,
-                     int width,
-                     int y,
-                     int x,
-                     const PathDirection& dir,
-                     double beta) {
-  const auto inside = [&](int yy, int xx) {
-    return yy >= 0 && yy < height && xx >= 0 && xx < width;
-  };
-  if (!inside(y, x) || !inside(y + dir.dy, x + dir.dx))
-    return 0.0;
-  float most = 0.0f;
-  for (const auto& [py, px] : dir.path)
-    most = std::max(most, boundary[static_cast<size_t>(y + py) * width + (x + px)]);
-  return std::pow(static_cast<double>(1.0f - most), beta);
+// IRN Eq. 11's affinities of direction `dir`, raised to β: entry p is the pair of pixel p with
+// p + dir, 0 where p + dir is outside the map (the public code pads the map with boundary 1).
+std::vector<double> direction_affinities(const std::vector<float>& boundary,
+                                         int height,
+                                         int width,
+                                         const PathDirection& dir,
+                                         double beta) {
+  std::vector<double> a(boundary.size(), 0.0);
+  for (int y = 0; y < height - dir.dy; ++y) {
+    for (int x = std::max(0, -dir.dx); x < std::min(width, width - dir.dx); ++x) {
+      const size_t p = static_cast<size_t>(y) * width + x;
+      a[p] = std::pow(static_cast<double>(1.0f - path_boundary_max(boundary, width, p, dir)), beta);
+    }
+  }
+  return a;
 }
 
 }  // namespace
@@ -74,7 +71,10 @@ TransitionMatrix transition_matrix(const std::vector<float>& boundary,
     t.steps.push_back({-dir.dy, -dir.dx});
   }
   // Entry 0: a_jj = 1. Entries 2d+1 and 2d+2: the pair of j with j + dir and with j − dir, whose
-  // affinity is that of the pair (j, j + dir) and of the pair (j − dir, j).
+  // affinities are those of the pairs (j, j + dir) and (j − dir, j).
+  std::vector<std::vector<double>> pairs;
+  for (const PathDirection& dir : dirs)
+    pairs.push_back(direction_affinities(boundary, height, width, dir, options.beta));
   t.weights.assign(t.steps.size() * n, 0.0f);
   std::vector<double> column(t.steps.size());
   for (int y = 0; y < height; ++y) {
@@ -83,10 +83,10 @@ TransitionMatrix transition_matrix(const std::vector<float>& boundary,
       column[0] = 1.0;
       double sum = 1.0;
       for (size_t d = 0; d < dirs.size(); ++d) {
-        const PathDirection& dir = dirs[d];
-        column[2 * d + 1] = path_affinity(boundary, height, width, y, x, dir, options.beta);
-        column[2 * d + 2] =
-            path_affinity(boundary, height, width, y - dir.dy, x - dir.dx, dir, options.beta);
+        const int sy = y - dirs[d].dy, sx = x - dirs[d].dx;  // j − dir
+        const bool back = sy >= 0 && sx >= 0 && sx < width;  // sy < height as dy >= 0
+        column[2 * d + 1] = pairs[d][j];
+        column[2 * d + 2] = back ? pairs[d][static_cast<size_t>(sy) * width + sx] : 0.0;
         sum += column[2 * d + 1] + column[2 * d + 2];
       }
       for (size_t e = 0; e < column.size(); ++e)

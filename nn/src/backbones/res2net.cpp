@@ -6,19 +6,9 @@
 
 #include "pseudomask/core/common/error.h"
 
+#include "conv.h"
+
 namespace pm::nn {
-namespace {
-
-torch::nn::Conv2d conv(int in, int out, int kernel, int stride = 1, int dilation = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
-                               .stride(stride)
-                               .padding(kernel == 3 ? dilation : 0)
-                               .dilation(dilation)
-                               .bias(false));
-}
-
-}  // namespace
-
 void Res2NetOptions::validate() const {
   PM_CHECK(layers.size() == 4, "Res2NetOptions::layers: expected 4 stages, got {}", layers.size());
   for (int n : layers)
@@ -39,7 +29,7 @@ Bottle2neckImpl::Bottle2neckImpl(int inplanes,
                                  bool with_downsample,
                                  const Res2NetOptions& o)
     : width_(planes * o.base_width / 64) {
-  conv1 = register_module("conv1", conv(inplanes, width_ * o.scale, 1));
+  conv1 = register_module("conv1", detail::same_conv(inplanes, width_ * o.scale, 1));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(width_ * o.scale));
   if (first_of_stage)
     pool = register_module(
@@ -47,10 +37,10 @@ Bottle2neckImpl::Bottle2neckImpl(int inplanes,
   convs = register_module("convs", torch::nn::ModuleList());
   bns = register_module("bns", torch::nn::ModuleList());
   for (int i = 0; i < o.scale - 1; ++i) {
-    convs->push_back(conv(width_, width_, 3, stride, dilation));
+    convs->push_back(detail::same_conv(width_, width_, 3, stride, dilation));
     bns->push_back(torch::nn::BatchNorm2d(width_));
   }
-  conv3 = register_module("conv3", conv(width_ * o.scale, planes * 4, 1));
+  conv3 = register_module("conv3", detail::same_conv(width_ * o.scale, planes * 4, 1));
   bn3 = register_module("bn3", torch::nn::BatchNorm2d(planes * 4));
   if (with_downsample) {
     downsample = register_module(
@@ -59,7 +49,7 @@ Bottle2neckImpl::Bottle2neckImpl(int inplanes,
                                                        .stride(stride)
                                                        .ceil_mode(true)
                                                        .count_include_pad(false)),
-                              conv(inplanes, planes * 4, 1),
+                              detail::same_conv(inplanes, planes * 4, 1),
                               torch::nn::BatchNorm2d(planes * 4)));
   }
 }
@@ -84,13 +74,13 @@ torch::Tensor Bottle2neckImpl::forward(const torch::Tensor& x) {
 Res2NetImpl::Res2NetImpl(const Res2NetOptions& options) : options_(options) {
   options_.validate();
   conv1 = register_module("conv1",
-                          torch::nn::Sequential(conv(3, 32, 3, 2),
+                          torch::nn::Sequential(detail::same_conv(3, 32, 3, 2),
                                                 torch::nn::BatchNorm2d(32),
                                                 torch::nn::ReLU(),
-                                                conv(32, 32, 3),
+                                                detail::same_conv(32, 32, 3),
                                                 torch::nn::BatchNorm2d(32),
                                                 torch::nn::ReLU(),
-                                                conv(32, 64, 3)));
+                                                detail::same_conv(32, 64, 3)));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(64));
   const bool unstride3 = options_.output_stride == 8;
   const bool unstride4 = options_.output_stride <= 16;

@@ -5,20 +5,9 @@
 
 #include "pseudomask/core/common/error.h"
 
+#include "conv.h"
+
 namespace pm::nn {
-namespace {
-
-torch::nn::Conv2d conv(
-    int in, int out, int kernel, int stride = 1, int padding = 0, int dilation = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
-                               .stride(stride)
-                               .padding(padding)
-                               .dilation(dilation)
-                               .bias(false));
-}
-
-}  // namespace
-
 void ResNetOptions::validate() const {
   PM_CHECK(layers.size() == 4, "ResNet: expected 4 stages, got {}", layers.size());
   for (int n : layers)
@@ -32,16 +21,17 @@ void ResNetOptions::validate() const {
 
 BottleneckImpl::BottleneckImpl(
     int inplanes, int planes, int stride, int dilation, bool with_downsample) {
-  conv1 = register_module("conv1", conv(inplanes, planes, 1));
+  conv1 = register_module("conv1", detail::same_conv(inplanes, planes, 1));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
-  conv2 = register_module("conv2", conv(planes, planes, 3, stride, dilation, dilation));
+  conv2 = register_module("conv2", detail::same_conv(planes, planes, 3, stride, dilation));
   bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
-  conv3 = register_module("conv3", conv(planes, planes * 4, 1));
+  conv3 = register_module("conv3", detail::same_conv(planes, planes * 4, 1));
   bn3 = register_module("bn3", torch::nn::BatchNorm2d(planes * 4));
   if (with_downsample) {
-    downsample = register_module("downsample",
-                                 torch::nn::Sequential(conv(inplanes, planes * 4, 1, stride),
-                                                       torch::nn::BatchNorm2d(planes * 4)));
+    downsample =
+        register_module("downsample",
+                        torch::nn::Sequential(detail::same_conv(inplanes, planes * 4, 1, stride),
+                                              torch::nn::BatchNorm2d(planes * 4)));
   }
 }
 
@@ -60,7 +50,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   const bool unstride3 = options_.output_stride == 8;
   const bool unstride4 = options_.output_stride <= 16;
   inplanes_ = w;
-  conv1 = register_module("conv1", conv(3, w, 7, 2, 3));
+  conv1 = register_module("conv1", detail::same_conv(3, w, 7, 2));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(w));
   layer1 = register_module("layer1", make_layer(w, options_.layers[0], 1, false));
   layer2 = register_module("layer2", make_layer(w * 2, options_.layers[1], 2, false));

@@ -3,16 +3,10 @@
 
 #include <array>
 
+#include "conv.h"
+
 namespace pm::nn {
 namespace {
-
-torch::nn::Conv2d conv(int in, int out, int kernel, int stride = 1, int dilation = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
-                               .stride(stride)
-                               .padding(kernel == 3 ? dilation : 0)
-                               .dilation(dilation)
-                               .bias(false));
-}
 
 /// One basic block of b2..b5: its name, widths, stride and dilations.
 struct BlockSpec {
@@ -46,11 +40,12 @@ constexpr std::array<BlockSpec, 15> kBlocks{{
 ResBlock38Impl::ResBlock38Impl(
     int in, int mid, int out, int stride, int first_dilation, int dilation) {
   bn_branch2a = register_module("bn_branch2a", torch::nn::BatchNorm2d(in));
-  conv_branch2a = register_module("conv_branch2a", conv(in, mid, 3, stride, first_dilation));
+  conv_branch2a =
+      register_module("conv_branch2a", detail::same_conv(in, mid, 3, stride, first_dilation));
   bn_branch2b1 = register_module("bn_branch2b1", torch::nn::BatchNorm2d(mid));
-  conv_branch2b1 = register_module("conv_branch2b1", conv(mid, out, 3, 1, dilation));
+  conv_branch2b1 = register_module("conv_branch2b1", detail::same_conv(mid, out, 3, 1, dilation));
   if (in != out || stride != 1)
-    conv_branch1 = register_module("conv_branch1", conv(in, out, 1, stride));
+    conv_branch1 = register_module("conv_branch1", detail::same_conv(in, out, 1, stride));
 }
 
 std::pair<torch::Tensor, torch::Tensor> ResBlock38Impl::forward(const torch::Tensor& x) {
@@ -62,14 +57,15 @@ std::pair<torch::Tensor, torch::Tensor> ResBlock38Impl::forward(const torch::Ten
 
 ResBlock38BotImpl::ResBlock38BotImpl(int in, int out, int dilation, double dropout) {
   bn_branch2a = register_module("bn_branch2a", torch::nn::BatchNorm2d(in));
-  conv_branch2a = register_module("conv_branch2a", conv(in, out / 4, 1));
+  conv_branch2a = register_module("conv_branch2a", detail::same_conv(in, out / 4, 1));
   bn_branch2b1 = register_module("bn_branch2b1", torch::nn::BatchNorm2d(out / 4));
   dropout_2b1 = register_module("dropout_2b1", torch::nn::Dropout2d(dropout));
-  conv_branch2b1 = register_module("conv_branch2b1", conv(out / 4, out / 2, 3, 1, dilation));
+  conv_branch2b1 =
+      register_module("conv_branch2b1", detail::same_conv(out / 4, out / 2, 3, 1, dilation));
   bn_branch2b2 = register_module("bn_branch2b2", torch::nn::BatchNorm2d(out / 2));
   dropout_2b2 = register_module("dropout_2b2", torch::nn::Dropout2d(dropout));
-  conv_branch2b2 = register_module("conv_branch2b2", conv(out / 2, out, 1));
-  conv_branch1 = register_module("conv_branch1", conv(in, out, 1));
+  conv_branch2b2 = register_module("conv_branch2b2", detail::same_conv(out / 2, out, 1));
+  conv_branch1 = register_module("conv_branch1", detail::same_conv(in, out, 1));
 }
 
 std::pair<torch::Tensor, torch::Tensor> ResBlock38BotImpl::forward(const torch::Tensor& x) {
@@ -81,7 +77,7 @@ std::pair<torch::Tensor, torch::Tensor> ResBlock38BotImpl::forward(const torch::
 }
 
 ResNet38dImpl::ResNet38dImpl(const ResNet38dOptions& options) : options_(options) {
-  conv1a = register_module("conv1a", conv(3, 64, 3));
+  conv1a = register_module("conv1a", detail::same_conv(3, 64, 3));
   for (const BlockSpec& s : kBlocks) {
     blocks.push_back(register_module(
         s.name, ResBlock38(s.in, s.mid, s.out, s.stride, s.first_dilation, s.dilation)));

@@ -7,8 +7,6 @@
 #include <torch/nn/module.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "pseudomask/core/io/numpy/npy.h"
 #include "pseudomask/core/io/numpy/npz.h"
@@ -18,10 +16,13 @@
 #include "pseudomask/nn/backbones/vit.h"
 #include "pseudomask/nn/checkpoint/load.h"
 #include "pseudomask/nn/tensor.h"
+#include "support/key_list.h"
 #include "support/test_paths.h"
 
 namespace pm::nn {
 namespace {
+
+using test::read_key_list;
 
 /// Forward passes must match PyTorch's to this absolute tolerance.
 constexpr double kTolerance = 1e-4;
@@ -51,22 +52,6 @@ torch::Tensor fmod_ramp(std::vector<int64_t> shape) {
   for (int64_t i = 0; i < t.numel(); ++i)
     p[i] = static_cast<float>(std::fmod(static_cast<double>(i) * 0.013, 2.0) - 1.0);
   return t;
-}
-
-/// "name d0,d1,..." lines written by make_nn_fixtures.py ("name -" for a 0-d tensor).
-std::vector<std::pair<std::string, std::vector<int64_t>>> read_key_list(const std::string& file) {
-  std::ifstream in(nn_fixture(file));
-  EXPECT_TRUE(in.good()) << file;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> keys;
-  std::string name, dims;
-  while (in >> name >> dims) {
-    std::vector<int64_t> shape;
-    std::stringstream ss(dims);
-    for (std::string d; dims != "-" && std::getline(ss, d, ',');)
-      shape.push_back(std::stoll(d));
-    keys.emplace_back(name, shape);
-  }
-  return keys;
 }
 
 void expect_same_keys(const torch::nn::Module& m, const std::string& key_file) {

@@ -13,9 +13,7 @@
 #include <torch/nn/module.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +26,7 @@
 #include "pseudomask/nn/tensor.h"
 #include "pseudomask/nn/train/sgd.h"
 #include "support/hash_fill.h"
+#include "support/key_list.h"
 #include "support/test_paths.h"
 
 namespace pm::nn {
@@ -48,23 +47,8 @@ std::string nn_fixture(const std::string& name) {
   return test::fixture("nn/" + name);
 }
 
-using KeyList = std::vector<std::pair<std::string, std::vector<int64_t>>>;
-
-/// "name d0,d1,..." lines of make_nn_fixtures.py's write_keys, in state_dict order.
-KeyList read_key_list(const std::string& file) {
-  std::ifstream in(nn_fixture(file));
-  EXPECT_TRUE(in.good()) << file;
-  KeyList keys;
-  std::string name, dims;
-  while (in >> name >> dims) {
-    std::vector<int64_t> shape;
-    std::stringstream ss(dims);
-    for (std::string d; dims != "-" && std::getline(ss, d, ',');)
-      shape.push_back(std::stoll(d));
-    keys.emplace_back(name, shape);
-  }
-  return keys;
-}
+using test::KeyList;
+using test::read_key_list;
 
 /// A state dict with torchvision's keys and shapes and the hashed values (num_batches_tracked:
 /// int64 0), as a pretrained file would hold it.

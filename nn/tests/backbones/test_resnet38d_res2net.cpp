@@ -10,9 +10,7 @@
 #include <torch/nn/module.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "pseudomask/core/io/numpy/npz.h"
 #include "pseudomask/core/io/torch/checkpoint.h"
@@ -24,6 +22,7 @@
 #include "pseudomask/nn/tensor.h"
 #include "support/expect_error.h"
 #include "support/hash_fill.h"
+#include "support/key_list.h"
 #include "support/test_paths.h"
 
 namespace pm::nn {
@@ -31,23 +30,8 @@ namespace {
 
 constexpr double kRelativeTolerance = 1e-4;
 
-using KeyList = std::vector<std::pair<std::string, std::vector<int64_t>>>;
-
-/// "name d0,d1,..." lines ("name -" for a 0-d tensor) of tests/fixtures/nn/<file>.
-KeyList read_key_list(const std::string& file) {
-  std::ifstream in(test::fixture("nn/" + file));
-  EXPECT_TRUE(in.good()) << file;
-  KeyList keys;
-  std::string name, dims;
-  while (in >> name >> dims) {
-    std::vector<int64_t> shape;
-    std::stringstream ss(dims);
-    for (std::string d; dims != "-" && std::getline(ss, d, ',');)
-      shape.push_back(std::stoll(d));
-    keys.emplace_back(name, shape);
-  }
-  return keys;
-}
+using test::KeyList;
+using test::read_key_list;
 
 /// The module's parameters and buffers by name.
 std::map<std::string, std::vector<int64_t>> module_keys(const torch::nn::Module& m) {

@@ -29,6 +29,13 @@ struct PathDirection {
 /// reordered stably by path length (shortest first) as IRN's PathIndex orders them.
 std::vector<PathDirection> path_directions(int radius);
 
+/// The largest value of `boundary` (a map `width` pixels wide) on `dir`'s path from the pixel at
+/// flat index `source`, both ends included; the path must lie inside the map.
+float path_boundary_max(const std::vector<float>& boundary,
+                        int width,
+                        size_t source,
+                        const PathDirection& dir);
+
 /// The pair indices of a height×width map for a radius: sources are the pixels (y, x) with
 /// y < height − (r−1) and r−1 <= x < width − (r−1) (IRN's crop, so every destination is inside),
 /// row-major; pair (d, s) joins source s with source s + direction d.
