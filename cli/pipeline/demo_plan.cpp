@@ -15,7 +15,9 @@ constexpr int kClsEpochsCnn = 8;
 constexpr int kClsEpochsVit = 15;
 constexpr int kOrandIterations = 1000;
 constexpr int kSegEpochs = 8;
-constexpr int kNumClasses = 11;  // the synthetic set: background + 10
+constexpr int kIrnEpochs = 3;                     // IRN's train_irn: 3 epochs
+constexpr int kNumClasses = 11;                   // the synthetic set: background + 10
+constexpr const char* kIrnBoundarySet = "orand";  // irn-labels of this set writes the boundaries
 
 int scaled(int budget, double scale) {
   return std::max(1, static_cast<int>(std::lround(budget * scale)));
@@ -32,6 +34,7 @@ class DemoPlan {
     add_cams();
     add_orandnet();
     add_pseudo_masks();
+    add_irn();
     add_segmentation();
     add_figures();
     return steps_;
@@ -225,6 +228,82 @@ class DemoPlan {
     }
   }
 
+  // IRN (ORANDNet Table 1's "w/ IRN"): its confident regions from the ORANDNet CAMs (labels
+  // --mode irn), an IRN trained on them (tiny ResNet at IRN's strides, backbone from classifier A
+  // as the stand-in for ImageNet weights, frozen as IRN freezes it), its boundary maps of the
+  // training images, and the random walk of every CAM set over those boundaries.
+  void add_irn() {
+    add({"ir-labels-orand",
+         "IRN",
+         batch({"labels",
+                "--cams",
+                path("cams/orand"),
+                "--images",
+                data_ + "/JPEGImages",
+                "--mode",
+                "irn",
+                "--out",
+                path("masks/orand_ir")}),
+         {"orandnet-infer"}});
+    add(training("train-irn",
+                 "IRN",
+                 {"train-irn",
+                  "--dataset",
+                  data_,
+                  "--ir-labels",
+                  path("masks/orand_ir"),
+                  "--arch",
+                  "resnet-tiny",
+                  "--pretrained",
+                  path("cls/A/model.pth"),
+                  "--crop",
+                  std::to_string(c_.image_size),
+                  "--batch-size",
+                  "16",
+                  "--epochs",
+                  std::to_string(scaled(kIrnEpochs, c_.epoch_scale)),
+                  "--workers",
+                  "1",
+                  "--out",
+                  path("irn")},
+                 {"ir-labels-orand", "train-cls-A"},
+                 path("irn/last.pth")));
+    // The set that computes the boundaries goes first: the others read them.
+    std::vector<CamSet> sets = demo_cam_sets();
+    std::stable_partition(
+        sets.begin(), sets.end(), [](const CamSet& s) { return s.key == kIrnBoundarySet; });
+    for (const CamSet& s : sets) {
+      std::vector<std::string> args = {
+          "irn-labels", "--cams", path("cams/" + s.key), "--out", path("masks/" + s.key + "_irn")};
+      std::vector<std::string> deps = {cam_step(s.key)};
+      if (s.key == kIrnBoundarySet) {
+        // The network's boundary maps are computed once, here, and read by the other sets.
+        args.insert(args.end(),
+                    {"--irn",
+                     path("irn/model.pth"),
+                     "--dataset",
+                     data_,
+                     "--boundary-out",
+                     path("irn/boundary"),
+                     "--device",
+                     c_.device,
+                     "--threads",
+                     "1"});
+        deps.push_back("train-irn");
+      } else {
+        args.insert(args.end(), {"--boundary", path("irn/boundary")});
+        deps.push_back("irn-labels-" + std::string(kIrnBoundarySet));
+      }
+      add({"irn-labels-" + s.key, "IRN", batch(args), deps});
+      add(eval_step("eval-irn-" + s.key,
+                    "IRN",
+                    path("masks/" + s.key + "_irn"),
+                    "train",
+                    path("eval/irn_" + s.key + ".json"),
+                    "irn-labels-" + s.key));
+    }
+  }
+
   Step eval_step(const std::string& name,
                  const std::string& stage,
                  const std::string& pred,
@@ -318,6 +397,7 @@ class DemoPlan {
                     s,
                     {"--labels", pseudo, "--scale-schedule", scale_schedule()},
                     {"crf-labels-orand"});
+      add_seg_model("pseudo-irn", s, {"--labels", path("masks/orand_irn")}, {"irn-labels-orand"});
     }
     add_cyclic_masks();
     for (int seed = 0; seed < c_.seeds; ++seed) {
@@ -380,14 +460,15 @@ class DemoPlan {
   // Overlays for the report: pseudo-masks with URN's uncertainty, CAMs, val predictions.
   void add_figures() {
     std::vector<std::string> masks = {"show", "--dataset", data_, "--split", "train"};
-    std::vector<std::string> deps = {"urn-hard"};
+    std::vector<std::string> deps = {"urn-hard", "irn-labels-orand"};
     masks.push_back("--labels");
     for (const CamSet& s : demo_cam_sets()) {
       masks.push_back(path("masks/" + s.key + "_crf"));
       deps.push_back("crf-labels-" + s.key);
     }
     masks.insert(masks.end(),
-                 {"--labels",
+                 {path("masks/orand_irn"),
+                  "--labels",
                   path("urn/hard/mask"),
                   "--weights",
                   path("urn/hard/urn"),
@@ -451,6 +532,7 @@ const std::vector<SegVariant>& demo_seg_variants() {
   static const std::vector<SegVariant> variants = {
       {"pseudo", "pseudo-masks (ORANDNet + CRF)"},
       {"scale-schedule", "pseudo-masks, scale scheduling"},
+      {"pseudo-irn", "pseudo-masks (ORANDNet + IRN)"},
       {"cyclic", "cyclic masks M_c"},
       {"cyclic-urn", "M_c + URN weights (t = 0.05)"},
       {"cyclic-prob", "M_c + probability weights"}};

@@ -39,11 +39,13 @@ json scores(const json& metrics) {
 json pseudo_mask_row(const DemoConfig& c, const CamSet& s) {
   const json cam = read_eval_json(c.out + "/eval/cam_" + s.key + ".json");
   const json crf = read_eval_json(c.out + "/eval/crf_" + s.key + ".json");
+  const json irn = read_eval_json(c.out + "/eval/irn_" + s.key + ".json");
   json row = scores(cam.at("best"));
   row["key"] = s.key;
   row["label"] = s.label;
   row["threshold"] = number_or_nan(cam, "best_threshold");
   row["crf"] = scores(crf);
+  row["irn"] = scores(irn);
   return row;
 }
 
@@ -64,6 +66,10 @@ json steps_json(const std::vector<StepResult>& steps) {
         {{"name", s.name}, {"stage", s.stage}, {"seconds", s.seconds}, {"skipped", s.skipped}});
   }
   return out;
+}
+
+double value_of(const json& j) {
+  return j.is_number() ? j.get<double>() : std::nan("");
 }
 
 std::string pct(const json& v) {
@@ -92,9 +98,10 @@ std::string seg_cell(const json& row) {
 std::string pseudo_mask_markdown(const json& r) {
   std::string md =
       "| pseudo-masks (train) | threshold | mIoU | precision | recall | mIoU +CRF | precision "
-      "+CRF | recall +CRF |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+      "+CRF | recall +CRF | mIoU w/ IRN | precision w/ IRN | recall w/ IRN "
+      "|\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const json& row : r.at("pseudo_masks")) {
-    md += fmt::format("| {} | {:.2f} | {} | {} | {} | {} | {} | {} |\n",
+    md += fmt::format("| {} | {:.2f} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                       row.at("label").get<std::string>(),
                       row.at("threshold").get<double>(),
                       pct(row["miou"]),
@@ -102,15 +109,40 @@ std::string pseudo_mask_markdown(const json& r) {
                       pct(row["recall"]),
                       pct(row["crf"]["miou"]),
                       pct(row["crf"]["precision"]),
-                      pct(row["crf"]["recall"]));
+                      pct(row["crf"]["recall"]),
+                      pct(row["irn"]["miou"]),
+                      pct(row["irn"]["precision"]),
+                      pct(row["irn"]["recall"]));
   }
   const json& cyc = r.at("cyclic");
   md += fmt::format(
-      "| cyclic masks M_c (the first segmentation model + CRF) | | | | | {} | {} | {} |\n",
+      "| cyclic masks M_c (the first segmentation model + CRF) | | | | | {} | {} | {} | | | |\n",
       pct(cyc["miou"]),
       pct(cyc["precision"]),
       pct(cyc["recall"]));
   return md;
+}
+
+// Whether IRN's random walk beats the CRF: per CAM set, and for the ORANDNet masks.
+std::string irn_vs_crf_line(const json& r) {
+  int better = 0, sets = 0;
+  double orand_irn = std::nan(""), orand_crf = std::nan("");
+  for (const json& row : r.at("pseudo_masks")) {
+    const double irn = value_of(row["irn"]["miou"]), crf = value_of(row["crf"]["miou"]);
+    ++sets;
+    better += irn > crf ? 1 : 0;
+    if (row.at("key") == "orand") {
+      orand_irn = irn;
+      orand_crf = crf;
+    }
+  }
+  return fmt::format(
+      "w/ IRN vs +CRF: IRN's random walk gives the higher mIoU for {} of {} CAM sets "
+      "(ORANDNet: {} w/ IRN, {} +CRF).\n",
+      better,
+      sets,
+      std::isnan(orand_irn) ? std::string("-") : percent(orand_irn),
+      std::isnan(orand_crf) ? std::string("-") : percent(orand_crf));
 }
 
 std::string seg_markdown(const json& r) {
@@ -245,18 +277,17 @@ std::string bar_chart_svg(const std::vector<std::string>& labels,
   return svg + "</svg>\n";
 }
 
-double value_of(const json& j) {
-  return j.is_number() ? j.get<double>() : std::nan("");
-}
-
 std::string pseudo_mask_chart(const json& r) {
   std::vector<std::string> labels;
   BarSeries miou{"mIoU", "#4e79a7", {}}, prec{"precision", "#f28e2b", {}},
       rec{"recall", "#59a14f", {}};
   for (const json& row : r.at("pseudo_masks")) {
-    for (bool crf : {false, true}) {
-      const json& s = crf ? row.at("crf") : row;
-      labels.push_back(row.at("label").get<std::string>() + (crf ? " + CRF" : ""));
+    for (const char* refine : {"", "crf", "irn"}) {
+      const std::string how = refine;
+      const json& s = how.empty() ? row : row.at(how);
+      labels.push_back(row.at("label").get<std::string>() + (how.empty()    ? ""
+                                                             : how == "crf" ? " + CRF"
+                                                                            : " w/ IRN"));
       miou.values.push_back(value_of(s["miou"]));
       prec.values.push_back(value_of(s["precision"]));
       rec.values.push_back(value_of(s["recall"]));
@@ -331,7 +362,10 @@ std::string demo_results_markdown(const nlohmann::json& r) {
   return "## (1) Pseudo-mask quality on the training images (ORANDNet Table 1)\n\n" +
          pseudo_mask_markdown(r) +
          "\nWithout CRF: each CAM set at its best background threshold (eval-cam sweep); "
-         "+CRF: labels --mode crf.\n\n"
+         "+CRF: labels --mode crf; w/ IRN: irn-labels (IRN's random walk over the boundary maps "
+         "of an IRN trained on the ORANDNet CAMs' confident regions).\n" +
+         irn_vs_crf_line(r) +
+         "\n"
          "## (2) Segmentation on val (URN Table 5, ORANDNet scale scheduling)\n\n" +
          seg_markdown(r) + "\n" + timing_line(r);
 }
@@ -356,7 +390,7 @@ std::string demo_results_html(const nlohmann::json& r) {
           markdown_table_html(pseudo_mask_markdown(r)) + pseudo_mask_chart(r);
   html += figure("pseudo_masks.png",
                  "Training images: image | ground truth | pseudo-masks (+CRF) of A, B, mean, OR, "
-                 "AND, ORANDNet | cyclic mask M_c | URN uncertainty");
+                 "AND, ORANDNet | ORANDNet w/ IRN | cyclic mask M_c | URN uncertainty");
   for (const std::string key : {"A", "B", "and", "orand"})
     html += figure("cams_" + key + ".png", "CAM heat maps: " + key);
   html +=

@@ -31,15 +31,15 @@ check "the overlays exist" test -s "$O/report/pseudo_masks.png" -a -s "$O/report
 python3 - "$O/report/results.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert len(r["pseudo_masks"]) == 6 and len(r["segmentation"]) == 5, r.keys()
+assert len(r["pseudo_masks"]) == 6 and len(r["segmentation"]) == 6, r.keys()
 for row in r["pseudo_masks"]:
-    for v in (row["miou"], row["precision"], row["crf"]["miou"]):
+    for v in (row["miou"], row["precision"], row["crf"]["miou"], row["irn"]["miou"]):
         assert v is not None and 0 <= v <= 1, row
 for row in r["segmentation"]:
     assert len(row["miou"]) == 1 and 0 <= row["mean"] <= 1, row
 assert r["config"]["train_images"] == 24 and r["wall_seconds"] > 0
 EOF
-check "results.json: 6 + 5 rows of fractions" test $? -eq 0
+check "results.json: 6 + 6 rows of fractions" test $? -eq 0
 
 "$PM" demo "${ARGS[@]}" > "$TMP/rerun.txt" 2>&1
 check "rerun exits 0" test $? -eq 0

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "common/report.h"
@@ -135,6 +136,7 @@ TEST(DemoPlan, IsAValidPlanWhoseStepsProduceEveryFileTheReportReads) {
   for (const CamSet& s : demo_cam_sets()) {
     EXPECT_TRUE(written.count("/o/eval/cam_" + s.key + ".json")) << s.key;
     EXPECT_TRUE(written.count("/o/eval/crf_" + s.key + ".json")) << s.key;
+    EXPECT_TRUE(written.count("/o/eval/irn_" + s.key + ".json")) << s.key;
   }
   for (const SegVariant& v : demo_seg_variants()) {
     for (int seed = 0; seed < 2; ++seed)
@@ -168,6 +170,32 @@ TEST(DemoPlan, UrnVariantsTrainOnTheTeachersCyclicMasksWithTheirWeights) {
   EXPECT_TRUE(has(find("train-seg-pseudo-s0"), {"--pretrained", "/o/cls/A/model.pth"}));
 }
 
+TEST(DemoPlan, IrnTrainsOnOrandnetsConfidentRegionsAndEveryCamSetWalksItsBoundaries) {
+  DemoConfig c;
+  c.out = "/o";
+  std::map<std::string, Step> by_name;
+  for (const Step& s : demo_steps(c))
+    by_name[s.name] = s;
+  auto has = [](const Step& s, const std::vector<std::string>& seq) {
+    return std::search(s.args.begin(), s.args.end(), seq.begin(), seq.end()) != s.args.end();
+  };
+  EXPECT_TRUE(has(by_name.at("ir-labels-orand"), {"--cams", "/o/cams/orand"}));
+  EXPECT_TRUE(has(by_name.at("ir-labels-orand"), {"--mode", "irn"}));
+  EXPECT_TRUE(has(by_name.at("train-irn"), {"--ir-labels", "/o/masks/orand_ir"}));
+  EXPECT_EQ(by_name.at("train-irn").resume_if, "/o/irn/last.pth");
+  EXPECT_TRUE(has(by_name.at("irn-labels-orand"), {"--irn", "/o/irn/model.pth"}));
+  EXPECT_TRUE(has(by_name.at("irn-labels-orand"), {"--boundary-out", "/o/irn/boundary"}));
+  for (const CamSet& s : demo_cam_sets()) {
+    const Step& walk = by_name.at("irn-labels-" + s.key);
+    EXPECT_TRUE(has(walk, {"--cams", "/o/cams/" + s.key})) << s.key;
+    if (s.key != "orand") {
+      EXPECT_TRUE(has(walk, {"--boundary", "/o/irn/boundary"})) << s.key;
+      EXPECT_NE(std::find(walk.deps.begin(), walk.deps.end(), "irn-labels-orand"), walk.deps.end());
+    }
+  }
+  EXPECT_TRUE(has(by_name.at("train-seg-pseudo-irn-s0"), {"--labels", "/o/masks/orand_irn"}));
+}
+
 TEST(DemoReport, MeanAndSampleStd) {
   const auto [m, s] = mean_and_std({0.5, 0.7});
   EXPECT_DOUBLE_EQ(m, 0.6);
@@ -192,6 +220,7 @@ TEST(DemoReport, TablesCarryTheEvalFiguresOfEveryRowAndSeed) {
         {{"best_threshold", 0.25},
          {"best", {{"mean_iou", v}, {"mean_precision", v + 0.1}, {"mean_recall", v + 0.2}}}});
     write_eval(dir / ("eval/crf_" + s.key + ".json"), v + 0.01, v + 0.02, v + 0.03);
+    write_eval(dir / ("eval/irn_" + s.key + ".json"), v + 0.04, v, s.key == "A" ? 0.9 : 0.1);
     v += 0.05;
   }
   write_eval(dir / "eval/cyclic.json", 0.4242, 0.5, 0.6);
@@ -203,9 +232,15 @@ TEST(DemoReport, TablesCarryTheEvalFiguresOfEveryRowAndSeed) {
   ASSERT_EQ(r["pseudo_masks"].size(), demo_cam_sets().size());
   EXPECT_DOUBLE_EQ(r["pseudo_masks"][5]["miou"].get<double>(), 0.35);  // ORANDNet, the 6th row
   EXPECT_DOUBLE_EQ(r["pseudo_masks"][5]["crf"]["recall"].get<double>(), 0.38);
+  EXPECT_DOUBLE_EQ(r["pseudo_masks"][0]["irn"]["recall"].get<double>(), 0.9);
   EXPECT_DOUBLE_EQ(r["segmentation"][3]["mean"].get<double>(), 0.55);
   const std::string md = demo_results_markdown(r);
-  EXPECT_NE(md.find("| ORANDNet | 0.25 | 35.00 | 45.00 | 55.00 | 36.00 | 37.00 | 38.00 |"),
+  EXPECT_NE(md.find("| ORANDNet | 0.25 | 35.00 | 45.00 | 55.00 | 36.00 | 37.00 | 38.00 | 39.00 | "
+                    "35.00 | 10.00 |"),
+            std::string::npos)
+      << md;
+  // IRN's mIoU (v + 0.04) beats the CRF's (v + 0.01) in every row.
+  EXPECT_NE(md.find("higher mIoU for 6 of 6 CAM sets (ORANDNet: 39.00 w/ IRN, 36.00 +CRF)"),
             std::string::npos)
       << md;
   EXPECT_NE(md.find("| M_c + URN weights (t = 0.05) | 55.00 ± 7.07 |"), std::string::npos) << md;

@@ -91,8 +91,10 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   sub->footer(
       "Steps (each a pseudomask command with its inputs and outputs on disk under --out):\n"
       "  synth -> train-cls A (resnet-tiny) and B (vit-tiny) -> cam -> ensemble or/and/mean ->\n"
-      "  orandnet train/infer -> eval-cam and labels --mode crf per CAM set -> train-seg on the\n"
-      "  ORANDNet+CRF pseudo-masks (plain, scale scheduling) -> predict --crf urn on train (M_c)\n"
+      "  orandnet train/infer -> eval-cam and labels --mode crf per CAM set -> labels --mode irn\n"
+      "  (ORANDNet) -> train-irn -> irn-labels per CAM set -> train-seg on the ORANDNet+CRF\n"
+      "  pseudo-masks (plain, scale scheduling) and on ORANDNet+IRN -> predict --crf urn on\n"
+      "  train (M_c)\n"
       "  -> urn (hard, prob) -> train-seg on M_c (plain, URN weights t = 0.05, probability\n"
       "  weights) -> predict + eval on val -> report/{results.md,results.json,index.html}.\n"
       "A step whose done marker (<out>/pipeline/done/<step>.json) exists is skipped, so a rerun\n"
