@@ -36,6 +36,7 @@ struct CamCommand {
   std::string scales = "1,0.5,1.5,2";  ///< CNN scales (IRN)
   bool no_flip = false;                ///< CNN: no flipped copies
   int vit_size = 0;                    ///< ViT input side (0 = the model's)
+  std::string vit_method = "lrp";      ///< ViT: lrp (ORANDNet) or rollout
   std::string device = "cpu";
   int threads = 0;  ///< torch threads per image (0 = cores / jobs)
   BatchOptions batch;
@@ -86,7 +87,8 @@ int run_cam(const CamCommand& c) {
   cnn.scales.clear();
   for (float s : parse_float_list(c.scales, "--scales"))
     cnn.scales.push_back(s);
-  const nn::VitCamOptions vit_options{c.vit_size};
+  const nn::VitCamOptions vit_options{c.vit_size, nn::parse_vit_cam_method(c.vit_method)};
+  const std::string vit_method = nn::vit_cam_method_name(vit_options.method);
   const int jobs = resolve_jobs(c.batch.jobs);
   nn::set_torch_threads(c.threads > 0 ? c.threads
                                       : std::max(1, resolve_jobs(0) / std::max(1, jobs)));
@@ -100,7 +102,8 @@ int run_cam(const CamCommand& c) {
                              {"arch", first->options().arch},
                              {"scales", vit ? std::vector<double>{} : cnn.scales},
                              {"flip", !vit && cnn.flip},
-                             {"vit_size", vit ? c.vit_size : 0}},
+                             {"vit_size", vit ? c.vit_size : 0},
+                             {"vit_method", vit ? vit_method : ""}},
                             c.batch);
   const BatchReport report = run_batch(
       "cam",
@@ -128,7 +131,9 @@ int run_cam(const CamCommand& c) {
       {{"model", c.model},
        {"arch", first->options().arch},
        {"method",
-        vit ? "gradient-weighted attention rollout (Chefer et al. 2021)" : "multi-scale CAM (IRN)"},
+        !vit                      ? "multi-scale CAM (IRN)"
+        : vit_method == "rollout" ? "gradient-weighted attention rollout (Chefer et al., ICCV 2021)"
+                                  : "relevance propagation (Chefer et al., CVPR 2021)"},
        {"scales", vit ? std::vector<double>{} : cnn.scales},
        {"flip", !vit && cnn.flip}});
   print_batch_line("cam", "", report, c.out);
@@ -146,11 +151,13 @@ void add_cam_command(CLI::App& app, int& exit_code) {
       "'cam': (K, H/4, W/4),\n"
       "'high_res': (K, H, W)}, float32, readable with np.load(f, allow_pickle=True).item().\n"
       "CNN (IRN make_cam): scales x flips, ReLU, summed, each class divided by its max + 1e-5.\n"
-      "ViT: gradient-weighted attention rollout (Chefer et al., ICCV 2021) of each labelled class "
-      "on the image\n"
-      "resized to --vit-size, min-max normalised, resized bilinearly. The official ORANDNet code "
-      "uses LRP\n"
-      "relevance instead of the plain attention (see nn/cam/vit_cam.h).\n\n"
+      "ViT, each labelled class on the image resized to --vit-size: --vit-method lrp (default, as "
+      "ORANDNet):\n"
+      "relevance propagation (Chefer et al., CVPR 2021): the gradient of the class score times the "
+      "LRP\n"
+      "relevance of each block's attention, rolled out; rollout: the gradient times the attention "
+      "itself\n"
+      "(Chefer et al., ICCV 2021). Min-max normalised, resized bilinearly (nn/cam/vit_lrp.h).\n\n"
       "Example:\n  pseudomask cam --model runs/cls_r50/model.pth --dataset VOC2012 --split train "
       "--out cams/r50 --jobs 4"));
   sub->add_option("--model", c->model, "model.pth written by train-cls")
@@ -161,6 +168,11 @@ void add_cam_command(CLI::App& app, int& exit_code) {
   sub->add_option("--scales", c->scales, "CNN: image scales")->capture_default_str();
   sub->add_flag("--no-flip", c->no_flip, "CNN: no flipped copies");
   sub->add_option("--vit-size", c->vit_size, "ViT: input side (default: the training crop)");
+  sub->add_option("--vit-method",
+                  c->vit_method,
+                  "ViT: lrp (relevance propagation, as ORANDNet) or rollout (gradient-weighted "
+                  "attention)")
+      ->capture_default_str();
   sub->add_option("--device", c->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_option("--threads", c->threads, "Torch threads per image (0 = cores / jobs)");
   add_batch_flags(sub, c->batch);

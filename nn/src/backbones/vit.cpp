@@ -39,18 +39,24 @@ AttentionImpl::AttentionImpl(int dim, int heads_) : heads(heads_) {
   proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
+AttentionParts AttentionImpl::parts(const torch::Tensor& x) {
   const int64_t n = x.size(0), t = x.size(1), c = x.size(2);
   const int64_t head_dim = c / heads;
   // (3, N, heads, T, head_dim)
   const torch::Tensor qkv_t = qkv(x).reshape({n, t, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
-  const torch::Tensor q = qkv_t[0], k = qkv_t[1], v = qkv_t[2];
+  AttentionParts p{qkv_t[0], qkv_t[1], qkv_t[2], {}, {}};
   // Scaled dot-product attention (Vaswani et al. 2017, Eq. 1).
-  const torch::Tensor attn =
-      torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(head_dim)), -1);
+  p.attn =
+      torch::softmax(torch::matmul(p.q, p.k.transpose(-2, -1)) * (1.0 / std::sqrt(head_dim)), -1);
+  p.context = torch::matmul(p.attn, p.v).transpose(1, 2).reshape({n, t, c});
+  return p;
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
+  AttentionParts p = parts(x);
   if (keep_attention)
-    attention = attn;
-  return proj(torch::matmul(attn, v).transpose(1, 2).reshape({n, t, c}));
+    attention = p.attn;
+  return proj(p.context);
 }
 
 MlpImpl::MlpImpl(int dim, int hidden) {
@@ -122,7 +128,7 @@ VisionTransformerImpl::VisionTransformerImpl(const ViTOptions& options) : option
     head = register_module("head", torch::nn::Linear(d, options_.num_classes));
 }
 
-torch::Tensor VisionTransformerImpl::forward_tokens(const torch::Tensor& x) {
+torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& x) {
   const int p = options_.patch_size;
   PM_CHECK(x.dim() == 4 && x.size(1) == 3 && x.size(2) % p == 0 && x.size(3) % p == 0,
            "ViT: input must be (N, 3, H, W) with H and W multiples of {}, got {}",
@@ -131,7 +137,11 @@ torch::Tensor VisionTransformerImpl::forward_tokens(const torch::Tensor& x) {
   const auto gh = static_cast<int>(x.size(2) / p), gw = static_cast<int>(x.size(3) / p);
   torch::Tensor h = patch_embed(x);
   h = torch::cat({cls_token.expand({h.size(0), -1, -1}), h}, 1);
-  h = h + resample_pos_embed(pos_embed, gh, gw);
+  return h + resample_pos_embed(pos_embed, gh, gw);
+}
+
+torch::Tensor VisionTransformerImpl::forward_tokens(const torch::Tensor& x) {
+  torch::Tensor h = embed(x);
   for (const auto& block : *blocks)
     h = block->as<Block>()->forward(h);
   return norm(h);

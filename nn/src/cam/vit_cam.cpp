@@ -7,6 +7,7 @@
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/resize.h"
 #include "pseudomask/nn/cam/cnn_cam.h"
+#include "pseudomask/nn/cam/vit_lrp.h"
 #include "pseudomask/nn/tensor.h"
 
 namespace pm::nn {
@@ -19,7 +20,54 @@ torch::Tensor min_max(const torch::Tensor& m) {
   return span.item<double>() > 0 ? (m - lo) / span : torch::zeros_like(m);
 }
 
+// The rollout maps (one row of R per class) of the gradient-weighted attention.
+std::vector<torch::Tensor> rollout_rows(Classifier& model,
+                                        const torch::Tensor& x,
+                                        const std::vector<int>& keys) {
+  VisionTransformerImpl& vit = model->vit();
+  vit.keep_attention(true);
+  const torch::Tensor logits = model->forward(x);
+  const std::vector<torch::Tensor> attention = vit.attention_maps();
+  vit.keep_attention(false);
+  std::vector<torch::Tensor> per_block;
+  for (const auto& a : attention)
+    per_block.push_back(a[0].detach());
+  std::vector<torch::Tensor> rows;
+  for (int key : keys) {
+    const std::vector<torch::Tensor> grads =
+        torch::autograd::grad({logits[0][key]}, attention, {}, /*retain_graph=*/true);
+    std::vector<torch::Tensor> g;
+    for (const auto& t : grads)
+      g.push_back(t[0]);
+    // The class token's relevance for each patch token.
+    rows.push_back(gradient_weighted_rollout(per_block, g)[0].slice(0, 1).detach());
+  }
+  return rows;
+}
+
+std::vector<torch::Tensor> lrp_rows(Classifier& model,
+                                    const torch::Tensor& x,
+                                    const std::vector<int>& keys) {
+  const VitLrpTrace trace = vit_lrp_trace(model, x);
+  std::vector<torch::Tensor> rows;
+  for (int key : keys)
+    rows.push_back(lrp_class_relevance(model, trace, key));
+  return rows;
+}
+
 }  // namespace
+
+VitCamMethod parse_vit_cam_method(const std::string& name) {
+  if (name == "lrp")
+    return VitCamMethod::kLrp;
+  if (name == "rollout")
+    return VitCamMethod::kRollout;
+  PM_FAIL("VitCamOptions::method '{}': expected lrp or rollout", name);
+}
+
+const char* vit_cam_method_name(VitCamMethod method) {
+  return method == VitCamMethod::kLrp ? "lrp" : "rollout";
+}
 
 torch::Tensor gradient_weighted_rollout(const std::vector<torch::Tensor>& attention,
                                         const std::vector<torch::Tensor>& gradients) {
@@ -63,23 +111,10 @@ CamFile vit_cam(Classifier& model,
     // to rounding to 8 bits.
     const torch::Tensor x =
         image_tensor(resize_bilinear(image, size, size), device).set_requires_grad(true);
-    vit.keep_attention(true);
-    const torch::Tensor logits = model->forward(x);
-    const std::vector<torch::Tensor> attention = vit.attention_maps();
-    std::vector<torch::Tensor> per_block;
-    for (const auto& a : attention)
-      per_block.push_back(a[0].detach());
-    for (int64_t i = 0; i < k; ++i) {
-      const std::vector<torch::Tensor> grads = torch::autograd::grad(
-          {logits[0][keys[static_cast<size_t>(i)]]}, attention, {}, /*retain_graph=*/true);
-      std::vector<torch::Tensor> g;
-      for (const auto& t : grads)
-        g.push_back(t[0]);
-      const torch::Tensor r = gradient_weighted_rollout(per_block, g);
-      // The class token's relevance for each patch token.
-      maps[0][i] = min_max(r[0].slice(0, 1).reshape({grid, grid})).detach();
-    }
-    vit.keep_attention(false);
+    const std::vector<torch::Tensor> rows =
+        o.method == VitCamMethod::kLrp ? lrp_rows(model, x, keys) : rollout_rows(model, x, keys);
+    for (int64_t i = 0; i < k; ++i)
+      maps[0][i] = min_max(rows[static_cast<size_t>(i)].reshape({grid, grid}));
   }
   torch::NoGradGuard no_grad;
   CamFile f;

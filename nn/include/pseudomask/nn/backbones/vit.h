@@ -66,12 +66,21 @@ struct PatchEmbedImpl : torch::nn::Module {
 };
 TORCH_MODULE(PatchEmbed);
 
+/// The intermediate tensors of one attention call, for relevance propagation (cam/vit_lrp.h).
+struct AttentionParts {
+  torch::Tensor q, k, v;  ///< (N, heads, T, head_dim) each
+  torch::Tensor attn;     ///< softmax(q·kᵀ / √head_dim): (N, heads, T, T)
+  torch::Tensor context;  ///< attn·v with the heads concatenated: (N, T, dim), proj's input
+};
+
 /// Multi-head self-attention with a fused qkv projection (timm's Attention).
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(int dim, int heads);
   /// x: (N, T, dim) → (N, T, dim). When keep_attention is set, the softmax attention
   /// (N, heads, T, T) of this call is kept in `attention` (inside the autograd graph).
   torch::Tensor forward(const torch::Tensor& x);
+  /// Everything before `proj`: forward(x) is proj(parts(x).context).
+  AttentionParts parts(const torch::Tensor& x);
 
   torch::nn::Linear qkv{nullptr}, proj{nullptr};
   int heads = 1;
@@ -117,6 +126,9 @@ struct VisionTransformerImpl : BackboneImpl {
   torch::Tensor forward(const torch::Tensor& x);
   /// All tokens after the final norm: (N, 1 + (H/p)·(W/p), dim); token 0 is the class token.
   torch::Tensor forward_tokens(const torch::Tensor& x);
+  /// The tokens the first block reads: patch embeddings after the class token, plus the position
+  /// embeddings (resampled to the input's grid). Throws pm::Error for a bad input shape.
+  torch::Tensor embed(const torch::Tensor& x);
   /// Backbone: forward_tokens(), dim channels, stride patch_size.
   torch::Tensor forward_features(const torch::Tensor& x) override { return forward_tokens(x); }
   int out_channels() const override { return options_.dim; }
