@@ -157,6 +157,9 @@ std::vector<Recipe> make_recipes() {
       {"--head-lr-mult", "10", "ORANDNet ref §7 ViT (0.01 backbone, 0.1 head)"},
       {"--clip-grad", "1", "ORANDNet ref §7 ViT (grad-norm clip 1)"},
       {"--crop", "512", "ORANDNet ref §7 ViT (DeiT-B/16 at 512x512, same augmentation)"},
+      {"--pos-embed-resample",
+       "bilinear",
+       "ORANDNet ref §7 ViT (the 14x14 position embeddings resized bilinearly to 32x32)"},
       {"--resize-long", "256,512", "ORANDNet ref §7 ViT (same augmentation as the ResNet)"},
   };
   vit.expects = {{"--pretrained", "timm deit_base_patch16_224-b5f2ef4d.pth (ORANDNet ref §7)"}};
@@ -165,6 +168,10 @@ std::vector<Recipe> make_recipes() {
       {"--scales", "1,0.5,1.5,2", "ORANDNet ref §7 CAM (scales {0.5, 1, 1.5, 2})"},
       {"--no-flip", "false", "ORANDNet ref §7 CAM (x {image, h-flip})"},
       {"--vit-size", "512", "ORANDNet ref §7 ViT CAM (image squashed to 512x512)"},
+      {"--vit-method",
+       "lrp",
+       "ORANDNet ref §7 ViT CAM (Chefer et al.'s transformer attribution: LRP relevance x "
+       "gradient, rolled out)"},
   };
   RecipePart orand{"orandnet train", "", "ORANDNet's FCN-8s (OR CAM -> AND CAM)", {}, {}};
   orand.values = {

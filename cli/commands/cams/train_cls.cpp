@@ -61,6 +61,7 @@ FlagNames train_cls_flag_names() {
                      {"ClassifierOptions::arch", "--arch"},
                      {"ClassifierOptions::num_classes", "--num-classes"},
                      {"ClassifierOptions::image_size", "--image-size"},
+                     {"ClassifierOptions::pos_embed_resample", "--pos-embed-resample"},
                      {"ClassifierOptions::frozen_stages", "--frozen-stages"}};
   names.insert(names.end(), sgd_flag_names().begin(), sgd_flag_names().end());
   return names;
@@ -308,6 +309,11 @@ void add_train_cls_command(CLI::App& app, int& exit_code) {
   sub->add_option("--image-size",
                   o.model.image_size,
                   "ViT: input side of the position embeddings (default: the crop)");
+  sub->add_option("--pos-embed-resample",
+                  o.model.pos_embed_resample,
+                  "ViT: resampling of pretrained position embeddings to --image-size: bicubic "
+                  "(timm) or bilinear (ORANDNet)")
+      ->capture_default_str();
   sub->add_option("--workers", o.workers, "Threads preparing batches")->capture_default_str();
   sub->add_option("--threads", o.threads, "Torch threads (0 = torch's default)")
       ->capture_default_str();

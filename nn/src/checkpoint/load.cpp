@@ -156,8 +156,11 @@ LoadReport load_state_dict(torch::nn::Module& module,
                  name,
                  key,
                  tokens);
-        src = resample_pos_embed(src.to(torch::kFloat32), g, g);
-        how = fmt::format("resampled {} to {}", shape_text(to_tensor(array)), shape_text(dst));
+        src = resample_pos_embed(src.to(torch::kFloat32), g, g, rules.pos_embed_mode);
+        how = fmt::format("resampled {} to {} ({})",
+                          shape_text(to_tensor(array)),
+                          shape_text(dst),
+                          rules.pos_embed_mode);
       } else {
         report.mismatched.push_back(
             fmt::format("{}: file {} vs model {}", target, shape_text(src), shape_text(dst)));

@@ -91,9 +91,11 @@ ClassifierParts res2net_parts(const ClassifierOptions& o) {
 /// The ViT, then ClassTokenHead; patch_embed frozen.
 ClassifierParts vit_parts(ClassifierArch arch, const ClassifierOptions& o) {
   const VisionTransformer vit(vit_options(arch, o));
+  LoadRules rules = timm_vit_rules();
+  rules.pos_embed_mode = o.pos_embed_resample;
   return {Backbone(std::shared_ptr<BackboneImpl>(vit.ptr())),
           ClassTokenHead(vit->out_channels(), o.num_classes).ptr(),
-          timm_vit_rules(),
+          rules,
           {vit->patch_embed.ptr()}};
 }
 
@@ -131,6 +133,9 @@ void ClassifierOptions::validate() const {
   parse_classifier_arch(arch);
   PM_CHECK(num_classes >= 1, "ClassifierOptions::num_classes {}: must be positive", num_classes);
   PM_CHECK(image_size >= 0, "ClassifierOptions::image_size {}: must be >= 0", image_size);
+  PM_CHECK(pos_embed_resample == "bicubic" || pos_embed_resample == "bilinear",
+           "ClassifierOptions::pos_embed_resample '{}': expected bicubic or bilinear",
+           pos_embed_resample);
   PM_CHECK(frozen_stages >= kPretrainedStem,
            "ClassifierOptions::frozen_stages {}: must be -1 (none), a stage count, or -2 (the "
            "pretrained default)",

@@ -232,11 +232,27 @@ TEST(ViT, LoadingIntoALargerGridResamplesPosEmbed) {
   const Checkpoint ckpt = read_checkpoint(nn_fixture("vit_tiny.pth"));
   const LoadReport r = load_state_dict(*net, ckpt, timm_vit_rules(), "vit_tiny.pth");
   ASSERT_EQ(r.adapted.size(), 1u);
-  EXPECT_NE(r.adapted[0].find("pos_embed (resampled (1, 17, 32) to (1, 37, 32))"),
+  EXPECT_NE(r.adapted[0].find("pos_embed (resampled (1, 17, 32) to (1, 37, 32) (bicubic))"),
             std::string::npos)
       << r.adapted[0];
   const torch::Tensor want = resample_pos_embed(to_tensor(*ckpt.find("pos_embed")), 6, 6);
   EXPECT_LT((net->pos_embed - want).abs().max().item<double>(), 1e-6);
+}
+
+TEST(ViT, OrandnetsBilinearResamplingOnLoadWhenAsked) {
+  ViTOptions o = tiny_vit();
+  o.image_size = 96;
+  VisionTransformer net(o);
+  const Checkpoint ckpt = read_checkpoint(nn_fixture("vit_tiny.pth"));
+  LoadRules rules = timm_vit_rules();
+  rules.pos_embed_mode = "bilinear";
+  const LoadReport r = load_state_dict(*net, ckpt, rules, "vit_tiny.pth");
+  ASSERT_EQ(r.adapted.size(), 1u);
+  EXPECT_NE(r.adapted[0].find("(bilinear)"), std::string::npos) << r.adapted[0];
+  const torch::Tensor pos = to_tensor(*ckpt.find("pos_embed"));
+  const torch::Tensor bilinear = resample_pos_embed(pos, 6, 6, "bilinear");
+  EXPECT_LT((net->pos_embed - bilinear).abs().max().item<double>(), 1e-6);
+  EXPECT_GT((bilinear - resample_pos_embed(pos, 6, 6)).abs().max().item<double>(), 1e-3);
 }
 
 TEST(ViT, HasTimmKeyNames) {

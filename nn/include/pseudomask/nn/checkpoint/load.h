@@ -30,9 +30,10 @@ struct LoadRules {
   /// File keys starting with one of these are left out on purpose (e.g. ImageNet heads) and
   /// reported as ignored, not as unexpected.
   std::vector<std::string> ignore_prefixes;
-  /// A `pos_embed` (ViT) whose grid differs from the module's is resampled (bicubic) instead of
-  /// being a shape mismatch.
+  /// A `pos_embed` (ViT) whose grid differs from the module's is resampled instead of being a
+  /// shape mismatch, by `pos_embed_mode`: "bicubic" (timm) or "bilinear" (ORANDNet's code).
   bool resample_pos_embed = false;
+  std::string pos_embed_mode = "bicubic";
   /// Module parameters/buffers that may stay at their initial values when the file lacks them
   /// (prefixes), e.g. a new classifier head.
   std::vector<std::string> allow_missing_prefixes;

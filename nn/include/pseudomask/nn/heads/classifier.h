@@ -50,6 +50,9 @@ struct ClassifierOptions {
   int num_classes = 20;           ///< foreground classes (no background)
   /// ViT: input side the position embeddings are made for (0 = 224); the CAM input size.
   int image_size = 0;
+  /// ViT: how pretrained position embeddings are resampled to image_size's grid: "bicubic"
+  /// (timm) or "bilinear" (ORANDNet's network/vit.py, 14x14 -> 32x32 for 512 px).
+  std::string pos_embed_resample = "bicubic";
   /// CNN: BatchNorm uses its running statistics in training too (IRN's FixedBatchNorm).
   bool frozen_bn = true;
   /// frozen_stages' default: train_classifier freezes ClassifierParts::stem when it loads
