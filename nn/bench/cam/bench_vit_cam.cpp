@@ -31,19 +31,19 @@ void vit_cam_512(benchmark::State& state, const char* arch, VitCamMethod method)
   state.counters["threads"] = torch::get_num_threads();
 }
 
-BENCHMARK_CAPTURE(vit_cam_512, deit - small / lrp, "deit-small", VitCamMethod::kLrp)
+BENCHMARK_CAPTURE(vit_cam_512, deit_small_lrp, "deit-small", VitCamMethod::kLrp)
     ->Name("VitCam/deit-small/lrp")
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
-BENCHMARK_CAPTURE(vit_cam_512, deit - small / rollout, "deit-small", VitCamMethod::kRollout)
+BENCHMARK_CAPTURE(vit_cam_512, deit_small_rollout, "deit-small", VitCamMethod::kRollout)
     ->Name("VitCam/deit-small/rollout")
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
-BENCHMARK_CAPTURE(vit_cam_512, deit - base / lrp, "deit-base", VitCamMethod::kLrp)
+BENCHMARK_CAPTURE(vit_cam_512, deit_base_lrp, "deit-base", VitCamMethod::kLrp)
     ->Name("VitCam/deit-base/lrp")
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
-BENCHMARK_CAPTURE(vit_cam_512, deit - base / rollout, "deit-base", VitCamMethod::kRollout)
+BENCHMARK_CAPTURE(vit_cam_512, deit_base_rollout, "deit-base", VitCamMethod::kRollout)
     ->Name("VitCam/deit-base/rollout")
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
