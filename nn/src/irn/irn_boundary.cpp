@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#include <torch/torch.h>
+
+#include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/ndarray.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
+#include "pseudomask/nn/checkpoint/load.h"
+#include "pseudomask/nn/irn/irn_net.h"
+
+namespace pm::nn {
+namespace {
+
+/// Puts a module in eval mode for a scope and restores its mode after.
+class EvalScope {
+ public:
+  explicit EvalScope(torch::nn::Module& m) : module_(m), was_training_(m.is_training()) {
+    module_.eval();
+  }
+  ~EvalScope() { module_.train(was_training_); }
+  EvalScope(const EvalScope&) = delete;
+  EvalScope& operator=(const EvalScope&) = delete;
+
+ private:
+  torch::nn::Module& module_;
+  bool was_training_;
+};
+
+}  // namespace
+
+torch::Tensor irn_boundary(IrnNet& net, const torch::Tensor& image) {
+  PM_CHECK(image.defined() && image.dim() == 3 && image.size(0) == 3,
+           "irn_boundary: expected an image (3, H, W), got {}",
+           image.defined() ? shape_string(image.sizes().vec()) : std::string("none"));
+  EvalScope eval(*net);
+  torch::NoGradGuard no_grad;
+  const torch::Device device = net->fc_edge6->weight.device();
+  const torch::Tensor x = image.to(device, torch::kFloat);
+  const torch::Tensor edge = net->forward(torch::stack({x, x.flip({2})})).edge;
+  // EdgeDisplacement: the sigmoid of the mean of the two logit maps, the flip's flipped back.
+  const torch::Tensor mean_logits = edge[0][0] / 2 + edge[1][0].flip({1}) / 2;
+  return torch::sigmoid(mean_logits).to(torch::kCPU).contiguous();
+}
+
+void load_irn_backbone(IrnNet& net, const std::string& torchvision_pth) {
+  const Checkpoint ckpt = read_checkpoint(torchvision_pth);
+  load_state_dict(*net->backbone, ckpt, torchvision_resnet_rules(), torchvision_pth, true);
+}
+
+}  // namespace pm::nn

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+// load_irn_backbone: torchvision's resnet50 key list (tests/fixtures/nn/resnet50_keys.txt, with
+// and without the BatchNorm counters the 2017 resnet50-19c8e357.pth lacks) loads by name into
+// IrnNet's backbone, the ImageNet fc ignored; a file that does not match fails naming the file.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "pseudomask/core/io/torch/checkpoint.h"
+#include "pseudomask/nn/irn/irn_net.h"
+#include "pseudomask/nn/tensor.h"
+#include "support/expect_error.h"
+#include "support/hash_fill.h"
+#include "support/key_list.h"
+#include "support/test_paths.h"
+
+namespace pm::nn {
+namespace {
+
+/// torchvision's resnet50 state dict with hashed values (counters as int64 0 unless left out).
+Checkpoint torchvision_resnet50(bool with_counters) {
+  Checkpoint ckpt;
+  for (const auto& [name, shape] : test::read_key_list("resnet50_keys.txt")) {
+    const bool counter = test::key_ends_with(name, "num_batches_tracked");
+    if (counter && !with_counters)
+      continue;
+    torch::Tensor t = torch::zeros(shape, counter ? torch::kLong : torch::kFloat);
+    test::hash_fill_tensor(name, t);
+    ckpt.tensors.emplace_back(name, to_ndarray(t));
+  }
+  return ckpt;
+}
+
+void expect_loaded(IrnNet& net, const Checkpoint& ckpt) {
+  auto params = net->backbone->named_parameters();
+  auto buffers = net->backbone->named_buffers();
+  int checked = 0;
+  for (const auto& [name, array] : ckpt.tensors) {
+    if (name.rfind("fc.", 0) == 0 || test::key_ends_with(name, "num_batches_tracked"))
+      continue;
+    const torch::Tensor* mine = params.find(name);
+    if (mine == nullptr)
+      mine = buffers.find(name);
+    ASSERT_NE(mine, nullptr) << name;
+    EXPECT_TRUE(torch::equal(*mine, to_tensor(array))) << name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 265);  // 53 convs + 53 BatchNorms × 4 float tensors
+  for (const auto& p : net->backbone->parameters())
+    EXPECT_FALSE(p.requires_grad());  // still frozen after the load
+}
+
+class IrnLoadBackbone : public ::testing::TestWithParam<bool> {};
+
+TEST_P(IrnLoadBackbone, TorchvisionResNet50LoadsByName) {
+  const test::TempDir dir("irn_load");
+  const Checkpoint ckpt = torchvision_resnet50(GetParam());
+  write_checkpoint(dir / "resnet50.pth", ckpt);
+  IrnNet net{IrnNetOptions{}};
+  load_irn_backbone(net, dir / "resnet50.pth");
+  expect_loaded(net, ckpt);
+}
+
+INSTANTIATE_TEST_SUITE_P(Counters, IrnLoadBackbone, ::testing::Bool());
+
+TEST(IrnLoadBackboneErrors, MismatchAndMissingFilesNameTheFile) {
+  const test::TempDir dir("irn_load_err");
+  Checkpoint wrong;
+  wrong.tensors.emplace_back("conv1.weight", to_ndarray(torch::zeros({64, 3, 7, 7})));
+  write_checkpoint(dir / "partial.pth", wrong);
+  IrnNet net{IrnNetOptions{}};
+  test::expect_error([&] { load_irn_backbone(net, dir / "partial.pth"); },
+                     {dir / "partial.pth", "missing"});
+  test::expect_error([&] { load_irn_backbone(net, dir / "absent.pth"); }, {dir / "absent.pth"});
+}
+
+}  // namespace
+}  // namespace pm::nn
