@@ -126,4 +126,12 @@ expect_error "--irn needs --dataset" "\-\-irn needs \-\-dataset" \
   -- "$PM" irn-labels --cams "$CAMS" --irn "$TMP/irn/model.pth" --out "$TMP/bad7"
 expect_error "--irn refuses a file that is not an IRN model, naming it" "$FIRST.npy" \
   -- "$PM" irn-labels --cams "$CAMS" --irn "$TMP/demo/cams/$FIRST.npy" --dataset "$VOC" --list "$TMP/one.txt" --out "$TMP/bad8"
+mkdir -p "$TMP/vocbad/JPEGImages"
+/usr/bin/python3 -c "
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]); im.resize((im.width // 2, im.height // 2)).save(sys.argv[2])" \
+  "$VOC/JPEGImages/$FIRST.jpg" "$TMP/vocbad/JPEGImages/$FIRST.jpg"
+expect_error "--irn names an image whose size differs from its CAMs" "$FIRST.jpg: image is" \
+  -- "$PM" irn-labels --cams "$CAMS" --irn "$TMP/irn/model.pth" --dataset "$TMP/vocbad" --list "$TMP/one.txt" --out "$TMP/bad9"
 finish train_irn_smoke

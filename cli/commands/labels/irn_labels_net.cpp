@@ -12,6 +12,7 @@
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/nn/irn/irn_net.h"
 #include "pseudomask/nn/irn/irn_trainer.h"
+#include "pseudomask/nn/threads.h"
 #include "pseudomask/nn/train/augment.h"
 
 namespace pm::cli {
@@ -56,8 +57,7 @@ std::vector<float> network_boundary(
 }
 
 BoundaryFn network_boundaries(const IrnLabelsCommand& c, const Dataset& dataset) {
-  if (c.threads > 0)
-    torch::set_num_threads(c.threads);
+  nn::set_torch_threads(c.threads);
   auto state = std::make_shared<NetworkState>();
   state->dataset = dataset;
   state->net = nn::load_irn_model(c.irn, c.device);
