@@ -113,12 +113,14 @@ void walk_one(const IrnLabelsCommand& c,
 }
 
 nlohmann::json settings_json(const IrnLabelsCommand& c) {
-  return {{"radius", c.walk.radius},
-          {"beta", c.walk.beta},
-          {"exp_times", c.walk.exp_times},
-          {"bg_threshold", shortest(c.bg_threshold)},
-          {"plain_has_background", c.plain_has_background},
-          {"irn", c.irn}};
+  nlohmann::json j = {{"radius", c.walk.radius},
+                      {"beta", c.walk.beta},
+                      {"exp_times", c.walk.exp_times},
+                      {"bg_threshold", shortest(c.bg_threshold)},
+                      {"plain_has_background", c.plain_has_background}};
+  if (!c.irn.empty())  // boundary maps from a network (the records of --boundary runs unchanged)
+    j["irn"] = c.irn;
+  return j;
 }
 
 /// The ids to label: --list, else with --irn and --split the split's, else every CAM file.
@@ -181,9 +183,9 @@ void add_irn_labels_subcommand(CLI::App& app, int& exit_code, NetworkBoundary ne
       "the CAM file's stride-4 maps (IRN layout: 'cam', or 'high_res' resized to ceil(H/4) x\n"
       "ceil(W/4)) and <boundary>/<id>.npy ((h, w) floats in [0, 1]) or .png (8-bit, B*255) at\n"
       "that size, or with --irn MODEL (a train-irn model.pth) the network's boundary map of\n"
-      "the image <dataset>/<id> (the image and its flip, as IRN's inference). Affinities a_ij = (1 "
-      "- max boundary on the path i..j)^beta for pairs within\n"
-      "--radius, the transition matrix T (columns normalised), the maps times (1 - B) walked\n"
+      "the image <dataset>/<id> (the image and its flip, as IRN's inference). Affinities\n"
+      "a_ij = (1 - max boundary on the path i..j)^beta for pairs within --radius, the\n"
+      "transition matrix T (columns normalised), the maps times (1 - B) walked\n"
       "2^--exp-times steps (T stays sparse: a few MB at VOC size where IRN's dense matrix needs\n"
       "hundreds), upsampled x4 (bilinear), cropped to the image, divided by their maximum; a\n"
       "background plane at --bg-threshold; argmax; class key k -> label k+1.\n"
