@@ -65,6 +65,31 @@ TEST_P(IrnLoadBackbone, TorchvisionResNet50LoadsByName) {
 
 INSTANTIATE_TEST_SUITE_P(Counters, IrnLoadBackbone, ::testing::Bool());
 
+TEST(IrnLoadBackbone, ClassifierCheckpointBackboneLoads) {
+  // A train-cls resnet-tiny checkpoint: "backbone.<torchvision name>" and the classifier head.
+  const test::TempDir dir("irn_load_cls");
+  IrnNetOptions tiny;
+  tiny.backbone = "resnet-tiny";
+  IrnNet source(tiny);
+  test::hash_fill(*source);
+  Checkpoint ckpt;
+  for (const auto& p : source->backbone->named_parameters())
+    ckpt.tensors.emplace_back("backbone." + p.key(), to_ndarray(p.value()));
+  for (const auto& b : source->backbone->named_buffers())
+    ckpt.tensors.emplace_back("backbone." + b.key(), to_ndarray(b.value()));
+  ckpt.tensors.emplace_back("classifier.weight", to_ndarray(torch::ones({20, 256, 1, 1})));
+  write_checkpoint(dir / "model.pth", ckpt);
+
+  IrnNet net(tiny);
+  load_irn_backbone(net, dir / "model.pth");
+  auto loaded = net->backbone->named_parameters();
+  for (const auto& p : source->backbone->named_parameters())
+    EXPECT_TRUE(torch::equal(loaded[p.key()], p.value())) << p.key();
+  auto loaded_buffers = net->backbone->named_buffers();
+  for (const auto& b : source->backbone->named_buffers())
+    EXPECT_TRUE(torch::equal(loaded_buffers[b.key()], b.value())) << b.key();
+}
+
 TEST(IrnLoadBackboneErrors, MismatchAndMissingFilesNameTheFile) {
   const test::TempDir dir("irn_load_err");
   Checkpoint wrong;

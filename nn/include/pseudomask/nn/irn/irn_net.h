@@ -138,8 +138,10 @@ torch::Tensor irn_pair_displacement(const torch::Tensor& displacement, const Pat
 torch::Tensor irn_boundary(IrnNet& net, const torch::Tensor& image);
 
 /// Loads torchvision resnet50 weights (resnet50-19c8e357.pth or resnet50-0676ba61.pth: fc
-/// ignored, num_batches_tracked may be missing) into the backbone by name; throws pm::Error naming
-/// the file when it cannot be read or does not match.
+/// ignored, num_batches_tracked may be missing) into the backbone by name, or the backbone of a
+/// `pseudomask train-cls` checkpoint of the same ResNet (keys "backbone.<torchvision name>", its
+/// "classifier." head ignored: how the demo starts resnet-tiny); throws pm::Error naming the file
+/// when it cannot be read or does not match.
 void load_irn_backbone(IrnNet& net, const std::string& torchvision_pth);
 
 }  // namespace pm::nn
