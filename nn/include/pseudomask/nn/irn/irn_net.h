@@ -131,6 +131,13 @@ torch::Tensor irn_affinity(const torch::Tensor& edge_logits, const PathIndex& in
 /// displacement at each source minus the one at its destination (IRN's to_displacement).
 torch::Tensor irn_pair_displacement(const torch::Tensor& displacement, const PathIndex& index);
 
+namespace detail {
+/// The flat pixel index (N, D, S) of the first maximum of `prob` (N, H, W) on each pair's path
+/// (destination first), by tensor operations on any device. irn_affinity uses it off the CPU
+/// and a direct loop on the CPU; exposed so that a test can compare the two.
+torch::Tensor path_argmax_tensor_ops(const torch::Tensor& prob, const PathIndex& index);
+}  // namespace detail
+
 /// Boundary map of one image as make_sem_seg_labels computes it (EdgeDisplacement): the image and
 /// its horizontal flip as a batch of 2 in eval mode, sigmoid of the mean of the edge logits and
 /// the flipped-back edge logits. image: (3, H, W) normalised, any device (moved to the net's).
