@@ -151,4 +151,11 @@ torch::Tensor irn_boundary(IrnNet& net, const torch::Tensor& image);
 /// when it cannot be read or does not match.
 void load_irn_backbone(IrnNet& net, const std::string& torchvision_pth);
 
+/// Loads a whole trained network: a checkpoint with IrnNet's own keys (state_dict_of(net)), or
+/// the public IRN code's trained res50_irn.pth (AffinityDisplacement's state dict: "resnet50.*"
+/// is loaded as "backbone.*", the branches by their shared fc_edge*/fc_dp* names; IRN's aliases
+/// of the same modules and its path-index tensors are ignored). Strict: throws pm::Error naming
+/// the file on a missing, unexpected or mismatched tensor.
+void load_irn_weights(IrnNet& net, const std::string& path);
+
 }  // namespace pm::nn
