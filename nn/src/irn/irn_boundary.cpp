@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "pseudomask/core/common/error.h"
 #include "pseudomask/core/common/ndarray.h"
 #include "pseudomask/core/io/torch/checkpoint.h"
@@ -25,6 +27,33 @@ class EvalScope {
   bool was_training_;
 };
 
+/// Whether the file is one of our classifier checkpoints (keys "backbone.<torchvision name>").
+bool has_backbone_prefix(const Checkpoint& ckpt) {
+  return std::any_of(ckpt.tensors.begin(), ckpt.tensors.end(), [](const auto& t) {
+    return t.first.rfind("backbone.", 0) == 0;
+  });
+}
+
+/// Whether the file is the public IRN code's trained network (AffinityDisplacement's state dict:
+/// the backbone as "resnet50.*").
+bool has_public_irn_layout(const Checkpoint& ckpt) {
+  return std::any_of(ckpt.tensors.begin(), ckpt.tensors.end(), [](const auto& t) {
+    return t.first.rfind("resnet50.", 0) == 0;
+  });
+}
+
+/// The public code's layout: resnet50.* is our backbone; the same modules saved again under
+/// IRN's aliases (stage1..5, backbone.<stage index>, edge_layers, dp_layers) and its path-index
+/// tensors are left out.
+LoadRules public_irn_rules() {
+  LoadRules r;
+  r.renames = {{"resnet50.", "backbone.", false}};
+  r.ignore_prefixes = {
+      "stage", "backbone.", "edge_layers.", "dp_layers.", "path_indices", "ind_from", "ind_to"};
+  r.allow_missing_suffixes = {"num_batches_tracked"};
+  return r;
+}
+
 }  // namespace
 
 torch::Tensor irn_boundary(IrnNet& net, const torch::Tensor& image) {
@@ -43,7 +72,23 @@ torch::Tensor irn_boundary(IrnNet& net, const torch::Tensor& image) {
 
 void load_irn_backbone(IrnNet& net, const std::string& torchvision_pth) {
   const Checkpoint ckpt = read_checkpoint(torchvision_pth);
-  load_state_dict(*net->backbone, ckpt, torchvision_resnet_rules(), torchvision_pth, true);
+  LoadRules rules = torchvision_resnet_rules();
+  if (has_backbone_prefix(ckpt)) {
+    // A `pseudomask train-cls` ResNet: its backbone.* is torchvision's network; the head trained
+    // on image-level labels is left out.
+    rules.renames.push_back({"backbone.", "", false});
+    rules.ignore_prefixes.push_back("classifier.");
+  }
+  load_state_dict(*net->backbone, ckpt, rules, torchvision_pth, true);
+}
+
+}  // namespace pm::nn
+
+namespace pm::nn {
+
+void load_irn_weights(IrnNet& net, const std::string& path) {
+  const Checkpoint ckpt = read_checkpoint(path);
+  load_state_dict(*net, ckpt, has_public_irn_layout(ckpt) ? public_irn_rules() : LoadRules{}, path);
 }
 
 }  // namespace pm::nn

@@ -131,6 +131,13 @@ torch::Tensor irn_affinity(const torch::Tensor& edge_logits, const PathIndex& in
 /// displacement at each source minus the one at its destination (IRN's to_displacement).
 torch::Tensor irn_pair_displacement(const torch::Tensor& displacement, const PathIndex& index);
 
+namespace detail {
+/// The flat pixel index (N, D, S) of the first maximum of `prob` (N, H, W) on each pair's path
+/// (destination first), by tensor operations on any device. irn_affinity uses it off the CPU
+/// and a direct loop on the CPU; exposed so that a test can compare the two.
+torch::Tensor path_argmax_tensor_ops(const torch::Tensor& prob, const PathIndex& index);
+}  // namespace detail
+
 /// Boundary map of one image as make_sem_seg_labels computes it (EdgeDisplacement): the image and
 /// its horizontal flip as a batch of 2 in eval mode, sigmoid of the mean of the edge logits and
 /// the flipped-back edge logits. image: (3, H, W) normalised, any device (moved to the net's).
@@ -138,8 +145,17 @@ torch::Tensor irn_pair_displacement(const torch::Tensor& displacement, const Pat
 torch::Tensor irn_boundary(IrnNet& net, const torch::Tensor& image);
 
 /// Loads torchvision resnet50 weights (resnet50-19c8e357.pth or resnet50-0676ba61.pth: fc
-/// ignored, num_batches_tracked may be missing) into the backbone by name; throws pm::Error naming
-/// the file when it cannot be read or does not match.
+/// ignored, num_batches_tracked may be missing) into the backbone by name, or the backbone of a
+/// `pseudomask train-cls` checkpoint of the same ResNet (keys "backbone.<torchvision name>", its
+/// "classifier." head ignored: how the demo starts resnet-tiny); throws pm::Error naming the file
+/// when it cannot be read or does not match.
 void load_irn_backbone(IrnNet& net, const std::string& torchvision_pth);
+
+/// Loads a whole trained network: a checkpoint with IrnNet's own keys (state_dict_of(net)), or
+/// the public IRN code's trained res50_irn.pth (AffinityDisplacement's state dict: "resnet50.*"
+/// is loaded as "backbone.*", the branches by their shared fc_edge*/fc_dp* names; IRN's aliases
+/// of the same modules and its path-index tensors are ignored). Strict: throws pm::Error naming
+/// the file on a missing, unexpected or mismatched tensor.
+void load_irn_weights(IrnNet& net, const std::string& path);
 
 }  // namespace pm::nn
