@@ -18,7 +18,7 @@
 
 int main(int argc, char** argv) {
   // The libtorch commands run in a module loaded only for them (see nn/nn_commands.h).
-  if (argc > 1 && pm::cli::is_nn_command(argv[1]))
+  if (pm::cli::runs_in_nn_module(argc, argv))
     return pm::cli::run_nn_module(argc, argv);
   CLI::App app{
       "pseudomask: precise pseudo-masks from class activation maps (ORANDNet) and noise-robust\n"

@@ -11,7 +11,8 @@
 namespace pm::cli {
 
 /// Names of the commands the nn module runs (one list for the executable and the module).
-inline constexpr const char* kNnCommandNames[] = {"train-cls", "cam", "orandnet", "train-seg", "predict"};
+inline constexpr const char* kNnCommandNames[] = {
+    "train-cls", "cam", "orandnet", "train-seg", "predict", "train-irn"};
 
 /// One-line descriptions for `pseudomask --help`.
 inline constexpr const char* kNnCommandHelp =
@@ -20,7 +21,9 @@ inline constexpr const char* kNnCommandHelp =
     "  cam         Class activation maps of a trained classifier, in the IRN layout\n"
     "  train-seg   Train a segmentation model (DeepLab, PSPNet) on pseudo-masks, URN weights\n"
     "  predict     Segment images: multi-scale, flip, CRF; URN probability maps\n"
-    "  orandnet    ORANDNet: train/infer the FCN-8s that maps the OR of two CAMs to their AND";
+    "  orandnet    ORANDNet: train/infer the FCN-8s that maps the OR of two CAMs to their AND\n"
+    "  train-irn   Train IRN's class-boundary network on IR labels (labels --mode irn)\n"
+    "  (irn-labels --irn MODEL runs in the module too: the boundary maps from a trained IRN)";
 
 /// File name of the module, looked up in the executable's folder.
 inline constexpr const char* kNnModuleFile = "pseudomask_nn_commands.so";
@@ -32,6 +35,21 @@ inline constexpr const char* kNnEntryPoint = "pm_nn_main";
 inline bool is_nn_command(const char* name) {
   for (const char* c : kNnCommandNames) {
     if (std::strcmp(c, name) == 0)
+      return true;
+  }
+  return false;
+}
+
+/// True if the command line runs in the module: an nn command, or `irn-labels` with --irn.
+inline bool runs_in_nn_module(int argc, char** argv) {
+  if (argc < 2)
+    return false;
+  if (is_nn_command(argv[1]))
+    return true;
+  if (std::strcmp(argv[1], "irn-labels") != 0)
+    return false;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--irn") == 0 || std::strncmp(argv[i], "--irn=", 6) == 0)
       return true;
   }
   return false;

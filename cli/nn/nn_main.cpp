@@ -34,6 +34,8 @@ extern "C" __attribute__((visibility("default"))) int pm_nn_main(int argc, char*
   pm::cli::add_train_seg_command(app, exit_code);
   pm::cli::add_predict_command(app, exit_code);
   pm::cli::add_orandnet_command(app, exit_code);
+  pm::cli::add_train_irn_command(app, exit_code);
+  pm::cli::add_irn_labels_net_command(app, exit_code);
   const std::string unknown = pm::cli::unknown_command_error(app, argc, argv);
   if (!unknown.empty()) {  // e.g. `pseudomask orandnet tain`
     std::fprintf(stderr, "pseudomask: error: %s\n", unknown.c_str());

@@ -101,7 +101,7 @@ check "crf --keep-going counts the failure in its summary" grep -q '"failures": 
 
 # every command follows one exit-status rule (README "Exit status"), printed in each batch --help
 for cmd in eval eval-cam crf labels urn ensemble show synth; do expect_exit_status_help "$cmd"; done
-expect_error "an unknown command fails, suggesting the nearest and listing the commands" "unknown command 'train-irn'; did you mean 'train-cls' or 'train-seg'? (commands: eval, " -- "$PM" train-irn --help
+expect_error "an unknown command fails, suggesting the nearest and listing the commands" "unknown command 'train-vit'; did you mean 'train-cls', 'train-seg' or 'train-irn'? (commands: eval, " -- "$PM" train-vit --help
 expect_error "a misspelt command suggests the nearest" "unknown command 'evl'; did you mean 'eval'?" -- "$PM" evl --gt x
 "$PM" eval --pred "$PRED" > /dev/null 2>&1
 check "a usage error (no --gt) exits 1" test $? -eq 1
