@@ -15,10 +15,19 @@ Inputs are numpy arrays of any numeric dtype and layout, PyTorch CPU tensors, or
 ``pseudomask.densecrf`` is a drop-in for pydensecrf (``import pseudomask.densecrf as dcrf``).
 """
 
+import os
+
 import numpy as np
 
 from . import _core
 from ._convert import as_array, as_float32, as_image, as_labels, as_planes, threads
+
+# glibc returns every large freed block to the kernel, so the next CRF's buffers are fresh pages
+# whose first touch faults: on virtual machines that made pm.urn 3-4x slower than the CLI (18 s
+# against 5 s per VOC image here). Like the CLI, keep freed memory for reuse (mallopt), unless
+# PSEUDOMASK_KEEP_FREED_MEMORY=0.
+if os.environ.get("PSEUDOMASK_KEEP_FREED_MEMORY", "1") != "0":
+    _core.keep_freed_memory_for_reuse()
 
 __all__ = [
     "CRF_PRESETS", "crf", "crf_batch", "urn", "ensemble", "ConfusionMatrix", "load_cams",

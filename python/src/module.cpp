@@ -14,6 +14,7 @@
 
 #include "pseudomask/core/cam/cam_file.h"
 #include "pseudomask/core/common/error.h"
+#include "pseudomask/core/common/memory.h"
 #include "pseudomask/core/common/ndarray.h"
 #include "pseudomask/core/common/parallel.h"
 #include "pseudomask/core/common/planes.h"
@@ -577,6 +578,7 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("path"),
       py::arg("labels"));
+  m.def("keep_freed_memory_for_reuse", &keep_freed_memory_for_reuse);
   m.def(
       "synth", &synth_sample, py::arg("seed"), py::arg("split"), py::arg("index"), py::arg("size"));
 }
