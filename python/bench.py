@@ -7,8 +7,7 @@
 - the drop-in: the same CRF through pseudomask.densecrf's DenseCRF2D calls, as a pydensecrf user
   writes them (unary_from_labels, setUnaryEnergy, addPairwiseGaussian/Bilateral, inference);
 - pm.urn on each VOC sample image (VOC size, about 500×375);
-- the binding's own overhead: input conversion and copies (the same call with 0 iterations
-  minus nothing, and the conversions alone).
+- the binding's own overhead: the input checks/conversions and the copies in and out.
 
     PYTHONPATH=build/python /usr/bin/python3 python/bench.py [--runs N] [--jobs J]
 """
@@ -73,14 +72,23 @@ def main():
                    args.runs)))
         print("{:58s} {:8.1f} {:10.1f}".format(f"drop-in DenseCRF2D im1 M={m} + argmax",
                                                *timed(drop_in, args.runs)))
+        # The binding's own work: the input checks and conversions in Python, then one copy of
+        # each array into core's types and one copy of each result out (timed as numpy copies of
+        # the same sizes).
+        planes = probs.astype(np.float32)
         print("{:58s} {:8.1f} {:10.1f}".format(
-            f"  binding overhead: pm.crf iters=0 im1 M={m}",
-            *timed(lambda: pm.crf(img, u, iters=0, input="unary", return_q=True), args.runs)))
+            f"  overhead: input checks, float32 probs M={m}",
+            *timed(lambda: (as_image(img), as_planes(planes, "probs", 240, 320, False)),
+                   args.runs)))
         half = probs.astype(np.float16)
         print("{:58s} {:8.1f} {:10.1f}".format(
-            f"  input conversion alone (float16 probs, M={m})",
+            f"  overhead: input checks + conversion, float16 probs M={m}",
             *timed(lambda: (as_image(img), as_planes(half, "probs", 240, 320, False)),
                    args.runs)))
+        print("{:58s} {:8.1f} {:10.1f}".format(
+            f"  overhead: copies in and out (image, probs, labels, Q) M={m}",
+            *timed(lambda: (img.copy(), planes.copy(), planes.copy(),
+                            np.empty((240, 320), np.uint8).copy()), args.runs)))
     for path in sorted((DATA / "voc_sample" / "JPEGImages").glob("*.jpg")):
         image = pm.read_image(path)
         with np.load(DATA / "voc_sample" / "probs_espnetv2" / f"{path.stem}.npz") as z:

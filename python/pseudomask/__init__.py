@@ -31,7 +31,8 @@ if os.environ.get("PSEUDOMASK_KEEP_FREED_MEMORY", "1") != "0":
 
 __all__ = [
     "CRF_PRESETS", "crf", "crf_batch", "urn", "ensemble", "ConfusionMatrix", "load_cams",
-    "save_cams", "read_npy", "read_image", "read_labels", "write_labels", "synth",
+    "save_cams", "read_npy", "read_image", "read_labels", "write_labels", "synth", "irn_walk",
+    "irn_labels",
 ]
 __version__ = "0.1.0"
 
@@ -224,3 +225,26 @@ def synth(seed=1, split="train", index=0, size=112):
     """One image of the built-in synthetic WSSS dataset (as ``pseudomask synth`` renders it):
     {"image": (size, size, 3) uint8, "gt": (size, size) uint8, "classes": [0-based ids]}."""
     return _core.synth(int(seed), str(split), int(index), int(size))
+
+
+def irn_walk(cams, boundary, *, radius=5, beta=10.0, exp_times=8):
+    """IRN's random walk (Ahn et al. 2019, Eq. 11-12), as ``pseudomask irn-labels``: stride-4 CAMs
+    (K, h, w) diffused through the affinities of a class-boundary map (h, w) in [0, 1]. The
+    transition matrix stays sparse. Returns the walked maps (K, h, w) float32 (irn_labels turns
+    them into labels)."""
+    c = as_float32(cams, "cams")
+    if c.ndim != 3:
+        raise ValueError(f"cams: shape {c.shape}, expected (K, h, w)")
+    b = as_float32(boundary, "boundary")
+    if b.ndim == 3 and b.shape[0] == 1:
+        b = b[0]
+    return _core.irn_walk(c, np.ascontiguousarray(b), int(radius), float(beta), int(exp_times))
+
+
+def irn_labels(walked, keys, height, width, *, bg_threshold=0.25):
+    """IRN's labels from walked maps: upsampled x4 and cropped to height x width, divided by their
+    maximum, a background plane at bg_threshold first, argmax; plane k becomes label keys[k] + 1.
+    Returns (height, width) uint8."""
+    k = [int(v) for v in as_array(keys, "keys").reshape(-1)]
+    return _core.irn_labels(as_float32(walked, "walked"), k, int(height), int(width),
+                            float(bg_threshold))

@@ -26,6 +26,7 @@
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
 #include "pseudomask/core/io/numpy/npy.h"
+#include "pseudomask/core/irn/random_walk.h"
 #include "pseudomask/core/synth/synth.h"
 #include "pseudomask/core/urn/uncertainty.h"
 
@@ -406,6 +407,54 @@ py::array_t<int64_t> counts_array(const ConfusionMatrix& cm) {
   return out;
 }
 
+// ---- IRN's random walk ----
+
+py::array_t<float> irn_walk(
+    const FloatArray& cams, const FloatArray& boundary, int radius, double beta, int exp_times) {
+  const Planes c = planes_from(cams, "cams");
+  PM_CHECK(
+      boundary.ndim() == 2 && boundary.shape(0) == c.height() && boundary.shape(1) == c.width(),
+      "boundary must be (h, w) = ({}, {}) like the CAMs",
+      c.height(),
+      c.width());
+  const std::vector<float> b(boundary.data(), boundary.data() + boundary.size());
+  RandomWalkOptions o;
+  o.radius = radius;
+  o.beta = beta;
+  o.exp_times = exp_times;
+  o.validate();
+  Planes walked;
+  {
+    py::gil_scoped_release release;
+    walked = random_walk(c, b, o);
+  }
+  return to_numpy(walked);
+}
+
+py::array_t<uint8_t> irn_labels(const FloatArray& walked,
+                                const std::vector<int>& keys,
+                                int height,
+                                int width,
+                                float bg_threshold) {
+  const Planes w = planes_from(walked, "walked");
+  PM_CHECK(static_cast<int>(keys.size()) == w.channels(),
+           "{} keys for {} walked maps",
+           keys.size(),
+           w.channels());
+  PM_CHECK(height > 0 && width > 0 && height <= 4 * w.height() && width <= 4 * w.width(),
+           "height x width must be within 4x the walked maps ({}x{}), got {}x{}",
+           4 * w.height(),
+           4 * w.width(),
+           height,
+           width);
+  LabelMap l;
+  {
+    py::gil_scoped_release release;
+    l = walk_labels(w, keys, height, width, bg_threshold);
+  }
+  return bytes_to_numpy(l.labels, l.width, l.height);
+}
+
 // ---- the synthetic dataset ----
 
 py::dict synth_sample(uint64_t seed, const std::string& split, int index, int size) {
@@ -578,6 +627,20 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("path"),
       py::arg("labels"));
+  m.def("irn_walk",
+        &irn_walk,
+        py::arg("cams"),
+        py::arg("boundary"),
+        py::arg("radius"),
+        py::arg("beta"),
+        py::arg("exp_times"));
+  m.def("irn_labels",
+        &irn_labels,
+        py::arg("walked"),
+        py::arg("keys"),
+        py::arg("height"),
+        py::arg("width"),
+        py::arg("bg_threshold"));
   m.def("keep_freed_memory_for_reuse", &keep_freed_memory_for_reuse);
   m.def(
       "synth", &synth_sample, py::arg("seed"), py::arg("split"), py::arg("index"), py::arg("size"));

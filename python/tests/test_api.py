@@ -103,6 +103,28 @@ class EqualsTheCli(unittest.TestCase):
                 d = np.load(mine, allow_pickle=True).item()
                 self.assertEqual(list(d["keys"]), [1, 4, 14])
 
+    def test_irn_walk_labels_are_the_cli_files_byte_for_byte(self):
+        # Stride-4 CAMs and a boundary map made from a VOC image's probabilities.
+        cams, bounds, out = self.dir / "irn_cams", self.dir / "irn_bounds", self.dir / "irn"
+        cams.mkdir()
+        bounds.mkdir()
+        i = IDS[1]
+        p = self.probs[i].astype(np.float32)[:, ::4, ::4]  # (21, h, w) = (21, ⌈H/4⌉, ⌈W/4⌉)
+        keys = np.array([6, 14], np.int64)  # two foreground classes (0-based)
+        cam = np.ascontiguousarray(p[keys + 1])
+        boundary = np.clip(np.abs(np.diff(p[0], axis=0, prepend=p[0, :1])) * 4, 0, 1)
+        pm.save_cams(cams / f"{i}.npy", keys=keys, cam=cam)
+        np.save(bounds / f"{i}.npy", boundary.astype(np.float32))
+        (self.dir / "irn_list.txt").write_text(i + "\n")
+        run_cli("irn-labels", "--cams", cams, "--boundary", bounds, "--out", out, "--list",
+                self.dir / "irn_list.txt")
+        walked = pm.irn_walk(cam, boundary)
+        self.assertEqual(walked.shape, cam.shape)
+        labels = pm.irn_labels(walked, keys, 4 * cam.shape[1], 4 * cam.shape[2])
+        pm.write_labels(self.dir / "irn_py.png", labels)
+        self.assertEqual((self.dir / "irn_py.png").read_bytes(), (out / f"{i}.png").read_bytes())
+        self.assertEqual(set(np.unique(labels).tolist()) - {0}, {7, 15})
+
     def test_confusion_matrix_equals_eval(self):
         report = self.dir / "eval.json"
         run_cli("eval", "--gt", VOC / "SegmentationClass", "--pred", self.crf_out, "--list",
