@@ -642,6 +642,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("width"),
         py::arg("bg_threshold"));
   m.def("keep_freed_memory_for_reuse", &keep_freed_memory_for_reuse);
+  m.def("max_resolved_feature", &PermutohedralLattice::max_resolved_feature, py::arg("dims"));
   m.def(
       "synth", &synth_sample, py::arg("seed"), py::arg("split"), py::arg("index"), py::arg("size"));
 }

@@ -20,7 +20,7 @@ raises ``ValueError`` for the rest:
   numbers 0..255 converted; floats in [0, 1], a wrong size or channel count raise;
 - features: any float dtype and layout, (d, N) as pydensecrf;
 - kernel widths too small for the lattice (a tiny ``srgb``, where pydensecrf corrupts its heap)
-  raise, naming the smallest width that works;
+  raise, naming the kernel, the feature and the largest feature value the lattice resolves;
 - inference before setUnaryEnergy raises (pydensecrf silently uses a zero unary).
 """
 
@@ -144,9 +144,16 @@ class DenseCRF:
                 self._nvar, f.shape))
         if not 1 <= f.shape[0] <= 16:
             raise ValueError(f"features: {f.shape[0]} dimensions, expected 1..16")
-        self._add_kernel(np.ascontiguousarray(f.T), compat, kernel, normalization)
+        self._add_kernel(np.ascontiguousarray(f.T), compat, kernel, normalization,
+                         "addPairwiseEnergy: features")
 
-    def _add_kernel(self, pixel_major, compat, kernel, normalization):
+    def _add_kernel(self, pixel_major, compat, kernel, normalization, what):
+        top = float(np.abs(pixel_major).max()) if pixel_major.size else 0.0
+        limit = _core.max_resolved_feature(pixel_major.shape[1])
+        if not top <= limit:  # NaN too
+            raise ValueError(f"{what} reach {top:.4g}, beyond the ±{limit:.0f} the CRF lattice "
+                             f"resolves (a kernel width too small: pydensecrf corrupts its heap "
+                             f"here)")
         _enum(kernel, KernelType, "kernel")
         norm = _enum(normalization, NormalizationType, "normalization")
         w, matrix = _compat(compat, self._nlabel)
@@ -260,7 +267,8 @@ class DenseCRF2D(DenseCRF):
         """Adds the smoothness kernel over positions (x/sx, y/sy); sxy a number or (sx, sy)."""
         sx, sy = self._widths(sxy, 2, "sxy")
         f = self._positions(sx, sy).reshape(-1, 2)
-        self._add_kernel(f, compat, kernel, normalization)
+        self._add_kernel(f, compat, kernel, normalization,
+                         f"addPairwiseGaussian: positions / sxy (sxy = {sxy!r})")
 
     def addPairwiseBilateral(self, sxy, srgb, rgbim, compat, kernel=DIAG_KERNEL,
                              normalization=NORMALIZE_SYMMETRIC):
@@ -281,4 +289,6 @@ class DenseCRF2D(DenseCRF):
         colour = img.astype(np.float32)
         for c, s in enumerate((sr, sg, sb)):
             f[:, :, 2 + c] = colour[:, :, c] / np.float32(s)
-        self._add_kernel(f.reshape(-1, 5), compat, kernel, normalization)
+        self._add_kernel(f.reshape(-1, 5), compat, kernel, normalization,
+                         f"addPairwiseBilateral: positions / sxy and colours / srgb (sxy = "
+                         f"{sxy!r}, srgb = {srgb!r})")
