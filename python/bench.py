@@ -15,15 +15,21 @@
 import argparse
 import pathlib
 import statistics
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
+# python/ itself holds the package's sources without the built extension: import the built or
+# installed package instead.
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path = [p for p in sys.path if pathlib.Path(p or ".").resolve() != HERE]
 
-import pseudomask as pm
-import pseudomask.densecrf as dcrf
-from pseudomask._convert import as_image, as_planes
-from pseudomask.densecrf.utils import unary_from_labels
+import numpy as np  # noqa: E402
+
+import pseudomask as pm  # noqa: E402
+import pseudomask.densecrf as dcrf  # noqa: E402
+from pseudomask._convert import as_image, as_planes  # noqa: E402
+from pseudomask.densecrf.utils import unary_from_labels  # noqa: E402
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "tests" / "data"
 

@@ -38,11 +38,11 @@ def check_numeric(a, name):
 
 def as_float32(x, name, finite=True):
     """A C-contiguous float32 copy (or view) of a numeric array; NaN (and ±inf with finite=True)
-    raise."""
+    raise; finite=None checks no values (the caller does)."""
     a = as_array(x, name)
     check_numeric(a, name)
     a = np.ascontiguousarray(a, dtype=np.float32)
-    if a.size:
+    if a.size and finite is not None:
         bad = np.isnan(a) if not finite else ~np.isfinite(a)
         if bad.any():
             idx = np.unravel_index(int(np.argmax(bad)), a.shape)

@@ -215,18 +215,12 @@ class FeatureCrf {
   // `steps` mean-field steps from q (or from softmax(−U) when q is None): Q (M, H, W).
   py::array_t<float> run(const FloatArray& unary, const py::object& q, int steps) const {
     const Unary u = planes_from(unary, "unary");
-    Planes start;
-    const bool given = !q.is_none();
-    if (given)
+    Planes start;  // empty: from softmax(−U)
+    if (!q.is_none())
       start = planes_from(q.cast<FloatArray>(), "Q");
     CrfResult r;
     {
       py::gil_scoped_release release;
-      if (!given) {
-        CrfWorkspace ws;
-        r = crf_->infer(u, &ws);  // 0 iterations: Q⁰
-        start = std::move(r.q);
-      }
       r = crf_->continue_inference(u, start, steps);
     }
     return to_numpy(r.q);

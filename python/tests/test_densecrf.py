@@ -169,7 +169,7 @@ class Traps(unittest.TestCase):
 
     def test_unary_refusals(self):
         for bad, what in ((self.u.T, "transposed"), (self.u[:3], "Need"),
-                          (self.u.reshape(4, 32, 24), "Need"), (np.full_like(self.u, np.nan), "not a number"),
+                          (self.u.reshape(4, 32, 24), "Need"), (np.full_like(self.u, np.nan), "NaN"),
                           (np.full_like(self.u, np.inf), "inf")):
             with self.assertRaisesRegex(ValueError, what):
                 self.run_crf(self.img, bad)

@@ -602,7 +602,8 @@ void DenseCrf2D::check_unary_shape(const Unary& unary) const {
 
 CrfResult DenseCrf2D::continue_inference(const Unary& unary, const Planes& q, int steps) const {
   check_unary_shape(unary);
-  PM_CHECK(q.channels() == unary.channels() && q.height() == height_ && q.width() == width_,
+  PM_CHECK(q.empty() ||
+               (q.channels() == unary.channels() && q.height() == height_ && q.width() == width_),
            "CRF marginals are {}, expected {} like the unary",
            q.describe(),
            unary.describe());
@@ -612,7 +613,7 @@ CrfResult DenseCrf2D::continue_inference(const Unary& unary, const Planes& q, in
     planes.labels.push_back(unary.plane(l));
   CrfWorkspace ws;
   std::vector<CrfResult> out;
-  infer_group({planes}, ws, CrfOutputs::kLabelsAndMarginals, out, &q, steps);
+  infer_group({planes}, ws, CrfOutputs::kLabelsAndMarginals, out, q.empty() ? nullptr : &q, steps);
   return std::move(out.front());
 }
 

@@ -441,8 +441,11 @@ TEST(CrfSteps, ContinuedStepsEqualOneRunAndLowerTheKlDivergence) {
   params.iterations = 0;
   const DenseCrf2D crf(s.image, params);
   const CrfResult start = crf.infer(s.unary);
+  // Continuing from no marginals starts from softmax(−U), as infer() does.
+  const CrfResult from_unary = crf.continue_inference(s.unary, Planes(), 3);
   const CrfResult three = crf.continue_inference(s.unary, start.q, 3);
   const CrfResult five = crf.continue_inference(s.unary, three.q, 2);
+  EXPECT_EQ(std::memcmp(from_unary.q.data(), three.q.data(), three.q.size() * sizeof(float)), 0);
   params.iterations = 5;
   const CrfResult at_once = DenseCrf2D(s.image, params).infer(s.unary);
   EXPECT_EQ(five.map.labels, at_once.map.labels);

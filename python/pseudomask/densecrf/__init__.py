@@ -171,7 +171,7 @@ class DenseCRF:
         negative log-probabilities, e.g. from utils.unary_from_softmax."""
         if f is not None:
             raise NotImplementedError("the logistic unary (setUnaryEnergy(u, f)) is not supported")
-        a = as_float32(u, "unary", finite=False)
+        a = as_float32(u, "unary", finite=None)  # checked below
         m, n = self._nlabel, self._nvar
         h, w = self._shape
         if a.ndim == 3 and a.shape == (m, h, w):
@@ -181,13 +181,13 @@ class DenseCRF:
                              f"looks transposed (use U.T)")
         if a.ndim != 2 or a.shape != (m, n):
             raise ValueError(f"Bad shape for unary energy (Need {(m, n)}, got {a.shape})")
-        if np.isnan(a).any() or np.isneginf(a).any():
-            raise ValueError("unary: NaN or -inf energies (energies are -log(p); clip p, e.g. "
-                             "with utils.unary_from_softmax)")
-        inf = np.isposinf(a)
-        if inf.any() and inf.all(axis=0).any():
-            raise ValueError("unary: a pixel has +inf energy for every label (probability 0 "
-                             "everywhere); clip p, e.g. with utils.unary_from_softmax")
+        if not np.isfinite(a).all():  # one pass; the details only when something is off
+            if np.isnan(a).any() or np.isneginf(a).any():
+                raise ValueError("unary: NaN or -inf energies (energies are -log(p); clip p, "
+                                 "e.g. with utils.unary_from_softmax)")
+            if np.isposinf(a).all(axis=0).any():
+                raise ValueError("unary: a pixel has +inf energy for every label (probability 0 "
+                                 "everywhere); clip p, e.g. with utils.unary_from_softmax")
         self._unary = np.ascontiguousarray(a.reshape(m, h, w))
 
     # -- inference ------------------------------------------------------------------------

@@ -154,7 +154,8 @@ class DenseCrf2D {
 
   /// `steps` mean-field iterations from the marginals `q` (labels, H, W) instead of from
   /// softmax(−U): pydensecrf's stepInference. Running k steps then m more gives the same bits as
-  /// k + m at once. Throws when q's shape differs from the unary's.
+  /// k + m at once. An empty q starts from softmax(−U), as infer() does. Throws when q's shape
+  /// differs from the unary's.
   CrfResult continue_inference(const Unary& unary, const Planes& q, int steps) const;
 
   /// The KL divergence of marginals q from the CRF's distribution, up to a constant
