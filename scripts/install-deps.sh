@@ -13,6 +13,7 @@ packages=(
   libopenblas0-pthread  # becomes libblas.so.3 for libtorch: ViT training ~6x faster than netlib BLAS
   python3  # the CLI smoke scripts use its standard library
   python3-numpy python3-pil  # label_png_smoke reads our label PNGs as PIL/imageio-style readers do
+  pybind11-dev python3-dev  # the Python module (python/, PM_PYTHON), built and tested by default
 )
 if [ "${1:-}" = "--fixtures" ]; then packages+=(python3-torch); fi
 

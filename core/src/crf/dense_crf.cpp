@@ -539,6 +539,128 @@ DenseCrf2D::DenseCrf2D(const RgbImage& image, CrfParams params, int threads)
   });
 }
 
+namespace {
+
+// Refuses a kernel's features beyond what the lattice resolves (the image constructor's
+// check_colour_width_fits and check_position_widths_fit, for features given directly).
+void check_kernel_features(const PairwiseFeatures& k, size_t index, size_t n) {
+  PM_CHECK(k.dims >= 1 && k.dims <= 16,
+           "CRF kernel {}: {} feature dimensions, expected 1..16",
+           index,
+           k.dims);
+  PM_CHECK(k.features.size() == n * static_cast<size_t>(k.dims),
+           "CRF kernel {}: {} features, expected {} pixels × {} dimensions",
+           index,
+           k.features.size(),
+           n,
+           k.dims);
+  const double limit = PermutohedralLattice::max_resolved_feature(k.dims);
+  for (size_t i = 0; i < k.features.size(); ++i) {
+    const float f = k.features[i];
+    PM_CHECK(std::fabs(f) <= limit,
+             "CRF kernel {}: feature {} of pixel {} is {:.4g}, beyond the ±{:.0f} the lattice "
+             "resolves (a kernel width too small, e.g. a tiny srgb or sxy)",
+             index,
+             i % static_cast<size_t>(k.dims),
+             i / static_cast<size_t>(k.dims),
+             f,
+             limit);
+  }
+}
+
+}  // namespace
+
+DenseCrf2D::DenseCrf2D(
+    int width, int height, std::vector<PairwiseFeatures> kernels, int iterations, int threads)
+    : width_(width), height_(height) {
+  PM_CHECK(width > 0 && height > 0, "CRF size must be positive, got {}x{}", width, height);
+  params_.iterations = iterations;
+  for (const PairwiseFeatures& k : kernels)
+    params_.terms.push_back(k.term);
+  params_.validate();
+  set_threads(threads);
+  const size_t n = static_cast<size_t>(width) * height;
+  for (size_t i = 0; i < kernels.size(); ++i)
+    check_kernel_features(kernels[i], i, n);
+  kernels_.resize(kernels.size());
+  parallel_for(kernels_.size(), threads_, [&](size_t i) {
+    Kernel& k = kernels_[i];
+    k.term = kernels[i].term;
+    k.lattice = PermutohedralLattice::build(kernels[i].features.data(), n, kernels[i].dims);
+    make_normalisation(k.lattice, k.term.normalization, n, k.norm_before, k.norm_after);
+  });
+}
+
+void DenseCrf2D::check_unary_shape(const Unary& unary) const {
+  PM_CHECK(unary.channels() >= 1 && unary.channels() <= 256 && unary.height() == height_ &&
+               unary.width() == width_,
+           "CRF unary is {}, expected (labels ≤ 256, {}, {})",
+           unary.describe(),
+           height_,
+           width_);
+}
+
+CrfResult DenseCrf2D::continue_inference(const Unary& unary, const Planes& q, int steps) const {
+  check_unary_shape(unary);
+  PM_CHECK(q.empty() ||
+               (q.channels() == unary.channels() && q.height() == height_ && q.width() == width_),
+           "CRF marginals are {}, expected {} like the unary",
+           q.describe(),
+           unary.describe());
+  PM_CHECK(steps >= 0 && steps <= 10000, "CRF steps must be in [0, 10000], got {}", steps);
+  UnaryPlanes planes;
+  for (int l = 0; l < unary.channels(); ++l)
+    planes.labels.push_back(unary.plane(l));
+  CrfWorkspace ws;
+  std::vector<CrfResult> out;
+  infer_group({planes}, ws, CrfOutputs::kLabelsAndMarginals, out, q.empty() ? nullptr : &q, steps);
+  return std::move(out.front());
+}
+
+double DenseCrf2D::kl_divergence(const Unary& unary, const Planes& q) const {
+  check_unary_shape(unary);
+  PM_CHECK(q.channels() == unary.channels() && q.height() == height_ && q.width() == width_,
+           "CRF marginals are {}, expected {} like the unary",
+           q.describe(),
+           unary.describe());
+  const size_t n = static_cast<size_t>(width_) * height_;
+  const int m = q.channels();
+  double kl = 0.0;
+  for (size_t i = 0; i < q.size(); ++i) {
+    const float v = q.data()[i];
+    kl += static_cast<double>(v) * std::log(std::max(v, 1e-20f));
+    kl += static_cast<double>(unary.data()[i]) * v;
+  }
+  // Pixel-major rows of q for the lattices, and each kernel's message K̃q.
+  std::vector<float> rows(n * static_cast<size_t>(m)), filtered(rows.size());
+  LatticeWorkspace lws;
+  for (const Kernel& k : kernels_) {
+    for (size_t p = 0; p < n; ++p) {
+      const float before = k.norm_before.empty() ? 1.0f : k.norm_before[p];
+      for (int l = 0; l < m; ++l)
+        rows[p * m + l] = q.plane(l)[p] * before;
+    }
+    k.lattice.filter(rows.data(), m, filtered.data(), lws);
+    for (size_t p = 0; p < n; ++p) {
+      const float after = k.norm_after.empty() ? 1.0f : k.norm_after[p];
+      for (int l = 0; l < m; ++l) {
+        // The pairwise energy μ(K̃q): Potts −w·K̃q, or the symmetrised matrix times K̃q.
+        double energy = 0.0;
+        if (k.term.compat.empty()) {
+          energy = -static_cast<double>(k.term.weight) * filtered[p * m + l] * after;
+        } else {
+          for (int j = 0; j < m; ++j) {
+            const double mu = 0.5 * (k.term.compat[l * m + j] + k.term.compat[j * m + l]);
+            energy += mu * filtered[p * m + j] * after;
+          }
+        }
+        kl += static_cast<double>(q.plane(l)[p]) * energy;
+      }
+    }
+  }
+  return kl;
+}
+
 size_t DenseCrf2D::memory_bytes() const {
   size_t bytes = 0;
   for (const auto& k : kernels_) {
@@ -620,7 +742,9 @@ std::vector<CrfResult> DenseCrf2D::infer_batch(const std::vector<UnaryPlanes>& b
 void DenseCrf2D::infer_group(const std::vector<UnaryPlanes>& group,
                              CrfWorkspace& ws,
                              CrfOutputs outputs,
-                             std::vector<CrfResult>& out) const {
+                             std::vector<CrfResult>& out,
+                             const Planes* initial_q,
+                             int iterations) const {
   const size_t n = static_cast<size_t>(width_) * height_;
   std::vector<Segment> segments;
   int used = 0;
@@ -641,12 +765,21 @@ void DenseCrf2D::infer_group(const std::vector<UnaryPlanes>& group,
   detail::grow_discarding(ws.neg_unary, n * ch);
   detail::grow_discarding(ws.q, n * ch);
   initial_rows(group, segments, n, ch, threads_, ws.neg_unary.data(), ws.q.data());
+  if (initial_q) {  // one CRF continued from given marginals (continue_inference)
+    for (int l = 0; l < initial_q->channels(); ++l) {
+      const float* src = initial_q->plane(l);
+      for (size_t p = 0; p < n; ++p)
+        ws.q[p * ch + static_cast<size_t>(l)] = src[p];
+    }
+  }
+  if (iterations < 0)
+    iterations = params_.iterations;
 
   ws.lattices.resize(kernels_.size());
   std::vector<KernelView> views(kernels_.size());
   const size_t tasks = static_cast<size_t>(std::max(threads_, 1));
   std::vector<float> messages(tasks * ch);
-  for (int it = 0; it < params_.iterations; ++it) {
+  for (int it = 0; it < iterations; ++it) {
     // Message passing, its first half: each kernel splats Q onto its lattice and blurs it.
     for (size_t k = 0; k < kernels_.size(); ++k) {
       const Kernel& kern = kernels_[k];

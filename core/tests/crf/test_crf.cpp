@@ -405,5 +405,66 @@ TEST(CrfInputs, ReadsPlanesFromANpyOrAOneArrayNpz) {
                      {"two.npz: expected one array in the .npz, found 2"});
 }
 
+// The kernels of a preset given as features (pydensecrf's generic addPairwiseEnergy path, which
+// the Python drop-in uses for every kernel) give the image constructor's bits.
+TEST(CrfFeatures, KernelsGivenAsFeaturesEqualTheImageConstructorBitForBit) {
+  const Small s = small_case(31, 17, 4, 41);
+  const CrfParams params = CrfParams::preset(CrfPreset::kDeepLab);
+  std::vector<PairwiseFeatures> kernels;
+  for (const PairwiseTerm& t : params.terms) {
+    PairwiseFeatures k;
+    k.term = t;
+    k.dims = t.bilateral() ? 5 : 2;
+    k.features = crf_features(s.image, t);
+    kernels.push_back(std::move(k));
+  }
+  const CrfResult a = DenseCrf2D(s.image, params).infer(s.unary);
+  const CrfResult b = DenseCrf2D(31, 17, kernels, params.iterations).infer(s.unary);
+  EXPECT_EQ(a.map.labels, b.map.labels);
+  EXPECT_EQ(std::memcmp(a.q.data(), b.q.data(), a.q.size() * sizeof(float)), 0);
+  // A feature count that does not fit the size, and a width too small for the lattice (what a
+  // tiny srgb gives; the reference corrupts its heap), are refused.
+  std::vector<PairwiseFeatures> short_features = kernels;
+  short_features[0].features.pop_back();
+  EXPECT_THROW(DenseCrf2D(31, 17, short_features, 10), Error);
+  std::vector<PairwiseFeatures> tiny_width = kernels;
+  for (float& f : tiny_width[1].features)
+    f *= 1e6f;
+  EXPECT_THROW(DenseCrf2D(31, 17, tiny_width, 10), Error);
+}
+
+// pydensecrf's startInference/stepInference: steps continued from given marginals equal the same
+// number of steps at once, and the KL divergence (its klDivergence) decreases along them.
+TEST(CrfSteps, ContinuedStepsEqualOneRunAndLowerTheKlDivergence) {
+  const Small s = small_case(23, 19, 3, 43);
+  CrfParams params = CrfParams::preset(CrfPreset::kDeepLab);
+  params.iterations = 0;
+  const DenseCrf2D crf(s.image, params);
+  const CrfResult start = crf.infer(s.unary);
+  // Continuing from no marginals starts from softmax(−U), as infer() does.
+  const CrfResult from_unary = crf.continue_inference(s.unary, Planes(), 3);
+  const CrfResult three = crf.continue_inference(s.unary, start.q, 3);
+  const CrfResult five = crf.continue_inference(s.unary, three.q, 2);
+  EXPECT_EQ(std::memcmp(from_unary.q.data(), three.q.data(), three.q.size() * sizeof(float)), 0);
+  params.iterations = 5;
+  const CrfResult at_once = DenseCrf2D(s.image, params).infer(s.unary);
+  EXPECT_EQ(five.map.labels, at_once.map.labels);
+  EXPECT_EQ(std::memcmp(five.q.data(), at_once.q.data(), five.q.size() * sizeof(float)), 0);
+  const double kl0 = crf.kl_divergence(s.unary, start.q);
+  const double kl3 = crf.kl_divergence(s.unary, three.q);
+  const double kl5 = crf.kl_divergence(s.unary, five.q);
+  EXPECT_LT(kl3, kl0);
+  EXPECT_LE(kl5, kl3 + 1e-3 * std::fabs(kl3));
+  // With no pairwise terms the KL divergence is Σ q·log q + Σ U·q, computed here directly.
+  CrfParams none;
+  none.iterations = 0;
+  double want = 0.0;
+  for (size_t i = 0; i < start.q.size(); ++i)
+    want += start.q.data()[i] * (std::log(start.q.data()[i]) + s.unary.data()[i]);
+  EXPECT_NEAR(
+      DenseCrf2D(s.image, none).kl_divergence(s.unary, start.q), want, 1e-6 * std::fabs(want));
+  EXPECT_THROW(crf.continue_inference(s.unary, Planes(2, 19, 23), 1), Error);
+}
+
 }  // namespace
 }  // namespace pm

@@ -90,6 +90,15 @@ struct UnaryPlanes {
   int channels() const { return static_cast<int>(labels.size()); }
 };
 
+/// One pairwise kernel given by its features instead of an image (pydensecrf's generic
+/// addPairwiseEnergy, and 2-D kernels with separate x/y or per-colour widths): the term's weight,
+/// compat and normalization apply; its sxy and srgb are not used.
+struct PairwiseFeatures {
+  PairwiseTerm term;
+  int dims = 0;                 ///< feature dimensions d, 1..16
+  std::vector<float> features;  ///< pixel-major, n × d: feature k of pixel i at [i·d + k]
+};
+
 /// A dense CRF over one RGB image. The constructor builds one permutohedral lattice per pairwise
 /// term (and its normalisation) once; infer() then runs any number of CRFs with any label counts
 /// on that image, all sharing the lattices — URN runs 1 + K·6 CRFs per image this way.
@@ -98,6 +107,15 @@ class DenseCrf2D {
   /// `threads` > 1 builds the kernels' lattices side by side and is kept for infer() (see
   /// set_threads).
   DenseCrf2D(const RgbImage& image, CrfParams params, int threads = 1);
+  /// A CRF over width×height pixels with kernels given by their features (already divided by
+  /// their widths), in the order given; `iterations` mean-field steps. Throws pm::Error naming
+  /// the kernel when a feature count is not width·height·dims or a feature lies beyond what the
+  /// lattice resolves (PermutohedralLattice::max_resolved_feature).
+  DenseCrf2D(int width,
+             int height,
+             std::vector<PairwiseFeatures> kernels,
+             int iterations,
+             int threads = 1);
   DenseCrf2D(const DenseCrf2D&) = delete;
   DenseCrf2D& operator=(const DenseCrf2D&) = delete;
   DenseCrf2D(DenseCrf2D&&) = default;
@@ -134,6 +152,17 @@ class DenseCrf2D {
                                      CrfWorkspace* workspace,
                                      CrfOutputs outputs) const;
 
+  /// `steps` mean-field iterations from the marginals `q` (labels, H, W) instead of from
+  /// softmax(−U): pydensecrf's stepInference. Running k steps then m more gives the same bits as
+  /// k + m at once. An empty q starts from softmax(−U), as infer() does. Throws when q's shape
+  /// differs from the unary's.
+  CrfResult continue_inference(const Unary& unary, const Planes& q, int steps) const;
+
+  /// The KL divergence of marginals q from the CRF's distribution, up to a constant
+  /// (Krähenbühl & Koltun 2011, Eq. 4; the reference's klDivergence): Σ q·log q + Σ U·q +
+  /// Σ_k Σ q·μ_k(K̃_k q), summed in double. Lower is better; mean-field steps decrease it.
+  double kl_divergence(const Unary& unary, const Planes& q) const;
+
   /// Bytes held by the lattices and normalisations.
   size_t memory_bytes() const;
 
@@ -147,7 +176,10 @@ class DenseCrf2D {
   void infer_group(const std::vector<UnaryPlanes>& group,
                    CrfWorkspace& ws,
                    CrfOutputs outputs,
-                   std::vector<CrfResult>& out) const;
+                   std::vector<CrfResult>& out,
+                   const Planes* initial_q = nullptr,
+                   int iterations = -1) const;
+  void check_unary_shape(const Unary& unary) const;
 
   int width_ = 0;
   int height_ = 0;
