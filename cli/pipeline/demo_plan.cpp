@@ -258,6 +258,8 @@ class DemoPlan {
                   path("cls/A/model.pth"),
                   "--crop",
                   std::to_string(c_.image_size),
+                  "--radius",
+                  std::to_string(irn_radius()),
                   "--batch-size",
                   "16",
                   "--epochs",
@@ -303,6 +305,10 @@ class DemoPlan {
                     "irn-labels-" + s.key));
     }
   }
+
+  // IRN's training radius 10 (at stride 4), or the largest the crop holds: the path index needs
+  // crop / 4 >= 2 (radius - 1) + 1 cells (radius 8 at the smallest demo image, 64 px).
+  int irn_radius() const { return std::min(10, (c_.image_size / 4 - 1) / 2 + 1); }
 
   Step eval_step(const std::string& name,
                  const std::string& stage,
