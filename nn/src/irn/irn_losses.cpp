@@ -182,8 +182,8 @@ IrnLosses irn_losses(const IrnOutputs& outputs,
   const torch::Tensor log_aff = torch::log(aff + kEps);
   l.pos_aff = weighted_nll(bg_pos, log_aff) / 2 + weighted_nll(fg_pos, log_aff) / 2;
   l.neg_aff = weighted_nll(neg, torch::log((1.0 + kEps) - aff));
-  // Σ over both channels per pair first, then the label weights on (N, D, S): the same sums as
-  // train_irn.py's with half the work on the (N, 2, D, S) differences.
+  // Σ over both channels per pair first, then the label weights on (N, D, S): train_irn.py's
+  // sums, in another order.
   const torch::Tensor fg_error = torch::abs(disp - target).sum(1);
   const torch::Tensor bg_error = torch::abs(disp).sum(1);
   l.dp_fg = torch::sum(fg_error * fg_pos) / (2 * torch::sum(fg_pos) + kEps);

@@ -41,24 +41,6 @@ ParamGroup named_group(IrnNet& net, const std::vector<torch::Tensor>& tensors, d
   return g;
 }
 
-/// The backbone's initial weights: a `pseudomask train-cls` checkpoint of the same backbone (its
-/// backbone.*; the classifier head left out, as train-seg does), else torchvision's ResNet-50.
-void load_pretrained_backbone(IrnNet& net, const std::string& path) {
-  const Checkpoint ckpt = read_checkpoint(path);
-  const bool classifier = std::any_of(ckpt.tensors.begin(), ckpt.tensors.end(), [](const auto& t) {
-    return t.first.rfind("backbone.", 0) == 0;
-  });
-  if (!classifier) {
-    load_irn_backbone(net, path);
-    return;
-  }
-  LoadRules rules = torchvision_resnet_rules();
-  rules.renames.push_back({"backbone.", "", false});
-  rules.ignore_prefixes.push_back("classifier.");
-  rules.ignore_prefixes.push_back(kMomentumPrefix);
-  load_state_dict(*net->backbone, ckpt, rules, path);
-}
-
 std::string log_row(const IrnStepLog& s) {
   return fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{:.6g}",
                      s.step,
@@ -205,7 +187,7 @@ TrainIrnResult train_irn(const std::vector<IrnTrainSample>& samples,
       start_training(samples.size(), o.batch_size, o.threads, o.device, o.seed);
   IrnNet net(o.net);
   if (!o.pretrained.empty())
-    load_pretrained_backbone(net, o.pretrained);
+    load_irn_backbone(net, o.pretrained);  // torchvision or a train-cls model
   net->to(device);
   net->train();
 
@@ -232,13 +214,26 @@ TrainIrnResult train_irn(const std::vector<IrnTrainSample>& samples,
 
 IrnNet load_irn_model(const std::string& path, const std::string& device) {
   const Checkpoint ckpt = read_checkpoint(path);
+  IrnNetOptions o;
+  if (ckpt.find_metadata(irn_meta::kFormat) == nullptr) {
+    // No pseudomask metadata: the public IRN code's res50_irn.pth (or IrnNet's keys of the
+    // default network), which load_irn_weights reads.
+    PM_CHECK(ckpt.metadata.empty(),
+             "{}: no '{}' in the checkpoint's metadata (not a pseudomask IRN model)",
+             path,
+             irn_meta::kFormat);
+    IrnNet net(o);
+    load_irn_weights(net, path);
+    net->to(parse_device(device));
+    net->eval();
+    return net;
+  }
   const std::string& format = required_meta(ckpt, irn_meta::kFormat, path);
   PM_CHECK(format == irn_meta::kFormatName,
            "{}: metadata format is '{}', expected '{}'",
            path,
            format,
            irn_meta::kFormatName);
-  IrnNetOptions o;
   o.backbone = required_meta(ckpt, irn_meta::kArch, path);
   o.edge_width = meta_int(ckpt, irn_meta::kEdgeWidth, path);
   o.dp_width = meta_int(ckpt, irn_meta::kDpWidth, path);

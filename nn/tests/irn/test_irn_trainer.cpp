@@ -9,6 +9,8 @@
 
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/core/io/image/label_io.h"
+#include "pseudomask/core/io/torch/checkpoint.h"
+#include "pseudomask/nn/checkpoint/load.h"
 #include "pseudomask/nn/irn/irn_trainer.h"
 #include "support/expect_error.h"
 #include "support/test_paths.h"
@@ -169,6 +171,29 @@ TEST(IrnTrainer, ModelFileKnowsItsNetworkAndBadOptionsAreNamed) {
   bad.iterations = 0;
   bad.epochs = 0;
   test::expect_error([&] { bad.validate(); }, {"TrainIrnOptions::iterations/epochs"});
+}
+
+TEST(IrnTrainer, ModelsWithoutOurMetadataLoadAsIrnsResNet50) {
+  // The public IRN code's res50_irn.pth has no metadata: load_irn_model builds IRN's network and
+  // loads it by name (load_irn_weights); here a file of IrnNet's own keys stands in for it.
+  test::TempDir dir("irn_model_plain");
+  torch::manual_seed(3);
+  IrnNet ref{IrnNetOptions{}};
+  write_checkpoint(dir / "plain.pth", state_dict_of(*ref));
+  IrnNet loaded = load_irn_model(dir / "plain.pth");
+  EXPECT_EQ(loaded->options().backbone, "resnet50");
+  const auto a = parameters_of(ref), b = parameters_of(loaded);
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a)
+    EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
+
+  // Another pseudomask model is refused by its metadata.
+  Checkpoint other = state_dict_of(*ref);
+  other.metadata = {{"format", "pseudomask-segmenter"}};
+  write_checkpoint(dir / "seg.pth", other);
+  test::expect_error(
+      [&] { load_irn_model(dir / "seg.pth"); },
+      {"seg.pth", "metadata format is 'pseudomask-segmenter', expected 'pseudomask-irn'"});
 }
 
 }  // namespace

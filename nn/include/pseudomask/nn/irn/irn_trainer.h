@@ -90,8 +90,9 @@ TrainIrnResult train_irn(const std::vector<IrnTrainSample>& samples,
                          const TrainIrnOptions& options,
                          const IrnStepCallback& on_step = {});
 
-/// A trained IRN (train_irn's model.pth or last.pth) in eval mode on `device`; throws pm::Error
-/// naming the file when it is not one.
+/// A trained IRN in eval mode on `device`: train_irn's model.pth or last.pth (the network from its
+/// metadata), or a file without our metadata as IRN's ResNet-50 network (the public IRN code's
+/// res50_irn.pth, load_irn_weights). Throws pm::Error naming the file when it is neither.
 IrnNet load_irn_model(const std::string& path, const std::string& device = "cpu");
 
 }  // namespace pm::nn
