@@ -95,6 +95,7 @@ std::string boundary_output(const IrnLabelsCommand& c, const std::string& id) {
 /// --boundary-out).
 void walk_one(const IrnLabelsCommand& c,
               const BoundaryFn& boundary_of,
+              const WalkFn& walk,
               const LabelPngColors& colors,
               const std::string& id) {
   const std::string cam_path = find_input(c.cams, id, kCamFiles, "CAM file");
@@ -104,7 +105,8 @@ void walk_one(const IrnLabelsCommand& c,
   const WalkInput in = walk_input(file, cam_path);
   const std::vector<float> boundary =
       boundary_of(id, in.height, in.width, in.cam.height(), in.cam.width());
-  const Planes walked = random_walk(in.cam, boundary, c.walk);
+  const Planes walked =
+      walk ? walk(in.cam, boundary, c.walk) : random_walk(in.cam, boundary, c.walk);
   write_label_png(label_output(c, id),
                   walk_labels(walked, file.keys, in.height, in.width, c.bg_threshold),
                   colors);
@@ -137,12 +139,15 @@ int run_irn_labels(const IrnLabelsCommand& c, const NetworkBoundary& network) {
   const LabelPngColors colors = palette_flag(c.palette);
   Dataset dataset;
   BoundaryFn boundary_of = boundary_files(c.boundary);
+  WalkFn walk;  // core's
   if (!c.irn.empty()) {
     // The split names the images' folder for some layouts (COCO); without one, --list or VOC's
     // train list does.
     const std::string split = !c.split.empty() ? c.split : !c.list.empty() ? c.list : "train";
     dataset = open_dataset(parse_dataset_layout(c.layout), c.dataset, split);
-    boundary_of = network(c, dataset);
+    NetworkSource source = network(c, dataset);
+    boundary_of = std::move(source.boundary);
+    walk = std::move(source.walk);
   }
   const auto ids = ids_to_label(c, c.irn.empty() ? nullptr : &dataset);
   if (!c.boundary_out.empty())
@@ -157,7 +162,7 @@ int run_irn_labels(const IrnLabelsCommand& c, const NetworkBoundary& network) {
                    ? record.complete({label_output(c, id)})
                    : record.complete({label_output(c, id), boundary_output(c, id)});
       },
-      [&](const std::string& id) { walk_one(c, boundary_of, colors, id); });
+      [&](const std::string& id) { walk_one(c, boundary_of, walk, colors, id); });
   nlohmann::json summary = settings_json(c);
   summary.update({{"cams", c.cams},
                   {"boundary", c.boundary},
@@ -214,7 +219,8 @@ void add_irn_labels_subcommand(CLI::App& app, int& exit_code, NetworkBoundary ne
                   "With --irn: label this split's ids (default: every CAM file, or --list; the "
                   "dataset is opened with --list, else its train split)");
   sub->add_option("--boundary-out", c->boundary_out, "Also write the boundary maps (<id>.png)");
-  sub->add_option("--device", c->device, "--irn's device: cpu, cuda or cuda:N")
+  sub->add_option(
+         "--device", c->device, "--irn: the network's and the walk's device (cpu, cuda or cuda:N)")
       ->capture_default_str();
   sub->add_option("--threads", c->threads, "--irn's torch threads (0 = torch's default)")
       ->capture_default_str();

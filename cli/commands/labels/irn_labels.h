@@ -42,10 +42,21 @@ struct IrnLabelsCommand {
 using BoundaryFn =
     std::function<std::vector<float>(const std::string& id, int height, int width, int h4, int w4)>;
 
-/// Makes the boundary function of --irn for a run over `dataset`'s images (the nn module's; the
-/// executable has none and hands --irn runs to the module).
+/// The random walk of one image (core's random_walk, or the nn module's on --device).
+using WalkFn = std::function<Planes(
+    const Planes& cams, const std::vector<float>& boundary, const RandomWalkOptions& options)>;
+
+/// What the nn module serves an --irn run: the network's boundary maps, and the walk on --device
+/// (empty: core's walk on the CPU).
+struct NetworkSource {
+  BoundaryFn boundary;
+  WalkFn walk;
+};
+
+/// Makes the source of --irn for a run over `dataset`'s images (the nn module's; the executable
+/// has none and hands --irn runs to the module).
 using NetworkBoundary =
-    std::function<BoundaryFn(const IrnLabelsCommand& command, const Dataset& dataset)>;
+    std::function<NetworkSource(const IrnLabelsCommand& command, const Dataset& dataset)>;
 
 /// Adds `irn-labels` to `app`; `network` serves --irn (empty: --irn is refused).
 void add_irn_labels_subcommand(CLI::App& app, int& exit_code, NetworkBoundary network);

@@ -12,6 +12,8 @@
 #include "pseudomask/core/io/image/image_io.h"
 #include "pseudomask/nn/irn/irn_net.h"
 #include "pseudomask/nn/irn/irn_trainer.h"
+#include "pseudomask/nn/irn/walk.h"
+#include "pseudomask/nn/tensor.h"
 #include "pseudomask/nn/threads.h"
 #include "pseudomask/nn/train/augment.h"
 
@@ -56,20 +58,34 @@ std::vector<float> network_boundary(
   return {b.data_ptr<float>(), b.data_ptr<float>() + b.numel()};
 }
 
-BoundaryFn network_boundaries(const IrnLabelsCommand& c, const Dataset& dataset) {
+/// The walk on a GPU --device (nn::random_walk_batch, the same sparse matrix as core's); on the
+/// CPU core's walk, which needs no tensor copies.
+WalkFn device_walk(const std::string& device_spec) {
+  const torch::Device device = nn::parse_device(device_spec);
+  if (device.is_cpu())
+    return {};
+  return [device](const Planes& cams,
+                  const std::vector<float>& boundary,
+                  const RandomWalkOptions& options) {
+    return nn::random_walk_batch({{&cams, &boundary}}, options, device).at(0);
+  };
+}
+
+NetworkSource network_source(const IrnLabelsCommand& c, const Dataset& dataset) {
   nn::set_torch_threads(c.threads);
   auto state = std::make_shared<NetworkState>();
   state->dataset = dataset;
   state->net = nn::load_irn_model(c.irn, c.device);
-  return [state](const std::string& id, int height, int width, int h4, int w4) {
-    return network_boundary(*state, id, height, width, h4, w4);
-  };
+  return {[state](const std::string& id, int height, int width, int h4, int w4) {
+            return network_boundary(*state, id, height, width, h4, w4);
+          },
+          device_walk(c.device)};
 }
 
 }  // namespace
 
 void add_irn_labels_net_command(CLI::App& app, int& exit_code) {
-  add_irn_labels_subcommand(app, exit_code, network_boundaries);
+  add_irn_labels_subcommand(app, exit_code, network_source);
 }
 
 }  // namespace pm::cli
