@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # IRN's dense random walk (the public code's approach: a (hw)^2 affinity matrix, column-normalised,
 # squared exp_times times) at VOC size, written here from its described behaviour to measure its
-# peak memory on CPU. Usage: dense.py EXP_TIMES
+# peak memory on CPU, beside `pseudomask irn-labels` (docs/irn.md). Usage:
+#   /usr/bin/time -f "%e s %M KB" /usr/bin/python3 scripts/bench/irn_dense_walk.py EXP_TIMES
 import sys, time, math, torch
 torch.set_num_threads(2)
 H, W, r, beta = 94, 125, 5, 10.0
