@@ -50,6 +50,13 @@ Planes planes_from(const FloatArray& a, const char* what) {
   return p;
 }
 
+/// f() with the GIL released (the computation of a binding), its result returned.
+template <class F>
+auto without_gil(F&& f) {
+  py::gil_scoped_release release;
+  return f();
+}
+
 py::array_t<float> to_numpy(const Planes& p) {
   py::array_t<float> out({p.channels(), p.height(), p.width()});
   if (p.size() > 0)
@@ -218,11 +225,7 @@ class FeatureCrf {
     Planes start;  // empty: from softmax(−U)
     if (!q.is_none())
       start = planes_from(q.cast<FloatArray>(), "Q");
-    CrfResult r;
-    {
-      py::gil_scoped_release release;
-      r = crf_->continue_inference(u, start, steps);
-    }
+    CrfResult r = without_gil([&] { return crf_->continue_inference(u, start, steps); });
     return to_numpy(r.q);
   }
 
@@ -341,11 +344,7 @@ py::array_t<float> ensemble_arrays(const FloatArray& a,
   EnsembleOptions o;
   o.mode = ensemble_mode(mode);
   o.official = official;
-  Planes out;
-  {
-    py::gil_scoped_release release;
-    out = combine_cams(pa, pb, o);
-  }
+  Planes out = without_gil([&] { return combine_cams(pa, pb, o); });
   return to_numpy(out);
 }
 
@@ -359,11 +358,7 @@ py::dict ensemble_dicts(const py::dict& a,
   o.mode = ensemble_mode(mode);
   o.official = official;
   o.low_res = low_res_policy(low_res);
-  CamFile out;
-  {
-    py::gil_scoped_release release;
-    out = ensemble_cams(ca, cb, o, "cam1", "cam2");
-  }
+  CamFile out = without_gil([&] { return ensemble_cams(ca, cb, o, "cam1", "cam2"); });
   return cam_file_to_dict(out);
 }
 
@@ -417,11 +412,7 @@ py::array_t<float> irn_walk(
   o.beta = beta;
   o.exp_times = exp_times;
   o.validate();
-  Planes walked;
-  {
-    py::gil_scoped_release release;
-    walked = random_walk(c, b, o);
-  }
+  Planes walked = without_gil([&] { return random_walk(c, b, o); });
   return to_numpy(walked);
 }
 
@@ -441,11 +432,7 @@ py::array_t<uint8_t> irn_labels(const FloatArray& walked,
            4 * w.width(),
            height,
            width);
-  LabelMap l;
-  {
-    py::gil_scoped_release release;
-    l = walk_labels(w, keys, height, width, bg_threshold);
-  }
+  LabelMap l = without_gil([&] { return walk_labels(w, keys, height, width, bg_threshold); });
   return bytes_to_numpy(l.labels, l.width, l.height);
 }
 
@@ -461,11 +448,7 @@ py::dict synth_sample(uint64_t seed, const std::string& split, int index, int si
   SynthItem item;
   item.split = split;
   item.index = index;
-  SynthSample s;
-  {
-    py::gil_scoped_release release;
-    s = render_synth_sample(o, item);
-  }
+  SynthSample s = without_gil([&] { return render_synth_sample(o, item); });
   py::dict d;
   d["image"] = to_numpy(s.image);
   d["gt"] = bytes_to_numpy(s.gt.labels, s.gt.width, s.gt.height);
@@ -561,11 +544,7 @@ PYBIND11_MODULE(_core, m) {
       [](const std::string& path, bool plain_has_background) {
         CamReadOptions o;
         o.plain_has_background = plain_has_background;
-        CamFile c;
-        {
-          py::gil_scoped_release release;
-          c = read_cam_file(path, o);
-        }
+        CamFile c = without_gil([&] { return read_cam_file(path, o); });
         return cam_file_to_dict(c);
       },
       py::arg("path"),
@@ -582,33 +561,21 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "read_npy",
       [](const std::string& path) {
-        NDArray a;
-        {
-          py::gil_scoped_release release;
-          a = read_npy(path);
-        }
+        NDArray a = without_gil([&] { return read_npy(path); });
         return ndarray_to_numpy(a);
       },
       py::arg("path"));
   m.def(
       "read_image",
       [](const std::string& path) {
-        RgbImage im;
-        {
-          py::gil_scoped_release release;
-          im = read_image(path);
-        }
+        RgbImage im = without_gil([&] { return read_image(path); });
         return to_numpy(im);
       },
       py::arg("path"));
   m.def(
       "read_labels",
       [](const std::string& path) {
-        LabelMap l;
-        {
-          py::gil_scoped_release release;
-          l = read_label_png(path);
-        }
+        LabelMap l = without_gil([&] { return read_label_png(path); });
         return bytes_to_numpy(l.labels, l.width, l.height);
       },
       py::arg("path"));
